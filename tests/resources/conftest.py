@@ -16,27 +16,13 @@ from urllib.parse import urlencode
 import attrs
 import orjson
 import pytest
-from aiohttp import ClientResponse
 from aioresponses import CallbackResult, aioresponses
-from aioresponses import core as aioresponses_core
 
 from refiner_async import RefinerClient
 from refiner_async._retry import instant_retries
 
 BASE_URL = "https://api.refiner.test/v1"
 API_KEY = "0123456789abcdef0123456789abcdef01234567"  # 40 hex characters, shaped like a real key
-
-
-class _NoWriter:
-    output_size = 0
-
-
-class _CompatClientResponse(ClientResponse):
-    """aioresponses 0.7.9 builds responses without the ``stream_writer`` aiohttp 3.14 requires."""
-
-    def __init__(self, method: str, url: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("stream_writer", _NoWriter())
-        super().__init__(method, url, **kwargs)
 
 
 @attrs.frozen
@@ -135,8 +121,7 @@ class MockAPI:
 
 
 @pytest.fixture
-def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[MockAPI]:
-    monkeypatch.setattr(aioresponses_core, "ClientResponse", _CompatClientResponse)
+def api() -> Iterator[MockAPI]:
     with aioresponses() as mock:
         yield MockAPI(mock)
 
