@@ -355,6 +355,27 @@ _INLINE: dict[Any, str] = {
 }
 
 
+def _slot_twin(cl: type) -> type | None:
+    """A plain (mutable) class with exactly ``cl``'s slots, or None when CPython cannot swap them.
+
+    A fast hook fills a twin instance with ordinary attribute stores, then assigns ``__class__ =
+    cl``: CPython allows that between classes with the same base and the same slot layout, and it
+    costs far less than one frozen ``__setattr__`` per field. The twin never escapes the hook. Any
+    layout the swap refuses (a ``__weakref__`` slot, another base, another interpreter) falls back
+    to setting each slot through its descriptor.
+    """
+    slots = cl.__dict__.get("__slots__")
+    if not slots or cl.__bases__ != (object,):
+        return None
+    twin = type(f"_{cl.__name__}Builder", (object,), {"__slots__": tuple(slots)})
+    probe: Any = object.__new__(twin)
+    try:
+        probe.__class__ = cl
+    except TypeError:
+        return None
+    return twin
+
+
 def _optional_model(tp: Any) -> type | None:
     """``M`` when ``tp`` is ``M | None`` for one of the models, else None."""
     args = [arg for arg in typing.get_args(tp) if arg is not type(None)]
@@ -367,10 +388,11 @@ def _compile_fast_hook(cl: type[T], conv: cattrs.Converter) -> Callable[[Any, An
     """A fast structure hook for the attrs class ``cl``, generated once per class.
 
     It reads each field with an inline type check (no call for values that already fit), calls the
-    hooks of nested models, and fills the new instance's slots directly: the models are plain frozen
-    attrs classes without validators, converters or ``__attrs_post_init__``, so this builds exactly
-    what ``__init__`` would, at about half the cost of cattrs' generic hooks. A required key that is
-    missing raises ``KeyError``; the detailed twin then names it.
+    hooks of nested models, and fills the new instance's slots directly (see :func:`_slot_twin`):
+    the models are plain frozen attrs classes without validators, converters or
+    ``__attrs_post_init__``, so this builds exactly what ``__init__`` would, at a fraction of the
+    cost of cattrs' generic hooks. A required key that is missing raises ``KeyError``; the detailed
+    converter then names it.
     """
     model: Any = cl
     fields = attrs.fields(attrs.resolve_types(model))
@@ -409,10 +431,18 @@ def _compile_fast_hook(cl: type[T], conv: cattrs.Converter) -> Callable[[Any, An
     ]
     if fallbacks:
         lines.append("    o = _apply_fallbacks(o, _fallbacks)")
-    lines += ["    g = o.get", "    i = _new(_cl)"]
+    twin = _slot_twin(cl)
+    env["_twin"] = twin
+    lines += ["    g = o.get", "    i = _new(_cl)" if twin is None else "    i = _new(_twin)"]
+
+    def store(name: str, value: str) -> str:
+        if twin is not None:
+            return f"i.{name} = {value}"
+        setter = f"_set_{name}"
+        env[setter] = cl.__dict__[name].__set__  # the slot's descriptor
+        return f"{setter}(i, {value})"
+
     for a in fields:
-        setter = f"_set_{a.name}"
-        env[setter] = cl.__dict__[a.name].__set__  # the slot's descriptor
         if a.name == "extra":
             continue
         required = a.default is attrs.NOTHING
@@ -428,14 +458,17 @@ def _compile_fast_hook(cl: type[T], conv: cattrs.Converter) -> Callable[[Any, An
                 inline = f"if v is not None: {inline}"
         if inline:
             lines.append(f"    {inline}")
-        lines.append(f"    {setter}(i, v)")
-    lines += [
-        "    if _known.issuperset(o):",
-        "        _set_extra(i, _EMPTY)",
-        "    else:",
-        "        _set_extra(i, _unknown(o, _known, _aliases) or _EMPTY)",
-        "    return i",
-    ]
+        lines.append(f"    {store(a.name, 'v')}")
+    if any(a.name == "extra" for a in fields):
+        lines += [
+            "    if _known.issuperset(o):",
+            f"        {store('extra', '_EMPTY')}",
+            "    else:",
+            f"        {store('extra', '_unknown(o, _known, _aliases) or _EMPTY')}",
+        ]
+    if twin is not None:
+        lines.append("    i.__class__ = _cl  # the filled twin becomes the frozen model")
+    lines.append("    return i")
     exec(compile("\n".join(lines), f"<refiner_async fast hook for {cl.__name__}>", "exec"), env)
     hook: Callable[[Any, Any], T] = env["hook"]
     return hook

@@ -13,7 +13,7 @@ from ._base import extra_field
 __all__ = ["AccountInfo", "Environment", "Subscription", "VerifyResult"]
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Subscription:
     """The plan and this month's usage against its limits.
 
@@ -36,7 +36,7 @@ class Subscription:
     extra: Mapping[str, Any] = extra_field()
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Environment:
     """One environment (project) of the account, with its monthly usage."""
 
@@ -49,7 +49,7 @@ class Environment:
     extra: Mapping[str, Any] = extra_field()
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class AccountInfo:
     """The answer to ``client.account.get()``."""
 
@@ -58,7 +58,7 @@ class AccountInfo:
     extra: Mapping[str, Any] = extra_field()
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class VerifyResult:
     """The answer to ``client.verify()``: the environment the API key belongs to."""
 

@@ -13,7 +13,7 @@ from ._base import EMPTY, extra_field
 __all__ = ["Contact", "ContactAccount", "IdentifyResult", "SegmentRef"]
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class ContactAccount:
     """The account (company) a contact is grouped into.
 
@@ -31,7 +31,7 @@ class ContactAccount:
     extra: Mapping[str, Any] = extra_field()
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class SegmentRef:
     """A segment a contact belongs to."""
 
@@ -41,7 +41,7 @@ class SegmentRef:
     extra: Mapping[str, Any] = extra_field()
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Contact:
     """A contact (user) as returned by ``client.contacts.get()`` and ``client.contacts.list()``."""
 
@@ -63,7 +63,7 @@ class Contact:
     extra: Mapping[str, Any] = extra_field()
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class IdentifyResult:
     """The answer to ``client.contacts.identify()``."""
 

@@ -13,7 +13,7 @@ from ._base import extra_field
 __all__ = ["DuplicateFormResult", "Form", "FormHistoryEntry", "FormRef"]
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Form:
     """A survey from ``client.forms.list()``.
 
@@ -40,7 +40,7 @@ class Form:
     extra: Mapping[str, Any] = extra_field()
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class FormRef:
     """The survey a response belongs to."""
 
@@ -49,7 +49,7 @@ class FormRef:
     extra: Mapping[str, Any] = extra_field()
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class FormHistoryEntry:
     """One change of a survey, from ``client.forms.history()``."""
 
@@ -60,7 +60,7 @@ class FormHistoryEntry:
     extra: Mapping[str, Any] = extra_field()
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class DuplicateFormResult:
     """The answer to ``client.forms.duplicate()``: the new draft's UUID."""
 

@@ -13,7 +13,7 @@ from ._base import extra_field
 __all__ = ["Report"]
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Report:
     """The answer to ``client.reporting.get()``; fields the report type does not produce are None.
 

@@ -15,7 +15,7 @@ from .forms import FormRef
 __all__ = ["ContactRef", "Response", "StoreResponseResult"]
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class ContactRef:
     """The contact on a response: basic fields, plus ``attributes`` when listed with ``with_attributes=True``."""
 
@@ -28,7 +28,7 @@ class ContactRef:
     extra: Mapping[str, Any] = extra_field()
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Response:
     """A survey view or response from ``client.responses.list()``.
 
@@ -51,7 +51,7 @@ class Response:
     extra: Mapping[str, Any] = extra_field()
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class StoreResponseResult:
     """The answer to ``client.responses.store()``: the stored response's UUID."""
 

@@ -12,7 +12,7 @@ from ._base import extra_field
 __all__ = ["Segment", "SyncSegmentResult"]
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class Segment:
     """A segment from ``client.segments.list()``; only manual segments accept ``add_contact``."""
 
@@ -22,7 +22,7 @@ class Segment:
     extra: Mapping[str, Any] = extra_field()
 
 
-@attrs.frozen
+@attrs.frozen(weakref_slot=False)
 class SyncSegmentResult:
     """The answer to ``client.segments.add_contact()`` / ``remove_contact()``."""
 

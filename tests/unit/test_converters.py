@@ -12,7 +12,9 @@ import pytest
 
 from refiner_async import (
     Contact,
+    ContactRef,
     Form,
+    FormRef,
     Page,
     Report,
     Response,
@@ -24,6 +26,7 @@ from refiner_async._converters import (
     MODELS,
     Converter,
     _compile_fast_hook,
+    _slot_twin,
     converter,
     make_converter,
     parse_timestamp,
@@ -325,3 +328,28 @@ def test_module_level_converter_is_shared() -> None:
     """structure() and structure_page() use the one module-level Converter."""
     assert isinstance(converter, Converter)
     assert structure({"uuid": "s"}, Segment) == converter.structure({"uuid": "s"}, Segment)
+
+
+def test_fast_hooks_hand_over_real_models() -> None:
+    """Models built by the fast hooks are instances of the model class itself, equal to __init__'s."""
+    response = structure(copy.deepcopy(RESPONSE), Response)
+    assert type(response) is Response
+    assert type(response.contact) is ContactRef
+    assert response.form == FormRef(uuid="f1", name="Survey")
+
+
+def test_classes_whose_slots_cannot_be_swapped_use_descriptors() -> None:
+    """A class with a __weakref__ slot gets no twin; its fast hook still builds it correctly."""
+
+    @attrs.frozen
+    class Weak:
+        uuid: str
+        name: str | None = None
+
+    assert _slot_twin(Weak) is None
+    assert _slot_twin(Segment) is not None
+    hook = _compile_fast_hook(Weak, make_converter())
+    built = hook({"uuid": "w", "name": "n", "other": 1}, Weak)
+    assert built == Weak(uuid="w", name="n")
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        built.name = "m"  # type: ignore[misc]
