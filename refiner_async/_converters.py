@@ -140,7 +140,10 @@ def _timestamp_or_none(value: Any, _: Any = None) -> datetime | None:
             _timestamps.clear()
         parsed: datetime | None
         try:
-            parsed = parse_timestamp(value)
+            if len(value) == 19:  # the responses' naive form, inlined: this is the hot path
+                parsed = datetime.fromisoformat(value + "+00:00")
+            else:
+                parsed = parse_timestamp(value)
         except ValueError:
             text = value.strip()
             if text in _ZERO_DATES:

@@ -353,3 +353,17 @@ def test_classes_whose_slots_cannot_be_swapped_use_descriptors() -> None:
     assert built == Weak(uuid="w", name="n")
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         built.name = "m"  # type: ignore[misc]
+
+
+def test_timestamp_cache_stays_bounded() -> None:
+    """The timestamp cache never holds more than its size, however many distinct times are read."""
+    from refiner_async import _converters
+
+    for second in range(_converters._TIMESTAMP_CACHE_SIZE + 10):
+        minutes, seconds = divmod(second, 60)
+        hours, minutes = divmod(minutes, 60)
+        text = f"2026-01-01 {hours:02d}:{minutes:02d}:{seconds:02d}"
+        assert structure({"date_range_end": text}, Report).date_range_end == datetime(
+            2026, 1, 1, hours, minutes, seconds, tzinfo=UTC
+        )
+    assert len(_converters._timestamps) <= _converters._TIMESTAMP_CACHE_SIZE
