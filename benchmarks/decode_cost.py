@@ -14,6 +14,7 @@ Prints a table and writes ``benchmarks/results/decode_cost.json``. Run: ``python
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import platform
 import timeit
@@ -134,7 +135,7 @@ def main() -> None:
         "sdk_over_orjson": round(figures["sdk_converter"] / figures["orjson_loads"], 3),
         "stock_over_orjson": round(figures["stock_cattrs"] / figures["orjson_loads"], 3),
         "python": platform.python_version(),
-        "cattrs": cattrs.__version__ if hasattr(cattrs, "__version__") else "unknown",
+        "cattrs": importlib.metadata.version("cattrs"),
         "orjson": orjson.__version__,
     }
     print(f"page: {args.items} items, {result['bytes_per_item']} bytes per item")
