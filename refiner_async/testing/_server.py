@@ -380,8 +380,9 @@ class FakeRefiner:
 
         params: Params | None = None
         param_error: ApiError | None = None
-        query = parse_pairs(request.query.items()) if request.query else {}
+        query: dict[str, Any] = {}
         try:
+            query = parse_pairs(request.query.items()) if request.query else {}
             params = await self._params(request, query)
         except ApiError as exc:
             param_error = exc
