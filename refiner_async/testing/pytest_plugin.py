@@ -24,9 +24,16 @@ try:
 except ImportError:  # pragma: no cover - the fixtures are unusable without pytest-asyncio
     _async_fixture = pytest.fixture  # type: ignore[assignment]
 
-__all__ = ["fake_refiner", "fake_refiner_factory", "refiner_client"]
+__all__ = ["fake_refiner", "fake_refiner_factory", "pytest_configure", "refiner_client"]
 
 FakeFactory = Callable[..., Awaitable["FakeRefiner"]]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Declare the marker, so projects using the plugin need not (``--strict-markers`` safe)."""
+    config.addinivalue_line(
+        "markers", "fake_refiner(**options): FakeRefiner options for the fake_refiner fixture"
+    )
 
 
 @_async_fixture

@@ -27,7 +27,7 @@ UNKNOWN = (404, {"message": "API key not valid or does not exist"})
     ],
 )
 async def test_auth_refusals_are_exact(api, headers, expected):
-    """Missing/short key -> 401 error; malformed -> 401 error; UUID/hex-shaped unknown -> 404 message."""
+    """Missing/short key -> 401 error; malformed -> 401 error; UUID/hex unknown -> 404 message."""
     for path in ("/", "/account", "/responses"):
         status, body = await api.get(path, headers=headers, auth=False)
         assert (status, body) == expected, path

@@ -49,7 +49,8 @@ async def test_responses_look_real(api):
         for field in ("first_shown_at", "last_shown_at", "received_at"):
             assert SPACE.match(item[field]), item[field]
     contact = (await api.ok("/contacts", {"page_length": 1}))["items"][0]
-    assert ISO.match(contact["first_seen_at"]) and ISO.match(contact["last_seen_at"])
+    assert ISO.match(contact["first_seen_at"])
+    assert ISO.match(contact["last_seen_at"])
     form = (await api.ok("/forms", {"include_info": 1}))["items"][0]
     assert ISO.match(form["created_at"])
 
@@ -100,14 +101,17 @@ async def test_bad_requests_are_400_json(api, path, params):
     """Bad parameters answer 400 {"error": text}, never a traceback or a 500."""
     status, body = await api.get(path, params)
     assert status == 400, body
-    assert isinstance(body, dict) and set(body) == {"error"} and isinstance(body["error"], str)
+    assert isinstance(body, dict)
+    assert set(body) == {"error"}
+    assert isinstance(body["error"], str)
 
 
 async def test_unknown_paths_and_methods(api):
     """Unknown paths are 404 JSON; a known path with another method is 405 JSON."""
     assert await api.get("/nothing-here") == (404, {"error": "Not found"})
     status, body = await api.call("PUT", "/contacts")
-    assert status == 405 and "error" in body
+    assert status == 405
+    assert "error" in body
 
 
 def test_assumptions_are_listed():

@@ -8,7 +8,7 @@ FIVE_KEYS = {"items_count", "current_page", "last_page", "page_length", "next_pa
 
 
 async def test_cursor_endpoints_share_the_envelope(api):
-    """/contacts, /responses, /segments and /forms/history answer {items, pagination} with 5 keys."""
+    """/contacts, /responses, /segments, /forms/history answer {items, pagination} (5 keys)."""
     forms = await api.ok("/forms")
     form_uuid = forms["items"][0]["uuid"]
     for path, params in [
@@ -20,7 +20,8 @@ async def test_cursor_endpoints_share_the_envelope(api):
         body = await api.ok(path, params)
         assert set(body) == {"items", "pagination"}, path
         assert set(body["pagination"]) == FIVE_KEYS, path
-        assert isinstance(body["items"], list) and body["items"], path
+        assert isinstance(body["items"], list), path
+        assert body["items"], path
 
 
 async def test_forms_pagination_has_no_cursor(api):
@@ -55,9 +56,10 @@ async def test_page_length_defaults_to_50_and_clamps_above_1000(api, fake_refine
 
 @pytest.mark.fake_refiner(strict_page_length=True, page_length_default=20)
 async def test_strict_page_length_refuses_over_1000(api):
-    """With strict_page_length, page_length over 1000 is 400 {"error": ...}; the default is configurable."""
+    """strict_page_length: page_length over 1000 is 400 {"error": ...}; the default is settable."""
     status, body = await api.get("/responses", {"page_length": 1001})
-    assert status == 400 and isinstance(body["error"], str)
+    assert status == 400
+    assert isinstance(body["error"], str)
     assert (await api.ok("/responses"))["pagination"]["page_length"] == 20
 
 

@@ -30,7 +30,8 @@ async def test_reset_drops_the_connection_before_headers(fake_refiner):
     rule = fake_refiner.faults.add("reset", path="/responses", times=2)
     with pytest.raises((aiohttp.ClientOSError, aiohttp.ServerDisconnectedError)):
         await _get(fake_refiner)
-    assert rule.fired == 2 and rule.times == 0
+    assert rule.fired == 2
+    assert rule.times == 0
     assert (await _get(fake_refiner))[0] == 200
     assert fake_refiner.stats()["requests"]["/v1/responses"] == {"dropped": 2, "200": 1}
 
@@ -54,7 +55,8 @@ async def test_reset_after_commits_the_write(fake_refiner):
             ) as response:
                 await response.read()
     status, _, body = await _get(fake_refiner, "/contact", id="ambiguous")
-    assert status == 200 and orjson.loads(body)["remote_id"] == "ambiguous"
+    assert status == 200
+    assert orjson.loads(body)["remote_id"] == "ambiguous"
 
 
 @pytest.mark.parametrize("kind", ["500", 502, "503", "504"])
@@ -91,7 +93,8 @@ async def test_bad_json_and_delay(fake_refiner):
     fake_refiner.faults.add("delay", path="/account", delay=0.15, times=1)
     started = time.monotonic()
     status, _, body = await _get(fake_refiner, "/account")
-    assert status == 200 and "subscription" in orjson.loads(body)
+    assert status == 200
+    assert "subscription" in orjson.loads(body)
     assert time.monotonic() - started >= 0.15
 
 
@@ -126,7 +129,8 @@ async def test_faults_clear_and_bad_kinds(fake_refiner):
     assert (await _get(fake_refiner))[0] == 200
     with pytest.raises(ValueError, match="unknown fault kind"):
         fake_refiner.faults.add("explode")
-    assert "reset" in FAULT_KINDS and "truncate" in FAULT_KINDS
+    assert "reset" in FAULT_KINDS
+    assert "truncate" in FAULT_KINDS
 
 
 @pytest.mark.fake_refiner(latency=0.03, jitter=0.005)
@@ -150,10 +154,12 @@ async def test_token_bucket_rate_limit(fake_refiner):
 
         answers = await asyncio.gather(*(one() for _ in range(12)))
     statuses = [s for s, _ in answers]
-    assert statuses.count(200) == 3 and statuses.count(429) == 9
+    assert statuses.count(200) == 3
+    assert statuses.count(429) == 9
     assert {ra for s, ra in answers if s == 429} == {"1"}
     stats = fake_refiner.stats()
-    assert stats["rate_limited"] == 9 and stats["responses_429"] == 9
+    assert stats["rate_limited"] == 9
+    assert stats["responses_429"] == 9
     await asyncio.sleep(0.06)
     assert (await _get(fake_refiner, "/"))[0] == 200
 
@@ -173,6 +179,7 @@ async def test_per_user_limit(fake_refiner):
     for _ in range(3):
         assert (await _get(fake_refiner, "/contact", id="user_000002"))[0] in (200, 404)
     status, headers, _ = await _get(fake_refiner, "/contact", id="user_000002")
-    assert status == 429 and int(headers["Retry-After"]) >= 59
+    assert status == 429
+    assert int(headers["Retry-After"]) >= 59
     assert (await _get(fake_refiner, "/contact", id="user_000003"))[0] in (200, 404)
     assert (await _get(fake_refiner, "/segments"))[0] == 200

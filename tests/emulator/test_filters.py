@@ -27,14 +27,16 @@ async def test_include_values(api, everything):
         i["dismissed_at"] is None and i["last_data_reception_at"] is None for i in everything
     )
     status, body = await api.get("/responses", {"include": "some"})
-    assert status == 400 and "error" in body
+    assert status == 400
+    assert "error" in body
 
 
 async def test_form_and_segment_filters(api, everything):
     """form_uuid, form_uuids[] (union), segment_uuid, segment_uuids[] select exactly their items."""
     forms = [f["uuid"] for f in (await api.ok("/forms"))["items"]]
     one = await api.walk("/responses", {**ALL, "include": "all", "form_uuid": forms[0]})
-    assert one and [i["uuid"] for i in one] == [
+    assert one
+    assert [i["uuid"] for i in one] == [
         i["uuid"] for i in everything if i["form"]["uuid"] == forms[0]
     ]
     union = await api.walk(
@@ -73,7 +75,8 @@ async def test_date_range_is_start_inclusive_end_exclusive(api):
     )
     assert all(i["last_data_reception_at"].startswith(day) for i in one_day)
     status, body = await api.get("/responses", {"date_range_start": "last tuesday"})
-    assert status == 400 and "error" in body
+    assert status == 400
+    assert "error" in body
 
 
 async def test_search_matches_contact_fields_and_uuids(api, everything):
@@ -95,9 +98,10 @@ async def test_with_attributes_adds_contact_attributes(api):
     for item in rich["items"]:
         attributes = item["contact"]["attributes"]
         assert "plan" in attributes
-        for key, value in item["data"].items():
+        for key in item["data"]:
             assert key in attributes  # the contact's latest answer to that question
-        assert item["data"] and item["contact"]["attributes"] is not None
+        assert item["data"]
+        assert item["contact"]["attributes"] is not None
     assert [i["uuid"] for i in plain["items"]] == [i["uuid"] for i in rich["items"]]
 
 
@@ -130,7 +134,8 @@ async def test_contacts_filters(api):
     found = await api.walk("/contacts", {**ALL, "search": someone["display_name"].lower()})
     assert someone["uuid"] in {c["uuid"] for c in found}
     status, body = await api.get("/contacts", {"order_by": "shoe_size"})
-    assert status == 400 and "error" in body
+    assert status == 400
+    assert "error" in body
 
 
 @pytest.mark.fake_refiner(forms=12)
@@ -140,7 +145,9 @@ async def test_forms_list_states_and_order(api):
         state: (await api.ok("/forms", {"list": state, "include_info": 1}))["items"]
         for state in ("all", "published", "drafts", "archived", "all_with_archived")
     }
-    assert by_state["drafts"] and by_state["archived"] and by_state["published"]
+    assert by_state["drafts"]
+    assert by_state["archived"]
+    assert by_state["published"]
     assert all(f["published_at"] is None for f in by_state["drafts"])
     assert all(f["archived_at"] is not None for f in by_state["archived"])
     uuids = {k: {f["uuid"] for f in v} for k, v in by_state.items()}

@@ -20,7 +20,8 @@ async def test_stats_count_requests_faults_and_arrivals(api, fake_refiner):
     assert stats["requests"]["/v1/"] == {"401": 1}
     assert stats["faults"] == {"503": 1, "429": 1}
     assert stats["faults_total"] == 2
-    assert stats["responses_429"] == 1 and stats["rate_limited"] == 0
+    assert stats["responses_429"] == 1
+    assert stats["rate_limited"] == 0
     assert stats["requests_total"] == len(stats["arrivals"]) == 5
     assert stats["arrivals"] == sorted(stats["arrivals"])
     assert 1 <= stats["peak_rps"] <= 5
@@ -63,7 +64,8 @@ async def test_admin_paths_script_faults_and_mutations(api, fake_refiner):
         before = len(fake_refiner.live_response_uuids("all"))
         async with session.post(admin + "/mutate", json={"insert": 4, "delete": 1}) as r:
             body = await r.json()
-        assert len(body["inserted"]) == 4 and len(body["deleted"]) == 1
+        assert len(body["inserted"]) == 4
+        assert len(body["deleted"]) == 1
         assert len(fake_refiner.live_response_uuids("all")) == before + 3
         async with session.post(admin + "/reset-stats") as r:
             assert r.status == 200

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from itertools import pairwise
 
 import orjson
 import pytest
@@ -26,12 +27,12 @@ async def test_cursor_walk_under_mutation_yields_each_stable_item_once(api, fake
     assert stable <= set(seen)
     assert set(seen) <= fake_refiner.all_response_uuids(include)
     stats = fake_refiner.stats()["mutations"]
-    assert stats["rounds"] >= 10 and stats["deleted"] >= 200 and stats["inserted"] >= 250
+    assert stats["rounds"] >= 10
+    assert stats["deleted"] >= 200
+    assert stats["inserted"] >= 250
     # Order is newest first with the uuid as tiebreaker, across all pages.
     keys = [_sort_key(i) for i in items]
-    assert all(
-        a[0] > b[0] or (a[0] == b[0] and a[1] < b[1]) for a, b in zip(keys, keys[1:], strict=False)
-    )
+    assert all(a[0] > b[0] or (a[0] == b[0] and a[1] < b[1]) for a, b in pairwise(keys))
 
 
 @pytest.mark.fake_refiner(responses=600)
@@ -83,7 +84,8 @@ async def test_invalid_cursor_is_400(api, cursor):
     if cursor == "":
         assert status == 200
     else:
-        assert status == 400 and isinstance(body["error"], str)
+        assert status == 400
+        assert isinstance(body["error"], str)
 
 
 async def test_cursor_with_other_filters_is_400(api):

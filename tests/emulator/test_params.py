@@ -80,7 +80,8 @@ async def test_form_body_with_nested_account(api):
             ("account[industry]", "Retail"),
         ],
     )
-    assert status == 200 and body["message"] == "ok"
+    assert status == 200
+    assert body["message"] == "ok"
     contact = await api.ok("/contact", {"id": "form-user-1"})
     assert contact["uuid"] == body["contact_uuid"]
     assert contact["email"] == "form.user@example.com"
@@ -120,4 +121,5 @@ async def test_malformed_json_body_is_400(api):
         data=b'{"id": "x",',
         headers={"Content-Type": "application/json"},
     )
-    assert status == 400 and "JSON" in body["error"]
+    assert status == 400
+    assert "JSON" in body["error"]

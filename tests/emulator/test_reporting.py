@@ -97,4 +97,5 @@ async def test_reporting_type_is_required(api):
     """A missing or unknown type is 400 {"error": ...}."""
     for params in ({}, {"type": "vibes"}):
         status, body = await api.get("/reporting", params)
-        assert status == 400 and isinstance(body["error"], str)
+        assert status == 400
+        assert isinstance(body["error"], str)

@@ -11,7 +11,8 @@ async def test_identify_creates_then_updates_the_same_contact(api):
         "/identify-user",
         {"id": "u-100", "email": "ada@example.com", "plan": "pro", "seats": 3, "beta": True},
     )
-    assert status == 200 and first["message"] == "ok"
+    assert status == 200
+    assert first["message"] == "ok"
     status, second = await api.post(
         "/identify-user",
         {
@@ -55,7 +56,8 @@ async def test_identify_by_email_and_nested_attributes(api):
 async def test_identify_refuses_bad_input(api, body):
     """No id/email, an account without id, or an object trait is 400 {"error": ...}."""
     status, answer = await api.post("/identify-user", body)
-    assert status == 400 and isinstance(answer["error"], str)
+    assert status == 400
+    assert isinstance(answer["error"], str)
 
 
 async def test_track_records_each_call_and_creates_users(api, fake_refiner):
@@ -69,9 +71,11 @@ async def test_track_records_each_call_and_creates_users(api, fake_refiner):
     assert stats["events_per_user"]["t@example.com"] == 1
     assert stats["events_total"] == 4
     status, body = await api.post("/track-event", {"id": "tracker"})
-    assert status == 400 and "error" in body
+    assert status == 400
+    assert "error" in body
     status, body = await api.post("/track-event", {"event": "x"})
-    assert status == 400 and "error" in body
+    assert status == 400
+    assert "error" in body
 
 
 async def test_delete_contact_removes_its_responses(api, fake_refiner):
@@ -88,7 +92,8 @@ async def test_delete_contact_removes_its_responses(api, fake_refiner):
     status, body = await api.delete("/contact", {"uuid": victim["uuid"]})
     assert (status, body) == (404, {"error": "Contact not found"})
     status, body = await api.delete("/contact")
-    assert status == 400 and "error" in body
+    assert status == 400
+    assert "error" in body
 
 
 async def test_store_response_and_duplicate_prevention(api):
@@ -96,7 +101,8 @@ async def test_store_response_and_duplicate_prevention(api):
     form = (await api.ok("/forms"))["items"][0]["uuid"]
     body = {"form_uuid": form, "id": "writer-1", "nps": 10, "why": "Great", "date": "2024-05-01"}
     status, stored = await api.post("/responses", body)
-    assert status == 200 and stored["message"] == "ok"
+    assert status == 200
+    assert stored["message"] == "ok"
     assert (await api.post("/responses", body))[1]["uuid"] == stored["uuid"]
     again = (await api.post("/responses", {**body, "prevent_duplicates": False}))[1]
     assert again["uuid"] != stored["uuid"]
@@ -122,12 +128,13 @@ async def test_tags_are_added_and_filterable(api, fake_refiner):
 
 
 async def test_sync_segment_adds_and_removes(api):
-    """POST /sync-segment adds a (new) user to a manual segment; DELETE removes; automatic -> 400."""
+    """POST /sync-segment adds a (new) user to a manual segment; DELETE removes; automatic: 400."""
     segments = (await api.ok("/segments"))["items"]
     manual = next(s for s in segments if s["is_manual"])
     automatic = next(s for s in segments if not s["is_manual"])
     status, body = await api.post("/sync-segment", {"segment_uuid": manual["uuid"], "id": "seg-1"})
-    assert status == 200 and body["segment_uuid"] == manual["uuid"]
+    assert status == 200
+    assert body["segment_uuid"] == manual["uuid"]
     contact = await api.ok("/contact", {"id": "seg-1"})
     assert {"uuid": manual["uuid"], "name": manual["name"]} in contact["segments"]
     members = await api.walk("/contacts", {"segment_uuid": manual["uuid"], "page_length": 1000})
@@ -136,7 +143,8 @@ async def test_sync_segment_adds_and_removes(api):
     assert status == 200
     assert (await api.ok("/contact", {"id": "seg-1"}))["segments"] == []
     status, body = await api.post("/sync-segment", {"segment_uuid": automatic["uuid"], "id": "x"})
-    assert status == 400 and "error" in body
+    assert status == 400
+    assert "error" in body
     status, _ = await api.post("/sync-segment", {"segment_uuid": "nope", "id": "x"})
     assert status == 404
 
