@@ -211,6 +211,7 @@ class Store:
         self.rng = random.Random(f"{seed}-writes")
         self.tag_namespace = uuid_module.uuid5(uuid_module.NAMESPACE_URL, f"refiner-fake:{seed}")
         self.version = 0  # bumped by every write; filtered views are cached per version
+        self.contact_version = 0  # bumped by writes that change contacts (not their responses)
 
         self.accounts: dict[str, Account] = {a.remote_id or a.uuid: a for a in dataset.accounts}
         self.contacts: dict[str, Contact] = {c.uuid: c for c in dataset.contacts}
@@ -248,16 +249,18 @@ class Store:
     def now(self) -> int:
         return int(self.clock())
 
-    def _bump(self) -> None:
+    def _bump(self, *, contacts: bool = False) -> None:
         self.version += 1
+        if contacts:
+            self.contact_version += 1
 
-    def _cached(self, key: str, build: Callable[[], list[T]]) -> list[T]:
+    def _cached(self, key: str, build: Callable[[], list[T]], version: int) -> list[T]:
         hit = self._views.get(key)
-        if hit is not None and hit[0] == self.version:
+        if hit is not None and hit[0] == version:
             self._views.move_to_end(key)
             return hit[1]
         items = build()
-        self._views[key] = (self.version, items)
+        self._views[key] = (version, items)
         self._views.move_to_end(key)
         while len(self._views) > _VIEW_CACHE:
             self._views.popitem(last=False)
@@ -499,7 +502,7 @@ class Store:
         def build() -> list[Response]:
             return [r for r in base[lo:hi] if all(check(r) for check in checks)]
 
-        items = self._cached(f"responses:{q.fingerprint()}", build)
+        items = self._cached(f"responses:{q.fingerprint()}", build, self.version)
         return items, 0, len(items)
 
     def list_responses(self, params: Params) -> bytes:
@@ -567,7 +570,8 @@ class Store:
         all_list = self.lists["all"]
         for _ in range(n):
             if where == "head" or not all_list:
-                ts = max(self.now(), self._head_ts)
+                newest = all_list[0].sort_at if all_list else 0
+                ts = max(self.now(), self._head_ts, newest)
                 self._head_ts = ts
             else:
                 oldest, newest = all_list[-1].sort_at, all_list[0].sort_at
@@ -604,7 +608,6 @@ class Store:
 
     def store_response(self, params: Params) -> Response:
         form = self.form_param(params)
-        contact = self.contact_for_write(params, allow_uuid=True)
         answers: dict[str, Any] = {}
         for key, value in params.raw.items():
             if key in _RESERVED_STORE:
@@ -620,9 +623,13 @@ class Store:
         if len(tags) > _TAGS_MAX:
             raise bad_request(f"At most {_TAGS_MAX} tags are allowed")
         account = params.get_dict("account")
+        if account is not None and _blank(account.get("id")):
+            raise bad_request("account[id] is required")
+        prevent_duplicates = params.get_bool("prevent_duplicates", True)
+        contact = self.contact_for_write(params, allow_uuid=True)
         if account is not None:
             self._link_account(contact, account)
-        if params.get_bool("prevent_duplicates", True):
+        if prevent_duplicates:
             for existing in contact.responses:
                 if existing.form is form and existing.answers == answers:
                     return existing
@@ -719,13 +726,14 @@ class Store:
             if email is not None:
                 self.by_email.setdefault(email.lower(), []).append(contact)
         elif email is not None and contact.email != email:
-            if contact.email:
-                self.by_email.get(contact.email.lower(), []).remove(contact)
+            same = self.by_email.get(contact.email.lower(), []) if contact.email else []
+            if contact in same:
+                same.remove(contact)
             contact.email = email
             self.by_email.setdefault(email.lower(), []).append(contact)
         contact.last_seen_at = max(contact.last_seen_at, now)
         self.touch_contact(contact)
-        self._bump()
+        self._bump(contacts=True)
         return contact
 
     def identify(self, params: Params) -> Contact:
@@ -782,7 +790,7 @@ class Store:
             account.members.add(contact)
         for member in account.members:
             self.touch_contact(member)
-        self._bump()
+        self._bump(contacts=True)
 
     def track(self, params: Params) -> Contact:
         event = params.get_str("event")
@@ -807,7 +815,7 @@ class Store:
             segment.members.discard(contact)
         if contact.account is not None:
             contact.account.members.discard(contact)
-        self._bump()
+        self._bump(contacts=True)
 
     def _contact_key(self, order_by: str) -> Callable[[Contact], Key]:
         sign = -1 if self.contacts_desc else 1
@@ -856,7 +864,10 @@ class Store:
                 items = [c for c in items if _contact_matches_search(c, search)]
             return items
 
-        items = self._cached(f"contacts:{fp}", build)
+        # Responses only matter to this listing through form_uuid and last_form_submission_at.
+        depends_on_responses = form_uuid is not None or order_by == "last_form_submission_at"
+        version = self.version if depends_on_responses else self.contact_version
+        items = self._cached(f"contacts:{fp}", build, version)
         shape: tuple[type, ...] = (
             (int, str, str) if order_by in ("display_name", "email") else (int, int, str)
         )
@@ -1003,7 +1014,7 @@ class Store:
                 segment.members.discard(contact)
                 contact.segments.remove(segment)
         self.touch_contact(contact)
-        self._bump()
+        self._bump(contacts=True)
         return contact, segment
 
     # ---------------------------------------------------------------- account and reporting

@@ -183,3 +183,26 @@ async def test_per_user_limit(fake_refiner):
     assert int(headers["Retry-After"]) >= 59
     assert (await _get(fake_refiner, "/contact", id="user_000003"))[0] in (200, 404)
     assert (await _get(fake_refiner, "/segments"))[0] == 200
+
+
+async def test_stop_does_not_wait_for_a_hanging_request(fake_refiner_factory):
+    """stop() returns promptly even while a request hangs on a long delay fault."""
+    fake = await fake_refiner_factory(responses=10)
+    fake.faults.add("delay", delay=30)
+    headers = {"Authorization": f"Bearer {fake.api_key}"}
+    async with aiohttp.ClientSession(headers=headers) as session:
+
+        async def hang():
+            async with session.get(fake.base_url + "/") as response:
+                return await response.read()
+
+        pending = asyncio.create_task(hang())
+        for _ in range(500):  # until the request has arrived
+            if fake.journal.entries:
+                break
+            await asyncio.sleep(0.01)
+        started = time.monotonic()
+        await fake.stop()
+        assert time.monotonic() - started < 5
+        with pytest.raises(aiohttp.ClientError):
+            await pending

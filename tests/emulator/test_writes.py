@@ -171,3 +171,13 @@ async def test_form_writes(api):
     assert set(history[0]) == {"uuid", "action", "snapshot", "created_at"}
     status, _ = await api.post("/forms/duplicate", {"form_uuid": form["uuid"]})
     assert status == 400
+
+
+async def test_refused_writes_leave_no_trace(api):
+    """A write refused with 400 creates no contact."""
+    form = (await api.ok("/forms"))["items"][0]["uuid"]
+    status, _ = await api.post("/responses", {"form_uuid": form, "id": "ghost", "x": {"a": 1}})
+    assert status == 400
+    status, _ = await api.post("/identify-user", {"id": "ghost", "account": {"name": "no id"}})
+    assert status == 400
+    assert (await api.get("/contact", {"id": "ghost"}))[0] == 404
