@@ -1,0 +1,225 @@
+"""RefinerClient: configuration, lifecycle, the owned or borrowed aiohttp session, resource accessors."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import warnings
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, Self
+
+import aiohttp
+
+from ._http import ClientStats, HTTPCore
+from ._ratelimit import Limiter
+from ._retry import RetryPolicy
+from .errors import ConfigurationError
+
+__all__ = ["DEFAULT_BASE_URL", "RefinerClient"]
+
+DEFAULT_BASE_URL = "https://api.refiner.io/v1"
+API_KEY_ENV = "REFINER_API_KEY"
+PER_USER_RATE = 100 / 60  # the API's limit for calls carrying one contact identifier, per second
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+
+_KEY_SHAPE = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no spaces or line breaks
+
+
+class RefinerClient:
+    """An async client for the Refiner REST API (v1).
+
+    One client owns one aiohttp session (or borrows yours), one rate limiter and one retry policy,
+    shared by every call made through it. Use it as ``async with RefinerClient() as client:`` or
+    call :meth:`aclose` when done. Construction needs no running event loop; the session is created
+    on first use inside the loop, and the client must then stay in that loop.
+
+    Args:
+        api_key: the project's API key; ``None`` reads ``REFINER_API_KEY``. Sent only as a Bearer header.
+        base_url: the API root, ``https://api.refiner.io/v1`` by default.
+        timeout: seconds allowed for one attempt.
+        max_retries: retries after the first attempt (0 disables retrying).
+        rate_limit: requests per second across every call of this client (the API allows 4,000 per
+            minute per key); ``None`` turns the client-side limit off.
+        max_concurrency: requests in flight at once, across everything this client does.
+        session: an ``aiohttp.ClientSession`` to borrow; the client never closes it.
+        per_user_rate_limit: requests per second for calls carrying the same ``id``/``email``/``uuid``
+            (the API allows 100 per minute); ``None`` turns it off.
+        deadline: total seconds one call may take, attempts and waits included; ``None`` for none.
+        max_response_bytes: a larger response body raises ``ResponseTooLargeError``.
+        trace_configs: ``aiohttp.TraceConfig`` objects for the owned session.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        timeout: float = 30.0,
+        max_retries: int = 4,
+        rate_limit: float | None = 4000 / 60,
+        max_concurrency: int = 8,
+        session: aiohttp.ClientSession | None = None,
+        per_user_rate_limit: float | None = PER_USER_RATE,
+        deadline: float | None = 300.0,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        trace_configs: list[aiohttp.TraceConfig] | None = None,
+    ) -> None:
+        key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
+        _check_config(
+            key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            rate_limit=rate_limit,
+            max_concurrency=max_concurrency,
+            per_user_rate_limit=per_user_rate_limit,
+            deadline=deadline,
+            max_response_bytes=max_response_bytes,
+        )
+        assert key is not None  # checked above
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.rate_limit = rate_limit
+        self.max_concurrency = max_concurrency
+        self._borrowed = session  # a caller's session: used, never closed
+        self._session: aiohttp.ClientSession | None = session
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop the client is bound to
+        self._closed = False
+        self._trace_configs = list(trace_configs or ())
+        self._core = HTTPCore(
+            base_url=self.base_url,
+            api_key=key,
+            timeout=timeout,
+            policy=RetryPolicy(max_retries=max_retries, deadline=deadline),
+            limiter=Limiter(
+                rate=rate_limit,
+                max_concurrency=max_concurrency,
+                per_user_rate=per_user_rate_limit,
+            ),
+            session=self._get_session,
+            max_response_bytes=max_response_bytes,
+        )
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return (
+            f"<RefinerClient base_url={self.base_url!r} rate_limit={self.rate_limit!r} "
+            f"max_concurrency={self.max_concurrency} {state}>"
+        )
+
+    @property
+    def stats(self) -> ClientStats:
+        """Counters of this client's requests, attempts, retries and 429s."""
+        return self._core.stats
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`aclose` has run."""
+        return self._closed
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise RuntimeError("this RefinerClient is closed; create a new one")
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        elif self._loop is not loop:
+            raise RuntimeError(
+                "this RefinerClient was first used in another event loop; "
+                "create one client per event loop"
+            )
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=max(self.max_concurrency, 1)),
+                trace_configs=self._trace_configs or None,
+            )
+        return self._session
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Mapping[str, Any] | None = None,
+        idempotent: bool = True,
+    ) -> Any:
+        """Send one call through the shared limiter and retry policy; returns the decoded JSON."""
+        return await self._core.request(
+            method, path, params=params, json=json, idempotent=idempotent
+        )
+
+    async def aclose(self) -> None:
+        """Close the owned session (a borrowed one is left open). Safe to call more than once."""
+        if self._closed:
+            return
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None and session is not self._borrowed:
+            await session.close()
+
+    async def __aenter__(self) -> Self:
+        if self._closed:
+            raise RuntimeError("this RefinerClient is closed; create a new one")
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __del__(self) -> None:
+        session = getattr(self, "_session", None)
+        if session is not None and session is not self._borrowed and not session.closed:
+            warnings.warn(
+                "RefinerClient was not closed; use 'async with' or 'await client.aclose()'",
+                ResourceWarning,
+                stacklevel=2,
+            )
+
+
+def _check_config(
+    key: str | None,
+    *,
+    base_url: str,
+    timeout: float,
+    max_retries: int,
+    rate_limit: float | None,
+    max_concurrency: int,
+    per_user_rate_limit: float | None,
+    deadline: float | None,
+    max_response_bytes: int,
+) -> None:
+    """Raise ConfigurationError naming the first bad setting."""
+    if key is None:
+        raise ConfigurationError(f"api_key: none given and {API_KEY_ENV} is not set")
+    if not key.strip():
+        raise ConfigurationError("api_key: must not be empty")
+    if not _KEY_SHAPE.fullmatch(key):
+        raise ConfigurationError("api_key: must be printable ASCII without spaces or line breaks")
+    if not re.match(r"https?://[^/\s]+", base_url):
+        raise ConfigurationError(f"base_url: must be an http(s) URL, got {base_url!r}")
+    if not timeout > 0:
+        raise ConfigurationError(f"timeout: must be positive, got {timeout!r}")
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        raise ConfigurationError(f"max_retries: must be an int >= 0, got {max_retries!r}")
+    if rate_limit is not None and not rate_limit > 0:
+        raise ConfigurationError(f"rate_limit: must be positive or None, got {rate_limit!r}")
+    if per_user_rate_limit is not None and not per_user_rate_limit > 0:
+        raise ConfigurationError(
+            f"per_user_rate_limit: must be positive or None, got {per_user_rate_limit!r}"
+        )
+    if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int):
+        raise ConfigurationError(f"max_concurrency: must be an int, got {max_concurrency!r}")
+    if max_concurrency < 1:
+        raise ConfigurationError(f"max_concurrency: must be >= 1, got {max_concurrency!r}")
+    if deadline is not None and not deadline > 0:
+        raise ConfigurationError(f"deadline: must be positive or None, got {deadline!r}")
+    if max_response_bytes < 1:
+        raise ConfigurationError(f"max_response_bytes: must be >= 1, got {max_response_bytes!r}")

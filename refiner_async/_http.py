@@ -1,0 +1,254 @@
+"""The one request path every call takes: limiter -> retry -> send -> read -> decode -> map errors.
+
+This module (with ``_client``, which owns the session) is the only one that talks to aiohttp. Every
+aiohttp failure is translated here, once, into the error tree of :mod:`refiner_async.errors`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import platform
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import aiohttp
+import attrs
+import orjson
+
+from . import _protocol, errors
+from ._ratelimit import Limiter
+from ._retry import RetryPolicy, retry_wait, should_retry, surfaced_error
+from ._version import __version__
+
+__all__ = ["ClientStats", "HTTPCore"]
+
+logger = logging.getLogger("refiner_async")
+
+USER_AGENT = (
+    f"refiner-async/{__version__} python/{platform.python_version()} aiohttp/{aiohttp.__version__}"
+)
+
+
+@attrs.define
+class ClientStats:
+    """Counters of one client's traffic since it was created."""
+
+    requests: int = 0  # calls made (each may take several attempts)
+    attempts: int = 0  # HTTP exchanges started
+    retries: int = 0  # attempts repeated after a failure
+    rate_limited: int = 0  # 429 answers received
+    rate_limit_wait: float = 0.0  # seconds of cooldown the 429s imposed
+
+
+class HTTPCore:
+    """Sends one logical call with the client's limiter and retry policy; returns the decoded JSON."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: str,
+        timeout: float,
+        policy: RetryPolicy,
+        limiter: Limiter,
+        session: Callable[[], aiohttp.ClientSession],
+        max_response_bytes: int,
+    ) -> None:
+        self._base_url = base_url
+        self._api_key = api_key  # only ever placed in the Authorization header
+        self._timeout = timeout  # seconds per attempt
+        self._policy = policy
+        self._limiter = limiter
+        self._session = session  # returns the client's session, created lazily in the running loop
+        self._max_response_bytes = max_response_bytes
+        self.stats = ClientStats()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Mapping[str, Any] | None = None,
+        idempotent: bool = True,
+    ) -> Any:
+        """Send ``method path`` with query ``params`` and/or a JSON body; retry as the policy allows.
+
+        ``idempotent=False`` marks writes that must not be repeated once they may have reached the
+        server (track-event, store response): those retry only failed connects and 429 refusals.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = None if self._policy.deadline is None else loop.time() + self._policy.deadline
+        query = _protocol.encode_query(params) if params else None
+        body = orjson.dumps(_protocol.encode_json(json)) if json is not None else None
+        user = _protocol.user_key(params, json)
+        self.stats.requests += 1
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await self._attempt(method, path, query, body, user, attempt, deadline)
+            except errors.RefinerError as error:
+                if isinstance(error, errors._RequestError):
+                    error.attempts = attempt
+                if isinstance(error, errors.RateLimitError):
+                    self.stats.rate_limited += 1
+                wait = None
+                if attempt <= self._policy.max_retries and should_retry(
+                    error, idempotent=idempotent
+                ):
+                    wait = retry_wait(error, attempt, self._policy)
+                if wait is None or (deadline is not None and loop.time() + wait >= deadline):
+                    raise surfaced_error(error, idempotent=idempotent)  # noqa: B904
+                self.stats.retries += 1
+                logger.info(
+                    "retrying %s %s in %.2f s after %s (attempt %d of %d)",
+                    method,
+                    path,
+                    wait,
+                    type(error).__name__,
+                    attempt,
+                    self._policy.max_retries + 1,
+                )
+                if isinstance(error, errors.RateLimitError):
+                    self.stats.rate_limit_wait += wait
+                    self._limiter.pause(wait)  # one cooldown for every caller of this client
+                else:
+                    await asyncio.sleep(wait)
+
+    async def _attempt(
+        self,
+        method: str,
+        path: str,
+        query: list[tuple[str, str]] | None,
+        body: bytes | None,
+        user: str | None,
+        attempt: int,
+        deadline: float | None,
+    ) -> Any:
+        session = self._session()
+        loop = asyncio.get_running_loop()
+        headers = {
+            "Authorization": f"Bearer {self._api_key}",
+            "Accept": "application/json",
+            "User-Agent": USER_AGENT,
+        }
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        async with self._limiter.slot(user) as waited:
+            if waited > 0.001:
+                logger.debug("%s %s waited %.3f s for the rate limiter", method, path, waited)
+            budget = (
+                self._timeout if deadline is None else min(self._timeout, deadline - loop.time())
+            )
+            if budget <= 0:
+                raise errors.APITimeoutError(
+                    "the call's total deadline ran out", method=method, path=path
+                )
+            self.stats.attempts += 1
+            started = loop.time()
+            try:
+                async with session.request(
+                    method,
+                    _protocol.join_url(self._base_url, path),
+                    params=query,
+                    data=body,
+                    headers=headers,
+                    timeout=aiohttp.ClientTimeout(total=budget),
+                    allow_redirects=False,
+                ) as response:
+                    status = response.status
+                    retry_after = response.headers.get("Retry-After")
+                    content_type = response.headers.get("Content-Type", "")
+                    raw = await self._read(response, method, path)
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise self._connection_error(exc, method, path) from exc
+        elapsed_ms = (loop.time() - started) * 1000
+        logger.debug("%s %s -> %d (attempt %d, %.0f ms)", method, path, status, attempt, elapsed_ms)
+        if 200 <= status < 300:
+            return _decode(raw, content_type, status=status, method=method, path=path)
+        raise _protocol.error_for_status(
+            status,
+            _error_body(raw),
+            method=method,
+            path=path,
+            retry_after=_protocol.parse_retry_after(retry_after, time.time()),
+        )
+
+    async def _read(self, response: aiohttp.ClientResponse, method: str, path: str) -> bytes:
+        """The whole body, refused once it is known to exceed ``max_response_bytes``."""
+        cap = self._max_response_bytes
+        length = response.content_length
+        if length is not None:
+            if length > cap:
+                raise _too_large(length, cap, response.status, method, path)
+            return await response.read()
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.content.iter_any():
+            size += len(chunk)
+            if size > cap:
+                raise _too_large(size, cap, response.status, method, path)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _connection_error(
+        self, exc: BaseException, method: str, path: str
+    ) -> errors.APIConnectionError:
+        detail = _protocol.redact(f"{type(exc).__name__}: {exc}", self._api_key)
+        if isinstance(exc, aiohttp.ClientSSLError):
+            return errors.TLSError(f"TLS failure ({detail})", method=method, path=path)
+        if isinstance(exc, aiohttp.ConnectionTimeoutError):
+            return errors.APITimeoutError(
+                f"connect timed out ({detail})", method=method, path=path, request_sent=False
+            )
+        if isinstance(exc, TimeoutError):
+            return errors.APITimeoutError(
+                f"timed out after {self._timeout:g} s ({detail})", method=method, path=path
+            )
+        if isinstance(exc, aiohttp.ClientConnectorError):
+            return errors.APIConnectionError(
+                f"could not connect ({detail})", method=method, path=path, request_sent=False
+            )
+        if isinstance(exc, aiohttp.ClientPayloadError):
+            return errors.APIConnectionError(
+                f"response body cut short ({detail})", method=method, path=path
+            )
+        return errors.APIConnectionError(f"connection failed ({detail})", method=method, path=path)
+
+
+def _too_large(
+    size: int, cap: int, status: int, method: str, path: str
+) -> errors.ResponseTooLargeError:
+    return errors.ResponseTooLargeError(
+        f"response of {size} bytes exceeds max_response_bytes={cap}",
+        method=method,
+        path=path,
+        status=status,
+    )
+
+
+def _decode(raw: bytes, content_type: str, *, status: int, method: str, path: str) -> Any:
+    """orjson-decode a 2xx body; an empty body is ``None``."""
+    if not raw.strip():
+        return None
+    try:
+        return orjson.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        kind = content_type.split(";")[0] or "no content type"
+        raise errors.ResponseDecodeError(
+            f"response is not valid JSON ({kind}, {len(raw)} bytes): {exc}",
+            method=method,
+            path=path,
+            status=status,
+        ) from exc
+
+
+def _error_body(raw: bytes) -> object:
+    """An error answer's body: decoded JSON when it is JSON, else its text."""
+    try:
+        return orjson.loads(raw)
+    except (ValueError, RecursionError):
+        return raw.decode("utf-8", "replace")

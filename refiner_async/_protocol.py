@@ -1,0 +1,186 @@
+"""Pure wire rules: how parameters are encoded, how answers become errors, how Retry-After is read.
+
+Nothing here does I/O or touches asyncio, so every rule is testable with plain function calls.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import math
+import re
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from typing import Any
+
+from . import errors
+
+__all__ = [
+    "encode_json",
+    "encode_query",
+    "error_for_status",
+    "format_datetime",
+    "parse_retry_after",
+    "user_key",
+]
+
+#: Parameters that identify a contact; calls carrying one fall under the API's per-user rate limit.
+USER_KEYS = ("id", "email", "uuid")
+
+_AUTH_404 = re.compile(r"api key", re.IGNORECASE)
+
+
+def format_datetime(value: datetime | date) -> str:
+    """ISO-8601 in UTC: ``2026-01-01T10:00:00Z`` (naive datetimes are taken as UTC); dates as-is."""
+    if not isinstance(value, datetime):
+        return value.isoformat()
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    value = value.astimezone(UTC).replace(tzinfo=None)
+    text = value.isoformat(timespec="microseconds" if value.microsecond else "seconds")
+    return text + "Z"
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, datetime | date):
+        return format_datetime(value)
+    return str(value)
+
+
+def encode_query(params: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Encode parameters for a query string the way the API reads them.
+
+    ``None`` values are dropped, lists become ``key[]=a&key[]=b``, mappings become ``key[sub]=v``,
+    booleans become ``1``/``0`` and datetimes ISO-8601 UTC.
+    """
+    pairs: list[tuple[str, str]] = []
+    for key, value in params.items():
+        _encode_into(pairs, key, value)
+    return pairs
+
+
+def _encode_into(pairs: list[tuple[str, str]], key: str, value: Any) -> None:
+    if value is None:
+        return
+    if isinstance(value, Mapping):
+        for sub, item in value.items():
+            _encode_into(pairs, f"{key}[{sub}]", item)
+    elif isinstance(value, list | tuple | set | frozenset):
+        pairs.extend((f"{key}[]", _scalar(item)) for item in value if item is not None)
+    else:
+        pairs.append((key, _scalar(value)))
+
+
+def encode_json(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Prepare a JSON body: ``None`` values dropped (at every level), datetimes as ISO-8601 UTC."""
+    return {key: _json_value(value) for key, value in params.items() if value is not None}
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return format_datetime(value)
+    if isinstance(value, Mapping):
+        return encode_json(value)
+    if isinstance(value, list | tuple):
+        return [_json_value(item) for item in value]
+    return value
+
+
+def user_key(*sources: Mapping[str, Any] | None) -> str | None:
+    """The contact identifier a call carries (``id``, ``email`` or ``uuid``), for the per-user limit."""
+    for source in sources:
+        if not source:
+            continue
+        for name in USER_KEYS:
+            value = source.get(name)
+            if value is not None:
+                return f"{name}:{value}"
+    return None
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """Seconds to wait from a Retry-After header (delta seconds or HTTP date), ``now`` in epoch seconds.
+
+    Returns ``None`` for a missing, negative, non-finite or unreadable value; a date in the past gives 0.
+    """
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return max(0.0, when.timestamp() - now)
+    if not math.isfinite(seconds) or seconds < 0:
+        return None
+    return seconds
+
+
+def error_message(body: object) -> str:
+    """The API's error text: ``{"error": ...}`` or ``{"message": ...}``, else a short body excerpt."""
+    if isinstance(body, Mapping):
+        for key in ("error", "message"):
+            text = body.get(key)
+            if isinstance(text, str) and text:
+                return text[: errors.BODY_EXCERPT_CHARS]
+    if isinstance(body, str) and body.strip():
+        return body.strip()[: errors.BODY_EXCERPT_CHARS]
+    return "no error message"
+
+
+def truncate_body(body: object) -> object:
+    """Keep a decoded body small enough to carry on an error."""
+    if isinstance(body, str | bytes) and len(body) > errors.BODY_EXCERPT_CHARS:
+        return body[: errors.BODY_EXCERPT_CHARS]
+    return body
+
+
+def error_for_status(
+    status: int,
+    body: object,
+    *,
+    method: str,
+    path: str,
+    attempts: int = 1,
+    retry_after: float | None = None,
+) -> errors.APIStatusError:
+    """The typed error for a non-2xx answer.
+
+    The API refuses keys in three ways (401 "No API key found", 401 "does not look valid", and
+    404 "API key not valid or does not exist"); all three are :class:`AuthenticationError`.
+    """
+    message = error_message(body)
+    kept = truncate_body(body)
+    common: dict[str, Any] = {"body": kept, "method": method, "path": path, "attempts": attempts}
+    if status == 429:
+        return errors.RateLimitError(message, retry_after=retry_after, **common)
+    cls: type[errors.APIStatusError]
+    if status == 401 or (status == 404 and _AUTH_404.search(message)):
+        cls = errors.AuthenticationError
+    elif status == 404:
+        cls = errors.NotFoundError
+    elif status == 403:
+        cls = errors.PermissionDeniedError
+    elif status in (400, 422):
+        cls = errors.BadRequestError
+    elif status >= 500:
+        cls = errors.ServerError
+    else:
+        cls = errors.APIStatusError
+    return cls(message, status=status, **common)
+
+
+def join_url(base_url: str, path: str) -> str:
+    """``https://api.refiner.io/v1`` + ``/contacts``; ``/`` gives the base with a trailing slash."""
+    return base_url.rstrip("/") + "/" + path.lstrip("/")
+
+
+def redact(text: str, secret: str) -> str:
+    """Replace every occurrence of ``secret`` in ``text``."""
+    return text.replace(secret, "<redacted>") if secret else text

@@ -1,0 +1,100 @@
+"""The client's one shared limiter: request rate, requests in flight, per-user rate, 429 cooldown.
+
+Every request of a client passes :meth:`Limiter.slot` once per attempt, meeting in this order:
+
+1. the per-user bucket when the call carries a contact identifier (the API's 100 per minute rule);
+2. a concurrency slot (at most ``max_concurrency`` requests in flight);
+3. the cooldown: after a 429 the whole limiter pauses until the Retry-After instant, one pause for
+   every caller rather than one sleep per task;
+4. the client-wide bucket (the API's 4,000 per minute per key).
+
+Buckets are aiolimiter leaky buckets sized so that no one-second window sees more than the nominal
+rate: capacity ``max(1, 0.02 * rate)`` draining at ``min(0.97 * rate, rate - capacity + 1)``. A
+plain ``AsyncLimiter(rate, 1)`` would let a full second's worth through at once (1.5x the rate over
+two seconds), and ``AsyncLimiter(1, 1 / rate)`` reaches only about 70% of the rate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+
+from aiolimiter import AsyncLimiter
+
+__all__ = ["Limiter", "bucket_shape"]
+
+MAX_TRACKED_USERS = 10_000  # per-user buckets kept (least recently used dropped first)
+
+
+def bucket_shape(rate: float) -> tuple[float, float]:
+    """``(capacity, drain per second)`` of a bucket that stays within ``rate`` in every 1 s window."""
+    capacity = max(1.0, 0.02 * rate)
+    drain = min(0.97 * rate, rate - capacity + 1.0)
+    return capacity, drain
+
+
+def _bucket(rate: float) -> AsyncLimiter:
+    capacity, drain = bucket_shape(rate)
+    return AsyncLimiter(capacity, capacity / drain)
+
+
+class Limiter:
+    """Rate, concurrency, per-user and cooldown limits shared by every request of one client."""
+
+    def __init__(
+        self,
+        *,
+        rate: float | None,
+        max_concurrency: int,
+        per_user_rate: float | None = None,
+    ) -> None:
+        self._bucket = _bucket(rate) if rate else None  # client-wide requests per second
+        self._per_user_rate = per_user_rate
+        self._users: OrderedDict[str, AsyncLimiter] = OrderedDict()  # identifier -> its bucket
+        self._in_flight = asyncio.Semaphore(max_concurrency)
+        self._paused_until = 0.0  # loop time before which no request may start (429 cooldown)
+
+    def pause(self, seconds: float) -> None:
+        """Hold every request back for ``seconds`` from now (extends, never shortens, a pause)."""
+        until = asyncio.get_running_loop().time() + seconds
+        self._paused_until = max(self._paused_until, until)
+
+    @property
+    def paused_for(self) -> float:
+        """Seconds left in the current cooldown (0 when none)."""
+        return max(0.0, self._paused_until - asyncio.get_running_loop().time())
+
+    def _user_bucket(self, key: str) -> AsyncLimiter | None:
+        if self._per_user_rate is None:
+            return None
+        bucket = self._users.get(key)
+        if bucket is None:
+            bucket = self._users[key] = _bucket(self._per_user_rate)
+            if len(self._users) > MAX_TRACKED_USERS:
+                self._users.popitem(last=False)
+        else:
+            self._users.move_to_end(key)
+        return bucket
+
+    async def _cooldown(self) -> float:
+        waited = 0.0
+        while (left := self.paused_for) > 0:
+            waited += left
+            await asyncio.sleep(left)
+        return waited
+
+    @contextlib.asynccontextmanager
+    async def slot(self, user: str | None = None) -> AsyncIterator[float]:
+        """Wait for permission to send one request; yields the seconds spent waiting."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        if user is not None and (bucket := self._user_bucket(user)) is not None:
+            await bucket.acquire()  # before taking a slot, so one busy user cannot hold them all
+        async with self._in_flight:
+            await self._cooldown()
+            if self._bucket is not None:
+                await self._bucket.acquire()
+            await self._cooldown()  # a 429 may have arrived while this request waited for a token
+            yield loop.time() - started

@@ -1,0 +1,113 @@
+"""The retry policy: whether a failed attempt is retried, and how long to wait before the next one.
+
+Both decisions are pure functions of the error, the attempt number and the policy; the request path
+in ``_http`` applies them to one attempt at a time (never to a generator). Waits use ``backoff``'s
+exponential generator with full jitter; :func:`instant_retries` turns every wait into zero for tests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+from collections.abc import Iterator
+from itertools import islice
+
+import attrs
+import backoff
+
+from . import errors
+
+__all__ = ["RetryPolicy", "instant_retries", "retry_wait", "should_retry", "surfaced_error"]
+
+_instant = False  # set by instant_retries(): every computed wait becomes 0
+
+
+@attrs.frozen
+class RetryPolicy:
+    """Bounded retries: ``max_retries`` after the first attempt, all within ``deadline`` seconds."""
+
+    max_retries: int = 4
+    base: float = 0.5  # first backoff ceiling, doubling each retry
+    cap: float = 8.0  # largest backoff ceiling
+    max_retry_after: float = 120.0  # a longer Retry-After raises RateLimitError instead of waiting
+    deadline: float | None = 300.0  # total seconds for one call, attempts and waits included
+
+
+def should_retry(error: errors.RefinerError, *, idempotent: bool) -> bool:
+    """Whether the attempt that raised ``error`` may be repeated.
+
+    Idempotent calls (GET, DELETE, identify-user) retry connection failures, timeouts, truncated or
+    undecodable bodies, 408, 429 and 5xx. Other writes retry only what provably did not reach the
+    server: a failed connect, or a 429 refusal.
+    """
+    if isinstance(error, errors.RateLimitError):
+        return True
+    if isinstance(error, errors.APIStatusError):
+        return idempotent and (error.status == 408 or error.status >= 500)
+    if isinstance(error, errors.TLSError):
+        return False
+    if isinstance(error, errors.APIConnectionError):
+        return idempotent or not error.request_sent
+    if isinstance(error, errors.ResponseDecodeError):
+        return idempotent
+    return False
+
+
+def _ceiling(attempt: int, policy: RetryPolicy) -> float:
+    """The backoff ceiling before retry number ``attempt`` (1-based): base, 2*base, ... up to cap."""
+    waits = backoff.expo(base=2, factor=policy.base, max_value=policy.cap)
+    next(waits)  # backoff's generators are primed with one bare yield
+    return float(next(islice(waits, attempt - 1, None)))
+
+
+def retry_wait(
+    error: errors.RefinerError,
+    attempt: int,
+    policy: RetryPolicy,
+    rng: random.Random | None = None,
+) -> float | None:
+    """Seconds to wait before retry number ``attempt``; ``None`` when the server asks for too long.
+
+    A Retry-After hint is honoured (never less) plus up to 10% (at most 1 s) positive jitter, so that
+    callers released together do not return together; otherwise full-jitter exponential backoff.
+    """
+    draw = (rng or random).random()
+    hint = getattr(error, "retry_after", None)
+    if hint is not None:
+        if hint > policy.max_retry_after:
+            return None
+        wait = hint + draw * min(1.0, 0.1 * hint)
+    else:
+        wait = draw * _ceiling(attempt, policy)  # full jitter: uniform in [0, ceiling)
+    return 0.0 if _instant else float(wait)
+
+
+def surfaced_error(error: errors.RefinerError, *, idempotent: bool) -> errors.RefinerError:
+    """The error to raise when no retry follows: a non-idempotent write that failed after it may have
+    reached the server becomes :class:`OutcomeUnknownError`."""
+    if (
+        not idempotent
+        and isinstance(error, errors.APIConnectionError)
+        and error.request_sent
+        and not isinstance(error, errors.OutcomeUnknownError)
+    ):
+        unknown = errors.OutcomeUnknownError(
+            f"the request may have been applied ({error.message}); check before repeating it",
+            method=error.method,
+            path=error.path,
+            attempts=error.attempts,
+        )
+        unknown.__cause__ = error
+        return unknown
+    return error
+
+
+@contextlib.contextmanager
+def instant_retries() -> Iterator[None]:
+    """Make every retry wait zero seconds inside the block (for tests)."""
+    global _instant
+    previous, _instant = _instant, True
+    try:
+        yield
+    finally:
+        _instant = previous
