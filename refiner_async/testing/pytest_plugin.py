@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from refiner_async import RefinerClient
     from refiner_async.testing import FakeRefiner
 
 try:
@@ -67,9 +68,9 @@ async def fake_refiner(
 
 
 @_async_fixture
-async def refiner_client(fake_refiner: FakeRefiner) -> AsyncIterator[Any]:
+async def refiner_client(fake_refiner: FakeRefiner) -> AsyncIterator[RefinerClient]:
     """A ``RefinerClient`` pointed at ``fake_refiner`` (closed after the test)."""
-    from refiner_async import RefinerClient  # type: ignore[attr-defined,unused-ignore]
+    from refiner_async import RefinerClient
 
     async with RefinerClient(fake_refiner.api_key, base_url=fake_refiner.base_url) as client:
         yield client

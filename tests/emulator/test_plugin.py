@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 import textwrap
 
 import pytest
 
+from refiner_async import RefinerClient
 from refiner_async.testing import FakeRefiner
 
 
@@ -81,12 +81,11 @@ def test_fixtures_work_in_a_fresh_pytest_run(tmp_path):
     assert "2 passed" in result.stdout
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("refiner_async._client") is None,
-    reason="RefinerClient is not in this tree yet",
-)
 @pytest.mark.fake_refiner(responses=30)
 async def test_refiner_client_is_connected(refiner_client, fake_refiner):
-    """refiner_client talks to fake_refiner."""
-    items = [r async for r in refiner_client.responses.list(include="all")]
-    assert len(items) == 30
+    """refiner_client is a RefinerClient pointed at fake_refiner, authenticated with its key."""
+    assert isinstance(refiner_client, RefinerClient)
+    assert refiner_client.base_url == fake_refiner.base_url
+    body = await refiner_client._request("GET", "/responses", params={"include": "all"})
+    assert body["pagination"]["items_count"] == 30
+    assert fake_refiner.stats()["requests"]["/v1/responses"] == {"200": 1}
