@@ -21,6 +21,7 @@ import socket
 import struct
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Final, Literal
@@ -49,6 +50,15 @@ _RATE_LIMITED: Final = {"error": "You are doing this too often."}
 _HTML_ERRORS: Final = {502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
 
 Handler = Callable[[Params], tuple[int, bytes]]
+
+
+@dataclass(slots=True, frozen=True)
+class _MutationPlan:
+    every: int | None  # answered GET /responses between rounds
+    insert: int
+    delete: int
+    where: Literal["head", "random"]
+    kind: str
 
 
 def _json(status: int, body: Any) -> tuple[int, bytes]:
@@ -142,7 +152,7 @@ class FakeRefiner:
         self._per_user = SlidingWindow(per_user) if per_user > 0 else None
         self._runner: web.AppRunner | None = None
         self._t0 = time.monotonic()
-        self._mutation: dict[str, Any] | None = None
+        self._mutation: _MutationPlan | None = None
         self._mutation_task: asyncio.Task[None] | None = None
         self._responses_served = 0
         self._mutation_rounds = 0
@@ -265,8 +275,7 @@ class FakeRefiner:
         if kind not in KIND_NAMES:
             raise ValueError(f"kind must be one of {KIND_NAMES}")
         self.stop_mutation()
-        self._mutation = {"every": every, "insert": insert, "delete": delete, "where": where}
-        self._mutation["kind"] = kind
+        self._mutation = _MutationPlan(every, insert, delete, where, kind)
         self._responses_served = 0
         if interval is not None:
             self._mutation_task = asyncio.get_running_loop().create_task(
@@ -284,10 +293,10 @@ class FakeRefiner:
         if plan is None:
             return
         self._mutation_rounds += 1
-        if plan["delete"]:
-            self.delete_responses(plan["delete"])
-        if plan["insert"]:
-            self.insert_responses(plan["insert"], where=plan["where"], kind=plan["kind"])
+        if plan.delete:
+            self.delete_responses(plan.delete)
+        if plan.insert:
+            self.insert_responses(plan.insert, where=plan.where, kind=plan.kind)
 
     async def _mutate_on_timer(self, interval: float) -> None:
         while True:
@@ -508,10 +517,10 @@ class FakeRefiner:
 
     def _after_responses_page(self) -> None:
         plan = self._mutation
-        if plan is None or not plan["every"]:
+        if plan is None or not plan.every:
             return
         self._responses_served += 1
-        if self._responses_served % plan["every"] == 0:
+        if self._responses_served % plan.every == 0:
             self._mutate_once()
 
     # ------------------------------------------------------------------ answers
