@@ -86,6 +86,7 @@ async def test_refiner_client_is_connected(refiner_client, fake_refiner):
     """refiner_client is a RefinerClient pointed at fake_refiner, authenticated with its key."""
     assert isinstance(refiner_client, RefinerClient)
     assert refiner_client.base_url == fake_refiner.base_url
-    body = await refiner_client._request("GET", "/responses", params={"include": "all"})
-    assert body["pagination"]["items_count"] == 30
+    responses = await refiner_client.responses.list(include="all").collect()
+    assert len(responses) == 30
+    assert {r.uuid for r in responses} == fake_refiner.all_response_uuids(include="all")
     assert fake_refiner.stats()["requests"]["/v1/responses"] == {"200": 1}
