@@ -37,16 +37,22 @@ async def sdk_export(
     rate_limit: float | None = None,
     pagination: str = "pages",
     max_items: int | None = None,
+    by_page: bool = False,
 ) -> int:
-    """refiner_async: typed ``Response`` models, item by item."""
+    """refiner_async: typed ``Response`` models, item by item (``by_page``: page by page)."""
     async with RefinerClient(
         api_key, base_url=base_url, rate_limit=rate_limit, max_concurrency=max_concurrency
     ) as client:
-        n = 0
-        async for _ in client.responses.list(
+        listing = client.responses.list(
             include="all", page_length=PAGE_LENGTH, pagination=pagination, max_items=max_items
-        ):
-            n += 1
+        )
+        n = 0
+        if by_page:
+            async for page in listing.pages():
+                n += len(page.items)
+        else:
+            async for _ in listing:
+                n += 1
     return n
 
 

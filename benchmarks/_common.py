@@ -313,7 +313,9 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
         return "" if value is None else str(value)
 
     cells = [[cell(v) for v in row] for row in rows]
-    numeric = [all(re.fullmatch(r"[-+0-9.,x%]+", r[i] or "0") for r in cells) for i in range(len(headers))]
+    numeric = [
+        all(re.fullmatch(r"[-+0-9.,x%]+", r[i] or "0") for r in cells) for i in range(len(headers))
+    ]
     lines = ["| " + " | ".join(headers) + " |"]
     lines.append("|" + "|".join("---:" if n else "---" for n in numeric) + "|")
     lines += ["| " + " | ".join(r) + " |" for r in cells]
@@ -340,13 +342,10 @@ def publish(name: str, result: dict[str, Any], markdown: str, *, quick: bool) ->
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(result, indent=2) + "\n")
-    block = (
-        f"{markdown}\n\n"
-        f"<sub>{result['mode']} run, {when}: {machine_line(info)}</sub>"
-    )
+    block = f"{markdown}\n\n<sub>{result['mode']} run, {when}: {machine_line(info)}</sub>"
     print(markdown)
     print(f"wrote {path.relative_to(HERE.parent)}")
-    _replace_block(BENCH_README, f"results: {name}", block)
+    replace_block(BENCH_README, f"results: {name}", block)
     refresh_headline()
     return path
 
@@ -359,7 +358,7 @@ def load_result(name: str) -> dict[str, Any] | None:
     return data
 
 
-def _replace_block(path: Path, marker: str, content: str) -> bool:
+def replace_block(path: Path, marker: str, content: str) -> bool:
     """Replace the text between ``<!-- marker -->`` and ``<!-- /marker -->`` (False if absent)."""
     if not path.exists():
         return False
@@ -430,7 +429,7 @@ def refresh_headline() -> None:
     """Rewrite the project README's headline figures from the results files present."""
     lines = _headline_lines()
     if lines:
-        _replace_block(PROJECT_README, "bench: headline", "\n".join(lines))
+        replace_block(PROJECT_README, "bench: headline", "\n".join(lines))
 
 
 def common_arguments(description: str) -> Any:

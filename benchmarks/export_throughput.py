@@ -33,6 +33,8 @@ TARGET = 1.5  # SDK time / floor time
 LABELS = {
     "floor": "raw floor: aiohttp + orjson dicts, sequential",
     "sdk": "refiner_async: typed models, max_concurrency=8",
+    "sdk_pages": "refiner_async: .pages(), max_concurrency=8",
+    "sdk_seq": "refiner_async: typed models, max_concurrency=1",
     "naive": "naive loop: aiohttp + response.json(), sequential",
     "httpx": "httpx AsyncClient + orjson dicts, sequential",
     "msgspec": "aiohttp + msgspec typed structs, sequential",
@@ -64,6 +66,8 @@ async def measure(responses: int, rounds: int) -> dict[str, Any]:
         contenders = {
             "floor": lambda: floor_export(url, key),
             "sdk": lambda: sdk_export(url, key, max_concurrency=8, rate_limit=None),
+            "sdk_pages": lambda: sdk_export(url, key, max_concurrency=8, by_page=True),
+            "sdk_seq": lambda: sdk_export(url, key, max_concurrency=1, rate_limit=None),
             "naive": lambda: naive_export(url, key),
             "httpx": lambda: httpx_export(url, key),
             "msgspec": lambda: msgspec_export(url, key),
