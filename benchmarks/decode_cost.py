@@ -3,15 +3,18 @@
 Two pages of 1000 responses (about 1 KB each): one built here, shaped like the API's examples with
 contact attributes and distinct timestamps per response; and page 1 of the emulator's data set (the
 pages the export benchmarks read). For each, microseconds per item (best of ``--repeat``, every run
-on a fresh timestamp cache, as a new page brings new times) of:
+on a fresh timestamp cache, as a new page brings new times; rounds interleave the steps) of:
 
 - ``orjson.loads`` of the raw page bytes (dicts), and ``json.loads`` for reference;
 - the SDK's converter (``structure_page`` on the decoded payload): the step on top of orjson;
 - a stock ``cattrs.Converter`` with only a ``datetime.fromisoformat`` hook added (same input);
-- msgspec decoding the bytes straight into typed structs (the whole job, bytes to objects).
+- a hand-written reader calling each model's ``__init__`` (what careful code without cattrs costs);
+- msgspec decoding the bytes straight into typed structs, and straight into the SDK's own attrs
+  models (the whole job, bytes to objects; msgspec leaves zone-less timestamps naive and drops
+  unknown keys, so neither is a drop-in replacement).
 
-timeit turns the cyclic garbage collector off while it times; the ``GC on`` columns time the same
-steps with it on, as an application runs them. Target: the SDK's structure step no more than 1x
+The main columns time each step with the cyclic garbage collector off (as timeit does); the ``GC
+on`` columns time the same steps with it on, as an application runs them. Target: the SDK's structure step no more than 1x
 ``orjson.loads`` (GC off, the built page).
 
 Run: ``python benchmarks/decode_cost.py [--quick]``.
@@ -19,21 +22,22 @@ Run: ``python benchmarks/decode_cost.py [--quick]``.
 
 from __future__ import annotations
 
-import gc as gc_module
+import gc
 import json
-import timeit
+import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import cattrs
+import msgspec
 import orjson
 from _clients import msgspec_decoder
 from _common import common_arguments, emulator, publish, table, verdict
 
 from refiner_async import _converters
 from refiner_async._converters import structure_page
-from refiner_async.models import Response
+from refiner_async.models import ContactAccount, ContactRef, FormRef, Response
 
 NAME = "decode_cost"
 TARGET = 1.0  # SDK structure step / orjson.loads
@@ -102,6 +106,59 @@ def stock_converter() -> cattrs.Converter:
     return conv
 
 
+def _utc(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    value = datetime.fromisoformat(text)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def handwritten(payload: dict[str, Any]) -> list[Response]:
+    """What a careful hand-written reader does: each model's ``__init__``, fields read by name."""
+    out = []
+    for o in payload["items"]:
+        form = o.get("form")
+        contact = o.get("contact")
+        if contact is not None:
+            account = contact.get("account")
+            contact = ContactRef(
+                uuid=contact["uuid"],
+                remote_id=contact.get("remote_id"),
+                email=contact.get("email"),
+                display_name=contact.get("display_name"),
+                account=None
+                if account is None
+                else ContactAccount(
+                    uuid=account["uuid"],
+                    remote_id=account.get("remote_id"),
+                    domain=account.get("domain"),
+                    display_name=account.get("display_name"),
+                ),
+                attributes=contact.get("attributes"),
+            )
+        out.append(
+            Response(
+                uuid=o["uuid"],
+                form=None if form is None else FormRef(uuid=form["uuid"], name=form.get("name")),
+                contact=contact,
+                data=o.get("data") or {},
+                first_shown_at=_utc(o.get("first_shown_at")),
+                last_shown_at=_utc(o.get("last_shown_at")),
+                show_counter=o.get("show_counter"),
+                first_data_reception_at=_utc(o.get("first_data_reception_at")),
+                last_data_reception_at=_utc(o.get("last_data_reception_at")),
+                completed_at=_utc(o.get("completed_at")),
+                received_at=_utc(o.get("received_at")),
+                dismissed_at=_utc(o.get("dismissed_at")),
+            )
+        )
+    return out
+
+
+class _AttrsPage(msgspec.Struct):
+    items: list[Response]
+
+
 def emulator_page() -> bytes:
     """Page 1 (1000 responses, every kind) of the emulator's data set, as served."""
     with emulator(responses=1000) as server:
@@ -114,13 +171,18 @@ def emulator_page() -> bytes:
     return body
 
 
-def us_per_item(fn: Any, n_items: int, repeat: int, *, gc: bool) -> float:
-    """The fastest of ``repeat`` runs, each on a fresh timestamp cache (a new page brings new times)."""
-    setup = "clear(); gc.enable()" if gc else "clear()"
-    names = {"clear": _converters.clear_timestamp_cache, "gc": gc_module}
-    timer = timeit.Timer(fn, setup=setup, globals=names)
-    times = timer.repeat(repeat=repeat, number=1)
-    return min(times) / n_items * 1e6
+def once(fn: Any, *, collect: bool) -> float:
+    """Seconds for one call of ``fn`` on a cold timestamp cache, the cyclic GC on or off."""
+    _converters.clear_timestamp_cache()
+    gc.collect()
+    if not collect:
+        gc.disable()
+    try:
+        started = time.perf_counter()
+        fn()
+        return time.perf_counter() - started
+    finally:
+        gc.enable()
 
 
 def measure_page(raw: bytes, repeat: int) -> dict[str, Any]:
@@ -130,18 +192,27 @@ def measure_page(raw: bytes, repeat: int) -> dict[str, Any]:
     stock = stock_converter()
     items_type = list[Response]
     decode_structs = msgspec_decoder()
+    decode_into_models = msgspec.json.Decoder(_AttrsPage).decode
 
     steps = {
         "orjson_loads": lambda: orjson.loads(raw),
         "json_loads": lambda: json.loads(raw),
         "sdk_converter": lambda: structure_page(payload, Response, method="GET", path="/responses"),
         "stock_cattrs": lambda: stock.structure(payload["items"], items_type),
+        "handwritten": lambda: handwritten(payload),
         "msgspec_structs": lambda: decode_structs(raw),
+        "msgspec_models": lambda: decode_into_models(raw),
     }
     for step in steps.values():
         step()  # warm the hook caches once, as a client does on its first page
-    gc_off = {k: us_per_item(f, n, repeat, gc=False) for k, f in steps.items()}
-    gc_on = {k: us_per_item(f, n, repeat, gc=True) for k, f in steps.items()}
+    # Rounds interleave the steps (GC off and on), so that bursts of load from other processes
+    # spread over all of them; the best round stands for each step.
+    runs: dict[tuple[str, bool], list[float]] = {(k, c): [] for k in steps for c in (False, True)}
+    for _ in range(repeat):
+        for (name, collect), times in runs.items():
+            times.append(once(steps[name], collect=collect))
+    gc_off = {k: min(runs[k, False]) / n * 1e6 for k in steps}
+    gc_on = {k: min(runs[k, True]) / n * 1e6 for k in steps}
     return {
         "items": n,
         "bytes_per_item": round(len(raw) / n),
@@ -162,7 +233,9 @@ LABELS = {
     "json_loads": "json.loads (stdlib): bytes to dicts",
     "sdk_converter": "SDK converter: dicts to attrs models",
     "stock_cattrs": "stock cattrs: dicts to attrs models",
+    "handwritten": "hand-written: each model's __init__, fromisoformat",
     "msgspec_structs": "msgspec: bytes straight to typed structs",
+    "msgspec_models": "msgspec: bytes straight to the SDK's attrs models",
 }
 
 

@@ -25,13 +25,20 @@ from _common import (
 )
 
 #: Every benchmark, in the order a full run takes them (cheapest and least noisy first).
-BENCHMARKS = ("decode_cost", "export_throughput", "latency_export", "rate_limit", "memory")
+BENCHMARKS = (
+    "decode_cost",
+    "export_breakdown",
+    "export_throughput",
+    "latency_export",
+    "rate_limit",
+    "memory",
+)
 
 
 def targets(name: str) -> list[tuple[str, bool]]:
     """The (description, met) pairs a results file records."""
     r = load_result(name)
-    if r is None:
+    if r is None or "target" not in r and "runs" not in r:
         return []
     if name == "memory":
         t = r["target"]
