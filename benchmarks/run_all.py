@@ -38,7 +38,7 @@ BENCHMARKS = (
 def targets(name: str) -> list[tuple[str, bool]]:
     """The (description, met) pairs a results file records."""
     r = load_result(name)
-    if r is None or "target" not in r and "runs" not in r:
+    if r is None or ("target" not in r and "runs" not in r):
         return []
     if name == "memory":
         t = r["target"]
