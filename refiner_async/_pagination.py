@@ -16,30 +16,35 @@ page 1 serves every mode and ``"auto"`` decides after it without a wasted reques
   consumer works through the current one. A cursor that repeats, or leads back to an earlier one,
   raises :class:`PaginationError`; ``max_pages`` caps the requests of one iteration; an empty page
   with a cursor is skipped and followed.
-* ``"auto"`` (the rule): page numbers when they buy concurrency and offsets are cheap, that is when
-  ``window > 1`` and page 1 reports ``items_count <= AUTO_PAGE_NUMBERS_MAX_ITEMS`` (10,000, the
-  vendor's advice); cursors otherwise, when the endpoint has them. Forms have no cursor: always
-  page numbers.
+* ``"auto"`` (the rule): page numbers when they buy concurrency, offsets are cheap and the order
+  keeps them honest, that is when ``window > 1``, page 1 reports ``items_count <=
+  AUTO_PAGE_NUMBERS_MAX_ITEMS`` (10,000, the vendor's advice) and ``new_items_first`` holds; cursors
+  otherwise, when the endpoint has them. Forms have no cursor: always page numbers.
 
 Exactly once while the data changes
 -----------------------------------
 Cursors are keyset positions: a page read by cursor starts right after the last item read, whatever
-was inserted or deleted meanwhile. Page numbers are offsets: an insert before the read position
-pushes items to later pages (read twice), a delete pulls them to earlier pages (never read). Before a
-numbered page is handed out it is checked against the page before it: same ``items_count`` and
-``last_page``, the expected length, and no item already seen. Any difference means the offsets
-moved, and the iteration stops trusting them:
+was inserted or deleted meanwhile, so cursor reading is exact. Page numbers are offsets: an insert
+before the read position pushes items to later pages (read twice), a delete pulls them to earlier
+pages (never read). Before a numbered page is handed out it is checked against the page handed out
+before it: same ``items_count`` and ``last_page``, the expected length, and no item already seen.
+Any difference means the offsets moved, and the iteration stops trusting them:
 
-* with a cursor (contacts, responses, segments): unhanded prefetched pages are dropped and the
-  iteration continues by cursor from the last page handed out, exactly after its last item;
-* without one (forms): it re-reads sequentially from far enough back to cover the change (one page
-  plus ``ceil(count change / page_length)`` pages), dropping items already yielded by their key.
-  Sequential reads are ordered in time, so a shrinking count is the only way an item can be skipped
-  (with inserts at the head); each such drop steps back again.
+* with a cursor (contacts, responses, segments): prefetched pages not yet handed out are dropped and
+  the iteration continues by cursor from the last page handed out, exactly after its last item;
+* without one (forms): it re-reads one page at a time from far enough back to cover the change (one
+  page plus ``ceil(count change / page_length)`` pages), dropping items already yielded by key. Each
+  later read is checked against the read before it; a shrinking count steps back again.
 
-What remains unprovable with offsets is an insert and a delete that cancel out in ``items_count``
-between two pages whose requests the server happened to answer out of order; prefer cursors when that
-matters (``pagination="cursor"``).
+When new items appear at the start of the order (responses, newest first) and items are deleted
+anywhere, these checks see every shift that could skip an item, whatever order the server answers
+the concurrent requests in (property-tested): the first page read after an insert repeats the last
+item of the page before it, and a net delete changes ``items_count``. What offsets cannot show is an
+insert *below* a page boundary balanced by a delete *above* it between the reads of those two pages
+(lists sorted by name, contacts sorted by ``last_seen_at`` or oldest first): the count and the keys
+look unchanged while an item slid across the boundary. Pass ``new_items_first=False`` for such lists
+so ``"auto"`` reads them by cursor; ``"pages"`` remains an explicit choice of speed, and forms, which
+have no cursor, keep that limit.
 
 Memory: at most ``window`` pages in flight or buffered, plus the key set. The key set holds the
 identities of the last ``window + 2`` pages when the endpoint has cursors (enough to see an overlap;
@@ -379,7 +384,8 @@ class _Run(Generic[T]):
             return mode
         has_cursor = self._src._supports_cursor and first.next_page_cursor is not None
         large = first.items_count is None or first.items_count > AUTO_PAGE_NUMBERS_MAX_ITEMS
-        return "cursor" if has_cursor and (large or self._src._window <= 1) else "pages"
+        offsets_fit = not large and self._src._window > 1 and self._src._new_items_first
+        return "cursor" if has_cursor and not offsets_fit else "pages"
 
     # -- the iteration -----------------------------------------------------------------------
 
@@ -572,6 +578,9 @@ class Paginator(Generic[T]):
         endpoint: the list endpoint's path, bound into resume tokens.
         key: the identity of an item, for de-duplication (the uuid).
         max_pages: page requests one iteration may send before it raises PaginationError.
+        new_items_first: whether new items only ever appear at the start of the order (responses,
+            newest first). False when they can land anywhere else or items move within the order
+            (sorted by name, by ``last_seen_at``, oldest first): "auto" then reads by cursor.
 
     Raises:
         InvalidParameterError: a bad option (before anything is sent).
@@ -592,6 +601,7 @@ class Paginator(Generic[T]):
         endpoint: str = "",
         key: Callable[[T], object] | None = None,
         max_pages: int = DEFAULT_MAX_PAGES,
+        new_items_first: bool = True,
     ) -> None:
         if mode not in _MODES:
             raise InvalidParameterError("pagination", f"must be one of {', '.join(_MODES)}")
@@ -615,6 +625,7 @@ class Paginator(Generic[T]):
         self._endpoint = endpoint
         self._key = key
         self._max_pages = max_pages
+        self._new_items_first = new_items_first
         self._fingerprint = query_fingerprint(endpoint, self._params, page_length)
         self._start = _Position(page=1)
         self._start_items = 0
