@@ -193,7 +193,7 @@ class _SeenKeys:
 
     def __init__(self, key: Callable[[Any], object] | None, pages_kept: int | None) -> None:
         self._key = key
-        self._pages_kept = pages_kept
+        self.pages_kept = pages_kept
         self._pages: deque[list[object]] = deque()  # keys per remembered page, oldest first
         self._counts: dict[object, int] = {}  # key -> number of remembered pages holding it
         self.enabled = True  # False once an item has no hashable identity: no de-duplication
@@ -219,7 +219,7 @@ class _SeenKeys:
         self._pages.append(idents)
         for ident in idents:
             self._counts[ident] = self._counts.get(ident, 0) + 1
-        while self._pages_kept is not None and len(self._pages) > self._pages_kept:
+        while self.pages_kept is not None and len(self._pages) > self.pages_kept:
             for ident in self._pages.popleft():
                 left = self._counts[ident] - 1
                 if left:
@@ -235,6 +235,13 @@ def _last_page(page: Page[Any], page_length: int) -> int | None:
     if page.items_count is not None:
         return max(1, math.ceil(page.items_count / page_length))
     return None
+
+
+def _earlier_page(a: _Position | None, b: _Position | None) -> bool:
+    """Whether both positions are page numbers and ``a`` names an earlier page than ``b``."""
+    if a is None or b is None or a.page is None or b.page is None:
+        return False
+    return a.page < b.page
 
 
 def _mark_retrieved(task: asyncio.Task[Any]) -> None:
@@ -362,17 +369,19 @@ class _Run(Generic[T]):
 
     def _after(self, page: Page[T], number: int | None, last: int | None) -> _Position | None:
         """Where reading continues after ``page`` (read as page ``number``, None: by cursor)."""
-        if self._src._supports_cursor and page.next_page_cursor is not None:
-            return _Position(cursor=page.next_page_cursor)
+        cursor = page.next_page_cursor
+        if self._src._supports_cursor and cursor is not None:
+            if not isinstance(cursor, str) or not 0 < len(cursor) <= MAX_CURSOR_CHARS:
+                raise PaginationError("the server sent an invalid next_page_cursor")
+            return _Position(cursor=cursor)
         if number is None:
             return None
         if last is not None:
             return _Position(page=number + 1) if number < last else None
         return _Position(page=number + 1) if len(page.items) >= self._length else None
 
-    def _check_cursor(self, cursor: object, request: _Position) -> None:
-        if not isinstance(cursor, str) or not 0 < len(cursor) <= MAX_CURSOR_CHARS:
-            raise PaginationError("the server sent an invalid next_page_cursor")
+    def _check_cursor(self, cursor: str, request: _Position) -> None:
+        """Refuse a cursor that repeats the one just used or any earlier one (a cycle)."""
         if cursor == request.cursor:
             raise PaginationError("the server sent the same next_page_cursor again")
         if cursor in self._cursors:
@@ -423,10 +432,8 @@ class _Run(Generic[T]):
         start = self._position or _Position(page=1)
         try:
             page = await self._get(start)
-            if start.cursor is None:
-                after = self._after(page, start.page, _last_page(page, self._length))
-            else:
-                after = self._after(page, None, None)
+            last = _last_page(page, self._length)
+            after = self._after(page, start.page, last)
             if after is not None and after.cursor is not None:
                 self._check_cursor(after.cursor, start)
             emitted = self._emit(page, start, after, always=True)
@@ -447,10 +454,10 @@ class _Run(Generic[T]):
         while True:
             if page is None:
                 page = await (self._take(task) if task is not None else self._get(request))
-            cursor = page.next_page_cursor if self._src._supports_cursor else None
+            after = self._after(page, None, None)
+            cursor = after.cursor if after is not None else None
             if cursor is not None:
                 self._check_cursor(cursor, request)
-            after = _Position(cursor=cursor) if cursor is not None else None
             out = self._emit(page, request, after)
             task = None
             if cursor is not None and after is not None and not self._finished:
@@ -512,8 +519,9 @@ class _Run(Generic[T]):
                     yield out
                 if self._finished:
                     return
-                if last is not None and number > last:  # the server says more follows: cursor
-                    self._handoff = self._position
+                if last is not None and number > last:
+                    if self._position is not None and self._position.cursor is not None:
+                        self._handoff = self._position  # the server says more follows
                     return
                 if number not in pending:
                     pending[number] = self._launch(_Position(page=number))
@@ -529,11 +537,14 @@ class _Run(Generic[T]):
                 if not drift:
                     if sequential:
                         last = _last_page(page, length)
-                    # The page starts where the last one handed out ends: its cursor, else its number.
-                    origin = self._position
-                    if origin is None or origin.cursor is None:
+                    held, after = self._position, self._after(page, number, last)
+                    if held is not None and held.cursor is not None:
+                        origin = held  # the page starts exactly after the last item handed out
+                    else:
                         origin = _Position(page=number)
-                    out = self._emit(page, origin, self._after(page, number, last))
+                        if _earlier_page(after, held):
+                            after = held  # a re-read page: resume tokens never move back
+                    out = self._emit(page, origin, after)
                     base, number = page, number + 1
                     continue
                 # The offsets moved: stop trusting them.
@@ -551,6 +562,8 @@ class _Run(Generic[T]):
                         "de-duplicate by; start again or pass resume"
                     )
                 back = math.ceil(max(shrink, 1) / length) + (0 if sequential else 1)
+                if self._seen.pages_kept is not None:  # keys of older pages are gone
+                    back = min(back, self._seen.pages_kept - 1)
                 number = max(1, number - back)
                 sequential = True
                 base = page

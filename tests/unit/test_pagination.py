@@ -5,7 +5,9 @@ while the data changes. No HTTP: the fake serves offsets over live data and keys
 from __future__ import annotations
 
 import asyncio
+import base64
 import gc
+import json
 import math
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
@@ -16,7 +18,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from refiner_async._pagination import Paginator
+from refiner_async._pagination import Paginator, decode_resume_token, query_fingerprint
 from refiner_async.errors import InvalidParameterError, PaginationError, ServerError
 from refiner_async.models.page import Page
 
@@ -424,6 +426,35 @@ async def test_foreign_or_corrupt_tokens_are_refused_before_any_request() -> Non
     assert await forms.paginator(resume=forms_token).collect() == forms.items[10:]
 
 
+def crafted_token(payload: dict[str, Any]) -> str:
+    raw = json.dumps(payload).encode()
+    return "r1." + base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def test_tokens_with_bad_fields_are_refused() -> None:
+    """A token with our fingerprint but impossible fields is refused as corrupt."""
+    server = FakeList(30)
+    fingerprint = query_fingerprint("/responses", {"form_uuid": "f1"}, 10)
+    assert server.paginator(resume=crafted_token({"f": fingerprint, "n": 0, "p": 2}))
+    for payload in (
+        {"f": fingerprint, "n": -1, "p": 2},
+        {"f": fingerprint, "n": True, "p": 2},
+        {"f": fingerprint, "n": 0, "p": 0},
+        {"f": fingerprint, "n": 0, "p": 2, "c": "c5"},
+        {"f": fingerprint, "n": 0},
+        {"f": fingerprint, "n": 0, "c": ""},
+        {"f": fingerprint, "n": 0, "c": "x" * 5000},
+        {"f": fingerprint, "n": 0, "p": 2, "s": -3},
+        {"f": fingerprint, "n": 0, "p": 2, "extra": 1},
+        {"f": fingerprint[::-1], "n": 0, "p": 2},
+    ):
+        with pytest.raises(PaginationError):
+            server.paginator(resume=crafted_token(payload))
+    with pytest.raises(PaginationError, match="too long"):
+        server.paginator(resume="r1." + "A" * 9000)
+    assert server.requests == []
+
+
 # -- errors and shutdown -----------------------------------------------------------------------
 
 
@@ -609,6 +640,97 @@ async def test_change_without_identity_or_cursor_raises() -> None:
         await Paginator(fetch, params={}, page_length=10, supports_cursor=False).collect()
     assert caught.value.items_yielded == 20
     assert caught.value.resume_token is not None
+
+
+# -- servers that say less, or something odd -----------------------------------------------------
+
+
+async def test_page_numbers_without_any_figures_stop_at_a_short_page() -> None:
+    """A server sending no items_count, last_page or cursor is read page by page until a short page."""
+    server = FakeList(45, cursors=False)
+
+    async def fetch(params: dict[str, Any]) -> Page[Item]:
+        page = await server.fetch(params)
+        return Page(items=page.items)
+
+    paginator = Paginator(fetch, params={}, page_length=10, supports_cursor=False, key=uuid_of)
+    assert await paginator.collect() == server.items
+    assert server.page_numbers() == [1, 2, 3, 4, 5]
+    assert server.max_in_flight == 1
+
+
+async def test_last_page_with_a_cursor_is_followed() -> None:
+    """When the last numbered page still carries a cursor, reading continues by cursor."""
+    numbered = {
+        1: Page(items=(1, 2), items_count=4, last_page=2, current_page=1, next_page_cursor="a"),
+        2: Page(items=(3, 4), items_count=4, last_page=2, current_page=2, next_page_cursor="b"),
+    }
+    requests = []
+
+    async def fetch(params: dict[str, Any]) -> Page[int]:
+        requests.append(params)
+        if "page_cursor" in params:
+            assert params["page_cursor"] == "b"
+            return Page(items=(5,), items_count=5)
+        return numbered[params["page"]]
+
+    paginator = Paginator(fetch, params={}, page_length=2, mode="pages")
+    assert await paginator.collect() == [1, 2, 3, 4, 5]
+    assert paginator.stats.mode == "cursor"
+    assert len(requests) == 3
+
+
+@pytest.mark.parametrize("mode", ["pages", "cursor"])
+async def test_invalid_server_cursor_raises(mode: str) -> None:
+    """An empty or over-long next_page_cursor from the server raises PaginationError."""
+    for bad in ("", "x" * 3000):
+
+        async def fetch(params: dict[str, Any], bad: str = bad) -> Page[int]:
+            return Page(
+                items=(1,), items_count=3, last_page=3, current_page=1, next_page_cursor=bad
+            )
+
+        with pytest.raises(PaginationError, match="invalid next_page_cursor"):
+            await Paginator(fetch, params={}, page_length=1, mode=mode).collect()
+
+
+async def test_awaiting_a_failing_first_page_carries_a_token() -> None:
+    """await paginator raises the page's error with a token for the start and 0 items."""
+    server = FakeList(30)
+    server.fail_pages[1] = server_error(1)
+    with pytest.raises(ServerError) as caught:
+        await server.paginator()
+    assert caught.value.items_yielded == 0
+    server.fail_pages.clear()
+    assert await server.paginator(resume=caught.value.resume_token).collect() == server.items
+
+
+async def test_cursor_endpoint_whose_server_sends_no_cursor_repairs_by_offsets() -> None:
+    """supports_cursor=True but no cursor on the pages: a change is repaired by re-reading, still
+    exactly once for the items that stayed."""
+    server = FakeList(100, cursors=False, latency=0.001)
+    original = list(server.items)
+    change_once(server, 4, lambda: [server.delete(item.uuid) for item in original[5:20]])
+    paginator = server.paginator(mode="pages", supports_cursor=True, window=4)
+    uuids = [item.uuid for item in await paginator.collect()]
+    assert len(uuids) == len(set(uuids))
+    assert {item.uuid for item in original[:5] + original[20:]} <= set(uuids)
+    assert paginator.stats.repairs >= 1
+
+
+async def test_resume_tokens_never_move_back_during_a_re_read() -> None:
+    """While a list without cursors is re-read after a change, page tokens never name an earlier
+    page than one already handed out."""
+    server = FakeList(100, cursors=False, latency=0.001)
+    original = list(server.items)
+    change_once(server, 5, lambda: [server.delete(item.uuid) for item in original[10:35]])
+    fingerprint = query_fingerprint("/responses", {"form_uuid": "f1"}, 10)
+    numbers = []
+    async for page in server.paginator(mode="pages", window=4).pages():
+        if page.resume_token is not None:
+            position, _ = decode_resume_token(page.resume_token, fingerprint, supports_cursor=False)
+            numbers.append(position.page)
+    assert numbers == sorted(numbers)
 
 
 # -- the state machine: reads interleaved with inserts and deletes --------------------------------
