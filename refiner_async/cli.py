@@ -215,7 +215,7 @@ def _format_of(out: Path, fmt: str | None) -> str:
 
 def _filters(resource: str, given: dict[str, Any]) -> dict[str, Any]:
     """The export's filters from the flags given, refusing flags that do not apply."""
-    accepted = set(filters_of(resource))
+    accepted = filters_of(resource)
     filters: dict[str, Any] = {}
     for name in ("form", "segment"):
         values = given.pop(name)

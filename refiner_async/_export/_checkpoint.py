@@ -29,7 +29,7 @@ class Checkpoint:
 
     resource: str  # "responses", "contacts", "forms" or "segments"
     format: str  # the final format: "jsonl", "csv" or "parquet"
-    query: dict[str, Any]  # the filters, page_length and max_items, as JSON values
+    query: dict[str, Any]  # filters not at their default, page_length and max_items, as JSON
     items: int = 0  # items in the partial file
     pages: int = 0  # pages written to the partial file, over every run
     size: int = 0  # bytes of the partial file that those items fill

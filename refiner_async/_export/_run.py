@@ -49,8 +49,8 @@ class ExportError(RefinerError):
     that belongs to another export, a missing optional dependency."""
 
 
-def filters_of(resource: str) -> tuple[str, ...]:
-    """The filter arguments ``export()`` accepts for ``resource`` (those of its list call)."""
+def filters_of(resource: str) -> dict[str, Any]:
+    """The filters ``export()`` accepts for ``resource`` (those of its list call), with defaults."""
     from ..resources import ContactsResource, FormsResource, ResponsesResource, SegmentsResource
 
     listers: dict[str, Callable[..., Any]] = {
@@ -60,7 +60,7 @@ def filters_of(resource: str) -> tuple[str, ...]:
         "segments": SegmentsResource.list,
     }
     parameters = inspect.signature(listers[_resource(resource)]).parameters
-    return tuple(p for p in parameters if p not in _NOT_FILTERS)
+    return {name: p.default for name, p in parameters.items() if name not in _NOT_FILTERS}
 
 
 def _resource(resource: str) -> str:
@@ -80,9 +80,17 @@ def _format(format: str) -> str:
     return format
 
 
-def _query(filters: Mapping[str, Any], page_length: int, max_items: int | None) -> dict[str, Any]:
-    """What the checkpoint records of the call, as JSON values (dates as ISO-8601 text)."""
-    query = {"filters": dict(filters), "page_length": page_length, "max_items": max_items}
+def _query(
+    resource: str, filters: Mapping[str, Any], page_length: int, max_items: int | None
+) -> dict[str, Any]:
+    """What the checkpoint records of the call, as JSON values (dates as ISO-8601 text).
+
+    Filters left at their default are left out, so that ``include="completed"`` and no
+    ``include`` are the same export.
+    """
+    defaults = filters_of(resource)
+    query = {k: v for k, v in filters.items() if v != defaults[k]}
+    query.update(page_length=page_length, max_items=max_items)
     loaded: dict[str, Any] = orjson.loads(orjson.dumps(query, default=str))
     return loaded
 
@@ -181,7 +189,8 @@ async def export(
     listing = getattr(client, resource).list
     listing(**filters, page_length=page_length, max_items=max_items)  # checks values; sends nothing
     files = ExportFiles.beside(path)
-    fresh = Checkpoint(resource=resource, format=fmt, query=_query(filters, page_length, max_items))
+    query = _query(resource, filters, page_length, max_items)
+    fresh = Checkpoint(resource=resource, format=fmt, query=query)
     state = _prepare(files, fresh, resume=resume, overwrite=overwrite)
 
     stats_before = attrs.evolve(client.stats)
