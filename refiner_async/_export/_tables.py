@@ -36,7 +36,7 @@ import orjson
 
 __all__ = ["Columns", "write_csv", "write_parquet"]
 
-_INT64 = range(-(2**63), 2**63)
+_INT64 = range(-(2**63), 2**63)  # JSON integers reach 2**64 - 1; larger ones are text in Parquet
 
 
 class _Node:
