@@ -104,7 +104,9 @@ def _fail_line(message: str, code: int) -> NoReturn:
     sys.exit(code)
 
 
-@click.group(cls=OneLineGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    name="refiner-async", cls=OneLineGroup, context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.version_option(__version__, "--version", prog_name="refiner-async")
 def cli() -> None:
     """Bulk export from the Refiner survey API, a one-command demo, and the API emulator."""

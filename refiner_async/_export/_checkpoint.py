@@ -86,8 +86,8 @@ class ExportFiles:
         """The checkpoint, or None when there is none."""
         try:
             data = self.checkpoint.read_bytes()
-        except FileNotFoundError:
-            return None
+        except (FileNotFoundError, NotADirectoryError):
+            return None  # (writing beside it will say why it cannot be)
         return Checkpoint.from_json(data)
 
     def save_checkpoint(self, checkpoint: Checkpoint) -> None:
