@@ -13,14 +13,15 @@ import inspect
 import os
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from contextlib import aclosing
+from typing import IO, TYPE_CHECKING, Any
 
 import attrs
 import orjson
 
 from .._converters import unstructure
 from ..errors import InvalidParameterError, RefinerError
-from ..models import Contact, Form, Response, Segment
+from ..models import Contact, Form, Page, Response, Segment
 from ._checkpoint import Checkpoint, ExportFiles
 from ._progress import ExportProgress, ExportSummary
 from ._tables import write_csv, write_parquet
@@ -196,54 +197,33 @@ async def export(
     stats_before = attrs.evolve(client.stats)
     started = time.perf_counter()
     resumed_items = state.items
-    pages = 0
+    pages_written = 0  # by this run
     remaining = None if max_items is None else max_items - state.items
     if not state.complete and remaining != 0:
-        pager = listing(
+        paginator = listing(
             **filters, page_length=page_length, max_items=remaining, resume=state.resume_token
-        ).pages()
+        )
         try:
             with files.open_partial(state.size) as partial:
-                async for page in pager:
-                    data = b"".join(
-                        [orjson.dumps(unstructure(item), option=_LINE) for item in page.items]
-                    )
-                    partial.write(data)
-                    partial.flush()
-                    os.fsync(partial.fileno())  # on disk before the checkpoint counts it
-                    pages += 1
-                    total = page.items_count if state.total is None else state.total
-                    if total is not None and max_items is not None:
-                        total = min(total, max_items)
-                    state = attrs.evolve(
-                        state,
-                        items=state.items + len(page.items),
-                        pages=state.pages + 1,
-                        size=state.size + len(data),
-                        resume_token=page.resume_token,
-                        total=total,
-                        complete=page.resume_token is None,
-                    )
-                    files.save_checkpoint(state)
-                    if progress is not None:
-                        progress(
-                            ExportProgress(
-                                resource=resource,
-                                items=state.items,
-                                total=state.total,
-                                pages=pages,
-                                seconds=time.perf_counter() - started,
-                                resumed_items=resumed_items,
+                async with aclosing(paginator.pages()) as pages:
+                    async for page in pages:
+                        state = _append(files, partial, state, page, max_items)
+                        pages_written += 1
+                        if progress is not None:
+                            progress(
+                                ExportProgress(
+                                    resource=resource,
+                                    items=state.items,
+                                    total=state.total,
+                                    pages=pages_written,
+                                    seconds=time.perf_counter() - started,
+                                    resumed_items=resumed_items,
+                                )
                             )
-                        )
         except BaseException:
             if state.pages == 0:
                 files.discard()  # nothing worth resuming: leave no trace
             raise
-        finally:
-            aclose = getattr(pager, "aclose", None)
-            if aclose is not None:
-                await aclose()
     if not state.complete:
         state = attrs.evolve(state, complete=True)
         files.save_checkpoint(state)
@@ -255,7 +235,7 @@ async def export(
         path=files.output,
         format=fmt,
         items=state.items,
-        pages=pages,
+        pages=pages_written,
         seconds=time.perf_counter() - started,
         bytes=files.output.stat().st_size,
         resumed_items=resumed_items,
@@ -267,6 +247,38 @@ async def export(
 
 
 _LINE = orjson.OPT_APPEND_NEWLINE
+
+
+def _append(
+    files: ExportFiles,
+    partial: IO[bytes],
+    state: Checkpoint,
+    page: Page[Any],
+    max_items: int | None,
+) -> Checkpoint:
+    """Write ``page`` to the partial file, sync it, and checkpoint it; returns the new checkpoint.
+
+    Synchronous on purpose: with no await between the write and the checkpoint, a cancellation
+    lands between pages, never inside one.
+    """
+    data = b"".join([orjson.dumps(unstructure(item), option=_LINE) for item in page.items])
+    partial.write(data)
+    partial.flush()
+    os.fsync(partial.fileno())  # on disk before the checkpoint counts it
+    total = page.items_count if state.total is None else state.total
+    if total is not None and max_items is not None:
+        total = min(total, max_items)
+    state = attrs.evolve(
+        state,
+        items=state.items + len(page.items),
+        pages=state.pages + 1,
+        size=state.size + len(data),
+        resume_token=page.resume_token,
+        total=total,
+        complete=page.resume_token is None,
+    )
+    files.save_checkpoint(state)
+    return state
 
 
 def _finish(files: ExportFiles, fmt: str, model: type, rows_per_group: int) -> None:

@@ -101,7 +101,7 @@ def test_emulator_subprocess() -> None:
             process.stdout.close()
 
 
-@pytest.mark.fake_refiner(seed=12, responses=2_000, latency=0.1)
+@pytest.mark.fake_refiner(seed=12, responses=1_000, latency=0.05)
 def test_sigint_leaves_a_resumable_export(tmp_path: Path, served: FakeRefiner) -> None:
     """SIGINT to a running export exits 130 with a resume hint; --resume finishes the same file."""
     out = tmp_path / "r.jsonl"
