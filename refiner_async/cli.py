@@ -399,12 +399,15 @@ def demo(responses: int, seed: int, latency: float, out: Path | None, debug: boo
     exports its responses to JSON Lines through the SDK, and compares the file with the emulator.
     """
     with contextlib.ExitStack() as stack:
+        keep = out is not None
         if out is None:
             out = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "responses.jsonl"
         expected = _run(
             _demo(responses, seed, latency, out), debug=debug, on_interrupt=lambda: "interrupted"
         )
         ok = _check(out, expected)
+    if not keep:
+        click.echo("(The file was temporary: --out FILE keeps it.)")
     if not ok:
         raise Failure("the export does not match the emulator's data")
 
