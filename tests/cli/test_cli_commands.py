@@ -44,6 +44,22 @@ def test_help_lists_the_commands(runner: CliRunner) -> None:
     flags = runner.invoke(cli, ["export", "--help"]).stdout
     for flag in ("--out", "--format", "--form", "--since", "--resume", "--overwrite", "--debug"):
         assert flag in flags
+    emulator = runner.invoke(cli, ["emulator", "--help"])
+    assert emulator.exit_code == 0
+    assert "--responses" in emulator.stdout
+
+
+def test_the_package_does_not_need_the_cli_extras() -> None:
+    """import refiner_async loads neither click, rich nor pyarrow."""
+    code = (
+        "import sys, refiner_async\n"
+        "assert refiner_async.export\n"
+        "print(sorted({'click', 'rich', 'pyarrow'} & set(sys.modules)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout == "[]\n"
 
 
 def test_unknown_command(runner: CliRunner) -> None:
