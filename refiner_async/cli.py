@@ -134,29 +134,24 @@ def _run(
         return asyncio.run(coro)
     except KeyboardInterrupt:
         raise Failure(on_interrupt(), INTERRUPTED) from None
-    except (InvalidParameterError, ConfigurationError) as exc:
+    except (RefinerError, OSError) as exc:
         if debug:
             raise
-        raise Failure(_with_flag(exc), 2) from None
-    except ExportError as exc:
-        if debug:
-            raise
-        raise Failure(str(exc)) from None
-    except AuthenticationError as exc:
-        if debug:
-            raise
-        raise Failure(
-            f"the API refused the key ({exc}); check --api-key or REFINER_API_KEY"
-        ) from None
-    except RefinerError as exc:
-        if debug:
-            raise
-        raise Failure(f"{exc}{resume_hint()}") from None
-    except OSError as exc:
-        if debug:
-            raise
-        target = f" {exc.filename}" if exc.filename else ""
-        raise Failure(f"cannot write{target}: {exc.strerror or exc}") from None
+        raise _failure(exc, resume_hint) from None
+
+
+def _failure(exc: RefinerError | OSError, resume_hint: Callable[[], str]) -> Failure:
+    """The one line (and exit code) for an error a person can act on."""
+    if isinstance(exc, InvalidParameterError | ConfigurationError):
+        return Failure(_with_flag(exc), 2)
+    if isinstance(exc, AuthenticationError):
+        return Failure(f"the API refused the key ({exc}); check --api-key or REFINER_API_KEY")
+    if isinstance(exc, ExportError):
+        return Failure(str(exc))
+    if isinstance(exc, RefinerError):
+        return Failure(f"{exc}{resume_hint()}")
+    target = f" {exc.filename}" if exc.filename else ""
+    return Failure(f"cannot write{target}: {exc.strerror or exc}")
 
 
 def _with_flag(exc: RefinerError) -> str:
