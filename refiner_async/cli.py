@@ -236,21 +236,13 @@ def _filters(resource: str, given: dict[str, Any]) -> dict[str, Any]:
     return filters
 
 
-def _resume_hint(files: ExportFiles, resource: str) -> str:
+def _saved(files: ExportFiles, resource: str) -> str | None:
+    """What an interrupted export left, and how to continue it (None: nothing was saved)."""
     checkpoint = files.load_checkpoint()
     if checkpoint is None:
-        return ""
+        return None
     return (
-        f" ({checkpoint.items:,} {resource} saved; run the same command with --resume to continue)"
-    )
-
-
-def _interrupted(files: ExportFiles, resource: str) -> str:
-    checkpoint = files.load_checkpoint()
-    if checkpoint is None:
-        return "interrupted before the first page was written; nothing was saved"
-    return (
-        f"interrupted: {checkpoint.items:,} {resource} saved in {files.partial}; "
+        f"{checkpoint.items:,} {resource} saved in {files.partial}; "
         "run the same command with --resume to continue"
     )
 
@@ -323,8 +315,8 @@ def export_command(
     summary = _run(
         run(),
         debug=debug,
-        on_interrupt=lambda: _interrupted(files, resource),
-        resume_hint=lambda: _resume_hint(files, resource),
+        on_interrupt=lambda: f"interrupted: {_saved(files, resource) or 'nothing was saved'}",
+        resume_hint=lambda: f" ({saved})" if (saved := _saved(files, resource)) else "",
     )
     click.echo(str(summary))
 

@@ -226,7 +226,7 @@ def test_api_error_mid_export_says_how_to_resume(
     args = ["export", "responses", "--out", str(out), "--page-length", "50", *connect]
     result = runner.invoke(cli, args)
     one_line_error(result, 1, "500 GET /responses")
-    assert "responses saved; run the same command with --resume to continue" in result.stderr
+    assert f"responses saved in {out}.partial; run the same command with --resume" in result.stderr
 
 
 def test_rich_progress_on_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:

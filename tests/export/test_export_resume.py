@@ -37,16 +37,15 @@ PAGE = 50  # 900 responses -> 18 pages
 OPTIONS: dict[str, Any] = {"include": "all", "page_length": PAGE}
 
 
-class StopAfter:
-    """A progress callback that raises ``error`` once ``pages`` pages are written."""
+async def interrupt_after(pages: int, client: RefinerClient, out: Path, **options: Any) -> None:
+    """Run an export that a KeyboardInterrupt stops once ``pages`` pages are written."""
 
-    def __init__(self, pages: int, error: BaseException) -> None:
-        self.pages = pages
-        self.error = error
+    def progress(p: ExportProgress) -> None:
+        if p.pages == pages:
+            raise KeyboardInterrupt
 
-    def __call__(self, progress: ExportProgress) -> None:
-        if progress.pages == self.pages:
-            raise self.error
+    with pytest.raises(KeyboardInterrupt):
+        await export(client, "responses", out, progress=progress, **{**OPTIONS, **options})
 
 
 async def reference(client: RefinerClient, tmp_path: Path, fmt: str = "jsonl") -> bytes:
@@ -63,15 +62,7 @@ async def test_keyboard_interrupt_then_resume_gives_the_same_file(
     """Ctrl-C after 5 pages keeps a checkpoint; resume=True completes a file identical to an uninterrupted one."""
     out = tmp_path / f"r.{fmt}"
     files = ExportFiles.beside(out)
-    with pytest.raises(KeyboardInterrupt):
-        await export(
-            refiner_client,
-            "responses",
-            out,
-            format=fmt,
-            progress=StopAfter(5, KeyboardInterrupt()),
-            **OPTIONS,
-        )
+    await interrupt_after(5, refiner_client, out, format=fmt)
     assert not out.exists()
     checkpoint = files.load_checkpoint()
     assert checkpoint is not None
@@ -150,10 +141,7 @@ async def test_resume_drops_a_half_written_page(
 ) -> None:
     """Bytes written after the last checkpoint (a page cut short) are truncated away on resume."""
     out = tmp_path / "r.jsonl"
-    with pytest.raises(KeyboardInterrupt):
-        await export(
-            refiner_client, "responses", out, progress=StopAfter(2, KeyboardInterrupt()), **OPTIONS
-        )
+    await interrupt_after(2, refiner_client, out)
     files = ExportFiles.beside(out)
     files.partial.write_bytes(files.partial.read_bytes() + b'{"uuid": "half a li')
     await export(refiner_client, "responses", out, resume=True, **OPTIONS)
@@ -163,10 +151,7 @@ async def test_resume_drops_a_half_written_page(
 async def test_resume_refuses_another_query(tmp_path: Path, refiner_client: RefinerClient) -> None:
     """A checkpoint is resumed only by the same resource, format and filters."""
     out = tmp_path / "r.jsonl"
-    with pytest.raises(KeyboardInterrupt):
-        await export(
-            refiner_client, "responses", out, progress=StopAfter(1, KeyboardInterrupt()), **OPTIONS
-        )
+    await interrupt_after(1, refiner_client, out)
     with pytest.raises(ExportError, match="other include"):
         await export(
             refiner_client, "responses", out, resume=True, include="completed", page_length=PAGE
@@ -193,10 +178,7 @@ async def test_partial_shorter_than_checkpoint(
 ) -> None:
     """A partial file that lost bytes the checkpoint counts is refused rather than padded."""
     out = tmp_path / "r.jsonl"
-    with pytest.raises(KeyboardInterrupt):
-        await export(
-            refiner_client, "responses", out, progress=StopAfter(2, KeyboardInterrupt()), **OPTIONS
-        )
+    await interrupt_after(2, refiner_client, out)
     files = ExportFiles.beside(out)
     files.partial.write_bytes(b"")
     with pytest.raises(ExportError, match="shorter than its checkpoint"):
@@ -212,15 +194,7 @@ async def test_existing_output_needs_overwrite(
     with pytest.raises(ExportError, match="already exists"):
         await export(refiner_client, "segments", out)
     assert out.read_text() == "keep me\n"
-    with pytest.raises(KeyboardInterrupt):
-        await export(
-            refiner_client,
-            "responses",
-            out,
-            overwrite=True,
-            progress=StopAfter(1, KeyboardInterrupt()),
-            **OPTIONS,
-        )
+    await interrupt_after(1, refiner_client, out, overwrite=True)
     assert out.read_text() == "keep me\n"  # still there while the new export is unfinished
     await export(refiner_client, "responses", out, overwrite=True, **OPTIONS)
     assert len(out.read_bytes().splitlines()) == 900
