@@ -15,12 +15,9 @@ PYTHON = "3.11"
 def tests(session: nox.Session) -> None:
     """Unit, resource, emulator, integration and short reliability tests."""
     session.install("-e", ".[test,cli,parquet]")
-    session.run(
-        "pytest",
-        "--cov=refiner_async",
-        "--cov-report=term:skip-covered",
-        *session.posargs,
-    )
+    # coverage starts before pytest, so modules imported by the pytest11 plugin are measured too
+    session.run("coverage", "run", "-m", "pytest", *session.posargs)
+    session.run("coverage", "report", "--skip-covered", "--sort=cover")
 
 
 @nox.session(python=PYTHON)

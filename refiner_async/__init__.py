@@ -1,6 +1,7 @@
 """refiner_async: the async Python SDK for the Refiner customer-feedback and survey API."""
 
 from ._client import RefinerClient
+from ._export import ExportError, ExportProgress, ExportSummary, export
 from ._http import ClientStats
 from ._pagination import Paginator
 from ._version import __version__
@@ -25,17 +26,50 @@ from .errors import (
     ServerError,
     TLSError,
 )
-from .models import Page
+from .models import (
+    AccountInfo,
+    Contact,
+    ContactAccount,
+    ContactRef,
+    DuplicateFormResult,
+    Environment,
+    Form,
+    FormHistoryEntry,
+    FormRef,
+    IdentifyResult,
+    Page,
+    Report,
+    Response,
+    Segment,
+    SegmentRef,
+    StoreResponseResult,
+    Subscription,
+    SyncSegmentResult,
+    VerifyResult,
+)
 
 __all__ = [
     "APIConnectionError",
     "APIResponseError",
     "APIStatusError",
     "APITimeoutError",
+    "AccountInfo",
     "AuthenticationError",
     "BadRequestError",
     "ClientStats",
     "ConfigurationError",
+    "Contact",
+    "ContactAccount",
+    "ContactRef",
+    "DuplicateFormResult",
+    "Environment",
+    "ExportError",
+    "ExportProgress",
+    "ExportSummary",
+    "Form",
+    "FormHistoryEntry",
+    "FormRef",
+    "IdentifyResult",
     "InvalidParameterError",
     "NotFoundError",
     "OutcomeUnknownError",
@@ -46,10 +80,19 @@ __all__ = [
     "RateLimitError",
     "RefinerClient",
     "RefinerError",
+    "Report",
+    "Response",
     "ResponseDecodeError",
     "ResponseTooLargeError",
     "ResponseValidationError",
+    "Segment",
+    "SegmentRef",
     "ServerError",
+    "StoreResponseResult",
+    "Subscription",
+    "SyncSegmentResult",
     "TLSError",
+    "VerifyResult",
     "__version__",
+    "export",
 ]

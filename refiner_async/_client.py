@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import re
 import warnings
@@ -16,6 +17,16 @@ from ._http import ClientStats, HTTPCore
 from ._ratelimit import Limiter
 from ._retry import RetryPolicy
 from .errors import ConfigurationError
+from .models.account import VerifyResult
+from .resources import (
+    AccountResource,
+    ContactsResource,
+    EventsResource,
+    FormsResource,
+    ReportingResource,
+    ResponsesResource,
+    SegmentsResource,
+)
 
 __all__ = ["DEFAULT_BASE_URL", "RefinerClient"]
 
@@ -109,6 +120,48 @@ class RefinerClient:
             f"<RefinerClient base_url={self.base_url!r} rate_limit={self.rate_limit!r} "
             f"max_concurrency={self.max_concurrency} {state}>"
         )
+
+    @functools.cached_property
+    def account(self) -> AccountResource:
+        """Plan, usage and environments: ``await client.account.get()``."""
+        return AccountResource(self)
+
+    @functools.cached_property
+    def contacts(self) -> ContactsResource:
+        """Get, delete, identify and list contacts."""
+        return ContactsResource(self)
+
+    @functools.cached_property
+    def events(self) -> EventsResource:
+        """Track events: ``await client.events.track(name, id=...)``."""
+        return EventsResource(self)
+
+    @functools.cached_property
+    def forms(self) -> FormsResource:
+        """List, publish, duplicate and archive surveys; their history."""
+        return FormsResource(self)
+
+    @functools.cached_property
+    def reporting(self) -> ReportingResource:
+        """Aggregated reports: ``await client.reporting.get("nps")``."""
+        return ReportingResource(self)
+
+    @functools.cached_property
+    def responses(self) -> ResponsesResource:
+        """List, store and tag survey responses."""
+        return ResponsesResource(self)
+
+    @functools.cached_property
+    def segments(self) -> SegmentsResource:
+        """List segments; add or remove contacts in manual segments."""
+        return SegmentsResource(self)
+
+    async def verify(self) -> VerifyResult:
+        """Check the API key (``GET /``); returns the environment (project) it belongs to.
+
+        A missing, malformed, unknown or revoked key raises ``AuthenticationError``.
+        """
+        return await self.account.verify()
 
     @property
     def stats(self) -> ClientStats:

@@ -1,1 +1,55 @@
-"""Test helpers for users of refiner_async: the embedded Refiner API emulator and its pytest plugin."""
+"""Test helpers for users of refiner_async: the embedded Refiner API emulator and its pytest plugin.
+
+``FakeRefiner`` serves the Refiner REST API v1 on 127.0.0.1 from a seeded data set, with scriptable
+faults, server-side rate limits, live mutation and a request journal. It does not use the SDK.
+``ASSUMPTIONS`` lists every behaviour it picked where the API is undocumented.
+
+The names are imported on first use, so loading the pytest plugin (which imports this package)
+does not load aiohttp.web or the emulator.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._assumptions import ASSUMPTIONS
+    from ._faults import FAULT_KINDS, Fault, FaultKind, FaultPlan
+    from ._journal import JournalEntry
+    from ._server import FakeRefiner, serve
+
+__all__ = [
+    "ASSUMPTIONS",
+    "FAULT_KINDS",
+    "FakeRefiner",
+    "Fault",
+    "FaultKind",
+    "FaultPlan",
+    "JournalEntry",
+    "serve",
+]
+
+_HOME = {
+    "ASSUMPTIONS": "._assumptions",
+    "FAULT_KINDS": "._faults",
+    "Fault": "._faults",
+    "FaultKind": "._faults",
+    "FaultPlan": "._faults",
+    "JournalEntry": "._journal",
+    "FakeRefiner": "._server",
+    "serve": "._server",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

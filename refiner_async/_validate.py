@@ -1,0 +1,393 @@
+"""Checks on call arguments, made before anything is sent: one pure function per rule.
+
+Each check returns the value to send (sometimes normalised) or raises
+:class:`~refiner_async.errors.InvalidParameterError` naming the parameter. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime
+from typing import Any
+
+from .errors import InvalidParameterError
+
+__all__ = [
+    "FORM_STATES",
+    "INCLUDES",
+    "ORDER_BY",
+    "PAGINATION_MODES",
+    "REPORT_TYPES",
+    "account",
+    "answers",
+    "boolean",
+    "choice",
+    "contact_lookup",
+    "date_range",
+    "email_address",
+    "event_name",
+    "id_or_email",
+    "identifier",
+    "identifier_list",
+    "identify_body",
+    "max_items",
+    "non_empty_text",
+    "optional_choice",
+    "optional_email",
+    "optional_identifier",
+    "optional_text",
+    "page_length",
+    "resume",
+    "tags",
+    "timestamp",
+    "traits",
+]
+
+ORDER_BY = ("first_seen_at", "last_seen_at", "last_form_submission_at")
+FORM_STATES = ("all", "published", "drafts", "archived", "all_with_archived")
+INCLUDES = ("completed", "partials", "all")
+REPORT_TYPES = ("nps", "csat", "ratings", "distribution", "count")
+PAGINATION_MODES = ("auto", "pages", "cursor")
+
+MAX_PAGE_LENGTH = 1000
+MAX_EMAIL_CHARS = 254
+MAX_IDENTIFIER_CHARS = 255
+MAX_TRAIT_CHARS = 255  # the API's limit for string trait values
+MAX_TAGS = 20
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_TRAIT_KEY = re.compile(r"[^\x00-\x1f\x7f\[\]]+")  # no control characters, no brackets
+_RESERVED_IDENTIFY_KEYS = frozenset({"id", "email", "account"})
+
+
+def _type_name(value: object) -> str:
+    return type(value).__name__
+
+
+def identifier(param: str, value: object) -> str:
+    """A UUID or user id: a non-empty string without control characters or ``/``."""
+    if not isinstance(value, str):
+        raise InvalidParameterError(param, f"expected a string, got {_type_name(value)}")
+    if not value.strip():
+        raise InvalidParameterError(param, "must not be empty")
+    if len(value) > MAX_IDENTIFIER_CHARS:
+        raise InvalidParameterError(param, f"longer than {MAX_IDENTIFIER_CHARS} characters")
+    if _CONTROL.search(value) or "/" in value:
+        raise InvalidParameterError(param, "must not contain control characters or '/'")
+    return value
+
+
+def optional_identifier(param: str, value: object) -> str | None:
+    """:func:`identifier`, or None."""
+    return None if value is None else identifier(param, value)
+
+
+def identifier_list(param: str, values: object) -> list[str] | None:
+    """A list (or tuple, set) of identifiers, or None; a bare string is refused."""
+    if values is None:
+        return None
+    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+        raise InvalidParameterError(param, f"expected a list of strings, got {_type_name(values)}")
+    items = list(values)
+    for index, item in enumerate(items):
+        identifier(f"{param}[{index}]", item)
+    return items
+
+
+def email_address(value: object, param: str = "email") -> str:
+    """A plausible email: at most 254 characters, no spaces or line breaks, one ``@`` and a dotted domain."""
+    if not isinstance(value, str):
+        raise InvalidParameterError(param, f"expected a string, got {_type_name(value)}")
+    if len(value) > MAX_EMAIL_CHARS:
+        raise InvalidParameterError(param, f"longer than {MAX_EMAIL_CHARS} characters")
+    if _CONTROL.search(value) or any(ch.isspace() for ch in value):
+        raise InvalidParameterError(
+            param, "must not contain spaces, line breaks or control characters"
+        )
+    local, at, domain = value.partition("@")
+    if not at or not local or "@" in domain or "." not in domain.strip("."):
+        raise InvalidParameterError(param, f"not an email address: {value[:60]!r}")
+    return value
+
+
+def optional_email(value: object, param: str = "email") -> str | None:
+    """:func:`email`, or None."""
+    return None if value is None else email_address(value, param)
+
+
+def contact_lookup(*, id: object, email: object, uuid: object) -> dict[str, str]:
+    """Exactly one of ``id``, ``email``, ``uuid``: ``{name: value}`` for the query string."""
+    given = {k: v for k, v in (("id", id), ("email", email), ("uuid", uuid)) if v is not None}
+    if len(given) != 1:
+        names = ", ".join(given) or "none"
+        raise InvalidParameterError(
+            "id/email/uuid", f"give exactly one of id, email or uuid (got {names})"
+        )
+    ((name, value),) = given.items()
+    if name == "email":
+        return {"email": email_address(value)}
+    return {name: identifier(name, value)}
+
+
+def id_or_email(*, id: object, email: object) -> dict[str, str]:
+    """``id`` or ``email`` or both (at least one): the identifiers to send."""
+    if id is None and email is None:
+        raise InvalidParameterError("id/email", "give id or email (or both)")
+    sent: dict[str, str] = {}
+    if id is not None:
+        sent["id"] = identifier("id", id)
+    if email is not None:
+        sent["email"] = email_address(email)
+    return sent
+
+
+def non_empty_text(param: str, value: object) -> str:
+    """A string with something other than spaces in it."""
+    if not isinstance(value, str):
+        raise InvalidParameterError(param, f"expected a string, got {_type_name(value)}")
+    if not value.strip():
+        raise InvalidParameterError(param, "must not be empty")
+    if _CONTROL.search(value):
+        raise InvalidParameterError(param, "must not contain control characters")
+    return value
+
+
+def event_name(value: object) -> str:
+    """An event name: a non-empty string."""
+    return non_empty_text("event", value)
+
+
+def optional_text(param: str, value: object) -> str | None:
+    """A string or None (e.g. ``search``)."""
+    if value is not None and not isinstance(value, str):
+        raise InvalidParameterError(param, f"expected a string, got {_type_name(value)}")
+    return value
+
+
+def boolean(param: str, value: object) -> bool:
+    """A real ``bool`` (not 0/1 or a string)."""
+    if not isinstance(value, bool):
+        raise InvalidParameterError(param, f"expected True or False, got {value!r}")
+    return value
+
+
+def choice(param: str, value: object, allowed: tuple[str, ...]) -> str:
+    """One of ``allowed``."""
+    if not isinstance(value, str) or value not in allowed:
+        raise InvalidParameterError(param, f"must be one of {', '.join(allowed)}; got {value!r}")
+    return value
+
+
+def optional_choice(param: str, value: object, allowed: tuple[str, ...]) -> str | None:
+    """:func:`choice`, or None."""
+    return None if value is None else choice(param, value, allowed)
+
+
+def page_length(value: object) -> int:
+    """An int from 1 to 1000 (bools refused)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidParameterError("page_length", f"expected an int, got {_type_name(value)}")
+    if not 1 <= value <= MAX_PAGE_LENGTH:
+        raise InvalidParameterError(
+            "page_length", f"must be between 1 and {MAX_PAGE_LENGTH}; got {value}"
+        )
+    return value
+
+
+def max_items(value: object) -> int | None:
+    """None or an int >= 0 (bools refused)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidParameterError(
+            "max_items", f"expected an int or None, got {_type_name(value)}"
+        )
+    if value < 0:
+        raise InvalidParameterError("max_items", f"must be >= 0; got {value}")
+    return value
+
+
+def resume(value: object) -> str | None:
+    """A resume token's type: a string or None (the paginator decodes it)."""
+    if value is not None and not isinstance(value, str):
+        raise InvalidParameterError("resume", f"expected a token string, got {_type_name(value)}")
+    return value
+
+
+def _parse_when(param: str, value: object) -> datetime:
+    """An aware UTC datetime from a datetime (naive = UTC), a date, or an ISO-8601 string."""
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime(value.year, value.month, value.day)
+    elif isinstance(value, str):
+        text = value.strip()
+        if text.endswith(("z", "Z")):
+            text = text[:-1] + "+00:00"
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise InvalidParameterError(
+                param, f"not an ISO-8601 date or date-time: {value[:40]!r}"
+            ) from None
+    else:
+        raise InvalidParameterError(
+            param, f"expected a datetime or an ISO-8601 string, got {_type_name(value)}"
+        )
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def timestamp(param: str, value: object) -> datetime | date | str | None:
+    """A date parameter to send: a datetime or date as given (the wire layer writes ISO-8601 UTC),
+    or an ISO-8601 string, checked and passed through; None stays None."""
+    if value is None:
+        return None
+    _parse_when(param, value)
+    if isinstance(value, str):
+        if _CONTROL.search(value):
+            raise InvalidParameterError(param, "must not contain control characters")
+        return value.strip()
+    return value  # type: ignore[return-value]
+
+
+def date_range(start: object, end: object) -> tuple[Any, Any]:
+    """Both ends checked with :func:`timestamp`; ``date_range_start`` may not be after ``date_range_end``."""
+    sent_start = timestamp("date_range_start", start)
+    sent_end = timestamp("date_range_end", end)
+    if (
+        start is not None
+        and end is not None
+        and _parse_when("date_range_start", start) > _parse_when("date_range_end", end)
+    ):
+        raise InvalidParameterError(
+            "date_range_start", f"is after date_range_end ({start!s} > {end!s})"
+        )
+    return sent_start, sent_end
+
+
+def _trait_value(param: str, key: str, value: object) -> object:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidParameterError(param, "must be a finite number")
+        return value
+    if key.endswith("_at") and isinstance(value, datetime | date):
+        return value
+    if isinstance(value, str):
+        if key.endswith("_at"):
+            _parse_when(param, value)  # the API reads *_at strings as dates
+            return value.strip()
+        if len(value) > MAX_TRAIT_CHARS:
+            raise InvalidParameterError(param, f"longer than {MAX_TRAIT_CHARS} characters")
+        return value
+    if isinstance(value, datetime | date):
+        raise InvalidParameterError(
+            param, "dates are only accepted for traits whose name ends in _at"
+        )
+    raise InvalidParameterError(
+        param,
+        "expected a str (at most 255 characters), int, float, bool, or a datetime for keys "
+        f"ending in _at; got {_type_name(value)}",
+    )
+
+
+def _trait_key(param: str, key: object) -> str:
+    if not isinstance(key, str) or not _TRAIT_KEY.fullmatch(key):
+        raise InvalidParameterError(
+            param, f"trait names must be non-empty strings without brackets; got {key!r}"
+        )
+    return key
+
+
+def traits(param: str, values: object) -> dict[str, object]:
+    """Trait name -> value, each checked (``param`` names the mapping, e.g. ``attributes``)."""
+    if values is None:
+        return {}
+    if not isinstance(values, Mapping):
+        raise InvalidParameterError(param, f"expected a mapping, got {_type_name(values)}")
+    checked: dict[str, object] = {}
+    for key, value in values.items():
+        name = _trait_key(param, key)
+        checked[name] = _trait_value(f"{param}[{name!r}]", name, value)
+    return checked
+
+
+def account(value: object) -> dict[str, object] | None:
+    """The ``account`` to group a contact into: a mapping with a non-empty ``id`` plus traits."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise InvalidParameterError("account", f"expected a mapping, got {_type_name(value)}")
+    if value.get("id") is None:
+        raise InvalidParameterError("account", "must include 'id'")
+    account_id = value["id"]
+    if isinstance(account_id, int) and not isinstance(account_id, bool):
+        account_id = str(account_id)
+    checked = traits("account", {k: v for k, v in value.items() if k != "id"})
+    return {"id": identifier("account['id']", account_id), **checked}
+
+
+def identify_body(
+    *, id: object, email: object, attributes: object, account_value: object
+) -> dict[str, object]:
+    """The identify-user body: traits flat at the top level, ``account`` nested; ``id``, ``email``
+    and ``account`` win over traits of the same name."""
+    sent = id_or_email(id=id, email=email)
+    checked = traits("attributes", attributes)
+    body = {k: v for k, v in checked.items() if k not in _RESERVED_IDENTIFY_KEYS}
+    body.update(sent)
+    grouped = account(account_value)
+    if grouped is not None:
+        body["account"] = grouped
+    return body
+
+
+def tags(value: object, param: str = "tags") -> list[str]:
+    """A non-empty list of at most 20 tag names."""
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise InvalidParameterError(param, f"expected a list of strings, got {_type_name(value)}")
+    items = list(value)
+    if not items:
+        raise InvalidParameterError(param, "must name at least one tag")
+    if len(items) > MAX_TAGS:
+        raise InvalidParameterError(param, f"at most {MAX_TAGS} tags; got {len(items)}")
+    for index, item in enumerate(items):
+        non_empty_text(f"{param}[{index}]", item)
+    return items
+
+
+def answers(value: object, reserved: Iterable[str]) -> dict[str, object]:
+    """Answers keyed by question identifier: scalars or lists of scalars, none named like a reserved key."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidParameterError("data", f"expected a mapping, got {_type_name(value)}")
+    blocked = frozenset(reserved)
+    checked: dict[str, object] = {}
+    for key, answer in value.items():
+        name = _trait_key("data", key)
+        param = f"data[{name!r}]"
+        if name in blocked:
+            raise InvalidParameterError(param, "clashes with a parameter of the call")
+        if isinstance(answer, list | tuple):
+            checked[name] = [_answer_scalar(param, item) for item in answer]
+        else:
+            checked[name] = _answer_scalar(param, answer)
+    return checked
+
+
+def _answer_scalar(param: str, value: object) -> object:
+    if isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return value
+    raise InvalidParameterError(
+        param, f"expected a str, int, float, bool or a list of those; got {_type_name(value)}"
+    )

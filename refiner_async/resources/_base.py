@@ -1,0 +1,119 @@
+"""What every resource shares: the client it calls through, one-object calls, and list calls.
+
+A resource validates its arguments (``_validate``), sends one request through the client's
+``_request`` (limiter, retries, error mapping), and reads the answer with the converter. List calls
+return a :class:`~refiner_async._pagination.Paginator` fed by :func:`page_fetcher`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol, TypeVar
+
+from .. import _validate
+from .._converters import structure, structure_page
+from .._pagination import PaginationMode, Paginator
+from ..models.page import Page
+
+__all__ = ["Requester", "Resource", "page_fetcher"]
+
+T = TypeVar("T")
+
+
+class Requester(Protocol):
+    """The part of RefinerClient a resource uses."""
+
+    max_concurrency: int
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Mapping[str, Any] | None = None,
+        idempotent: bool = True,
+    ) -> Any: ...
+
+
+def page_fetcher(
+    client: Requester, path: str, item_type: type[T]
+) -> Callable[[dict[str, Any]], Awaitable[Page[T]]]:
+    """The paginator's ``fetch``: one ``GET path`` with exactly the given params, read as a Page."""
+
+    async def fetch(params: dict[str, Any]) -> Page[T]:
+        payload = await client._request("GET", path, params=params)
+        return structure_page(payload, item_type, method="GET", path=path)
+
+    return fetch
+
+
+def _uuid_of(item: Any) -> object:
+    return item.uuid
+
+
+class Resource:
+    """Base of the resource classes: holds the client."""
+
+    def __init__(self, client: Requester) -> None:
+        self._client = client
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} resource>"
+
+    async def _fetch_one(
+        self,
+        method: str,
+        path: str,
+        model: type[T],
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Mapping[str, Any] | None = None,
+        idempotent: bool = True,
+    ) -> T:
+        """Send one call and read its answer as ``model`` (an empty answer reads as ``{}``)."""
+        payload = await self._client._request(
+            method, path, params=params, json=json, idempotent=idempotent
+        )
+        return structure({} if payload is None else payload, model, method=method, path=path)
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Mapping[str, Any] | None = None,
+        idempotent: bool = True,
+    ) -> None:
+        """Send one call whose answer carries nothing but a message (any 2xx is success)."""
+        await self._client._request(method, path, params=params, json=json, idempotent=idempotent)
+
+    def _list(
+        self,
+        path: str,
+        item_type: type[T],
+        *,
+        filters: Mapping[str, Any],
+        page_length: int,
+        max_items: int | None,
+        pagination: str = "auto",
+        resume: str | None = None,
+        supports_cursor: bool = True,
+    ) -> Paginator[T]:
+        """A Paginator over ``GET path`` with the call's ``filters`` (None values left out)."""
+        mode: PaginationMode = _validate.choice(  # type: ignore[assignment]
+            "pagination", pagination, _validate.PAGINATION_MODES
+        )
+        return Paginator(
+            page_fetcher(self._client, path, item_type),
+            params={k: v for k, v in filters.items() if v is not None},
+            page_length=_validate.page_length(page_length),
+            max_items=_validate.max_items(max_items),
+            mode=mode,
+            supports_cursor=supports_cursor,
+            resume=_validate.resume(resume),
+            window=self._client.max_concurrency,
+            endpoint=path,
+            key=_uuid_of,
+        )

@@ -1,0 +1,369 @@
+"""The converter: timestamps, unknown keys, tolerance, strictness with field paths, list envelopes."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+from typing import Any
+
+import attrs
+import cattrs
+import pytest
+
+from refiner_async import (
+    Contact,
+    ContactRef,
+    Form,
+    FormRef,
+    Page,
+    Report,
+    Response,
+    ResponseValidationError,
+    Segment,
+    SyncSegmentResult,
+)
+from refiner_async._converters import (
+    MODELS,
+    Converter,
+    _compile_fast_hook,
+    _slot_twin,
+    converter,
+    make_converter,
+    parse_timestamp,
+    structure,
+    structure_page,
+)
+
+RESPONSE: dict[str, Any] = {
+    "uuid": "r1",
+    "first_shown_at": "2020-09-02 21:53:33",
+    "completed_at": "2020-09-02T21:53:33.000000Z",
+    "dismissed_at": None,
+    "show_counter": 2,
+    "form": {"uuid": "f1", "name": "Survey"},
+    "data": {"nps": "9", "reasons": ["a", "b"], "skipped": None},
+    "contact": {
+        "uuid": "c1",
+        "remote_id": "u1",
+        "email": "a@b.io",
+        "display_name": None,
+        "account": {"uuid": "a1", "remote_id": "acme", "display_name": "Acme", "domain": None},
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2020-09-02 21:53:33", datetime(2020, 9, 2, 21, 53, 33, tzinfo=UTC)),
+        ("2020-09-02T21:53:33", datetime(2020, 9, 2, 21, 53, 33, tzinfo=UTC)),
+        ("2020-09-02T20:44:24.000000Z", datetime(2020, 9, 2, 20, 44, 24, tzinfo=UTC)),
+        ("2020-09-02T20:44:24.123456Z", datetime(2020, 9, 2, 20, 44, 24, 123456, tzinfo=UTC)),
+        ("2020-09-02T20:44:24.5", datetime(2020, 9, 2, 20, 44, 24, 500000, tzinfo=UTC)),
+        ("2020-09-02T20:44:24Z", datetime(2020, 9, 2, 20, 44, 24, tzinfo=UTC)),
+        ("2020-09-02T22:44:24+02:00", datetime(2020, 9, 2, 20, 44, 24, tzinfo=UTC)),
+        ("2020-09-02 15:44:24-05:00", datetime(2020, 9, 2, 20, 44, 24, tzinfo=UTC)),
+        ("2020-09-02", datetime(2020, 9, 2, tzinfo=UTC)),
+    ],
+)
+def test_timestamps_become_aware_utc(text: str, expected: datetime) -> None:
+    """Every timestamp form the API uses reads as an aware datetime in UTC."""
+    parsed = parse_timestamp(text)
+    assert parsed == expected
+    assert parsed.tzinfo is UTC
+    report = structure({"date_range_start": text}, Report)
+    assert report.date_range_start == expected
+    assert report.date_range_start is not None
+    assert report.date_range_start.utcoffset() is not None
+
+
+@pytest.mark.parametrize("text", ["", "0000-00-00 00:00:00", "0000-00-00"])
+def test_empty_and_zero_dates_read_as_none(text: str) -> None:
+    """An empty string or PHP's zero date means "no timestamp"."""
+    assert structure({"date_range_end": text}, Report).date_range_end is None
+
+
+def test_epoch_seconds_read_as_utc() -> None:
+    """A number where a timestamp is expected is read as epoch seconds."""
+    assert structure({"date_range_end": 0}, Report).date_range_end == datetime(
+        1970, 1, 1, tzinfo=UTC
+    )
+
+
+@pytest.mark.parametrize(
+    "value", ["yesterday", "2020-13-45 00:00:00", {"date": "x"}, ["2020"], True]
+)
+def test_bad_timestamps_name_the_field(value: Any) -> None:
+    """A timestamp that cannot be read raises ResponseValidationError naming the field."""
+    with pytest.raises(ResponseValidationError) as caught:
+        structure({"uuid": "c1", "first_seen_at": value}, Contact, method="GET", path="/contact")
+    assert caught.value.field_path == "first_seen_at"
+    assert caught.value.method == "GET"
+    assert caught.value.path == "/contact"
+
+
+@pytest.mark.parametrize("cl", MODELS)
+def test_every_model_keeps_unknown_keys_in_extra(cl: type) -> None:
+    """An unknown key on any model is kept on .extra and does not disturb the known fields."""
+    required = {a.name: "x" for a in attrs.fields(cl) if a.default is attrs.NOTHING}
+    instance = structure({**required, "brand_new_field": {"nested": [1, 2]}}, cl)
+    assert instance.extra == {"brand_new_field": {"nested": [1, 2]}}  # type: ignore[attr-defined]
+    plain = structure(required, cl)
+    assert plain.extra == {}  # type: ignore[attr-defined]
+
+
+def test_models_are_frozen() -> None:
+    """Structured models cannot be changed in place."""
+    segment = structure({"uuid": "s1", "name": "A", "is_manual": True}, Segment)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        segment.name = "B"  # type: ignore[misc]
+
+
+def test_nested_payloads_are_not_copied() -> None:
+    """data, attributes and other free-form mappings are passed through, not copied."""
+    payload = copy.deepcopy(RESPONSE)
+    response = structure(payload, Response)
+    assert response.data is payload["data"]
+
+
+def test_response_reads_nested_refs_and_timestamps() -> None:
+    """A response reads form, contact and its account, mixing both timestamp forms."""
+    response = structure(copy.deepcopy(RESPONSE), Response)
+    assert response.first_shown_at == datetime(2020, 9, 2, 21, 53, 33, tzinfo=UTC)
+    assert response.completed_at == response.first_shown_at
+    assert response.last_shown_at is None
+    assert response.form is not None
+    assert response.form.name == "Survey"
+    assert response.contact is not None
+    assert response.contact.account is not None
+    assert response.contact.account.remote_id == "acme"
+    assert response.data["reasons"] == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    ("payload", "field", "expected"),
+    [
+        ({"uuid": 12345}, "uuid", "12345"),  # numeric ids read as strings
+        ({"uuid": "s", "is_manual": 1}, "is_manual", True),
+        ({"uuid": "s", "is_manual": "0"}, "is_manual", False),
+        ({"uuid": "s", "is_manual": None}, "is_manual", None),
+    ],
+)
+def test_segment_tolerance(payload: dict[str, Any], field: str, expected: Any) -> None:
+    """Numeric ids and 0/1 booleans are accepted."""
+    assert getattr(structure(payload, Segment), field) == expected
+
+
+def test_numbers_sent_as_strings_are_read() -> None:
+    """Integral strings and floats read into int fields; numeric strings into number fields."""
+    form = structure({"uuid": "f", "responses_count": "120", "views_count": 8.0}, Form)
+    assert (form.responses_count, form.views_count) == (120, 8)
+    assert structure({"nps": "53.5"}, Report).nps == 53.5
+
+
+def test_php_empty_array_reads_as_empty_mapping() -> None:
+    """PHP's [] for an empty object reads as an empty mapping; null lists read as empty tuples."""
+    contact = structure({"uuid": "c", "attributes": [], "segments": None}, Contact)
+    assert contact.attributes == {}
+    assert contact.segments == ()
+
+
+def test_open_enums_accept_new_values() -> None:
+    """Enum-like strings (form channels, history actions) accept values never seen before."""
+    form = structure({"uuid": "f", "channels": ["web", "smart-fridge"]}, Form)
+    assert form.channels == ("web", "smart-fridge")
+
+
+def test_sync_segment_accepts_segment_uid() -> None:
+    """segment_uid fills segment_uuid when segment_uuid is absent; segment_uuid wins otherwise."""
+    assert structure({"segment_uid": "s1"}, SyncSegmentResult).segment_uuid == "s1"
+    both = structure({"segment_uuid": "s1", "segment_uid": "s2"}, SyncSegmentResult)
+    assert both.segment_uuid == "s1"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field_path", "fragment"),
+    [
+        (lambda r: r["contact"].pop("uuid"), "contact.uuid", "required field missing"),
+        (lambda r: r.__setitem__("show_counter", "many"), "show_counter", "expected an integer"),
+        (lambda r: r.__setitem__("form", "f1"), "form", "expected an object"),
+        (lambda r: r.__setitem__("data", "yes"), "data", "expected an object"),
+        (
+            lambda r: r["contact"]["account"].__setitem__("uuid", ["a"]),
+            "contact.account.uuid",
+            "expected a string",
+        ),
+        (lambda r: r.pop("uuid"), "uuid", "required field missing"),
+    ],
+)
+def test_payloads_that_do_not_fit_name_the_field(
+    mutate: Any, field_path: str, fragment: str
+) -> None:
+    """A payload that does not fit raises ResponseValidationError with the dotted field path."""
+    payload = copy.deepcopy(RESPONSE)
+    mutate(payload)
+    with pytest.raises(ResponseValidationError) as caught:
+        structure(payload, Response)
+    assert caught.value.field_path == field_path
+    assert fragment in str(caught.value)
+
+
+def test_tuple_items_name_their_index() -> None:
+    """A bad element of a nested list is named by index: segments[1].uuid."""
+    with pytest.raises(ResponseValidationError) as caught:
+        structure({"uuid": "c", "segments": [{"uuid": "s0"}, {"name": "no uuid"}]}, Contact)
+    assert caught.value.field_path == "segments[1].uuid"
+
+
+def test_a_non_object_payload_is_refused() -> None:
+    """A JSON array where an object is expected is refused at the root."""
+    with pytest.raises(ResponseValidationError) as caught:
+        structure([1, 2], Contact)
+    assert caught.value.field_path == ""
+
+
+# --- structure_page ---------------------------------------------------------------------------
+
+
+def test_page_reads_items_and_pagination() -> None:
+    """A full envelope reads into a Page with every pagination figure."""
+    payload = {
+        "items": [copy.deepcopy(RESPONSE)],
+        "pagination": {
+            "items_count": 1234,
+            "current_page": 2,
+            "last_page": 25,
+            "page_length": 50,
+            "next_page_cursor": "abc",
+        },
+    }
+    page = structure_page(payload, Response)
+    assert isinstance(page, Page)
+    assert [r.uuid for r in page.items] == ["r1"]
+    assert (page.items_count, page.current_page, page.last_page, page.page_length) == (
+        1234,
+        2,
+        25,
+        50,
+    )
+    assert page.next_page_cursor == "abc"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"items": [{"uuid": "f1", "name": "A"}], "pagination": {"current_page": 1, "last_page": 1}},
+        {"items": [{"uuid": "f1", "name": "A"}]},
+        {"items": [{"uuid": "f1", "name": "A"}], "pagination": None},
+        {"items": [{"uuid": "f1", "name": "A"}], "pagination": []},
+    ],
+)
+def test_page_tolerates_missing_pagination(payload: dict[str, Any]) -> None:
+    """Missing pagination fields (forms send no cursor) read as None."""
+    page = structure_page(payload, Form)
+    assert page.items == (Form(uuid="f1", name="A"),)
+    assert page.next_page_cursor is None
+    assert page.items_count is None
+
+
+def test_page_empty_cursor_and_null_items() -> None:
+    """An empty cursor means no next page; null items read as no items."""
+    page = structure_page({"items": None, "pagination": {"next_page_cursor": ""}}, Segment)
+    assert page.items == ()
+    assert page.next_page_cursor is None
+
+
+@pytest.mark.parametrize(
+    ("payload", "field_path"),
+    [
+        ([], ""),
+        ({"items": {"uuid": "x"}}, "items"),
+        ({"items": [{"uuid": "s"}], "pagination": "p"}, "pagination"),
+        ({"items": [], "pagination": {"current_page": "one"}}, "pagination.current_page"),
+        ({"items": [], "pagination": {"last_page": 2.5}}, "pagination.last_page"),
+        ({"items": [], "pagination": {"items_count": True}}, "pagination.items_count"),
+        ({"items": [], "pagination": {"next_page_cursor": 7}}, "pagination.next_page_cursor"),
+        (
+            {"items": [], "pagination": {"next_page_cursor": "x" * 5000}},
+            "pagination.next_page_cursor",
+        ),
+        ({"items": [{"uuid": "s"}, {"uuid": "t", "is_manual": "maybe"}]}, "items[1].is_manual"),
+    ],
+)
+def test_page_envelopes_that_do_not_fit(payload: Any, field_path: str) -> None:
+    """A malformed envelope raises ResponseValidationError naming where, with method and path."""
+    with pytest.raises(ResponseValidationError) as caught:
+        structure_page(payload, Segment, method="GET", path="/segments")
+    assert caught.value.field_path == field_path
+    assert (caught.value.method, caught.value.path) == ("GET", "/segments")
+
+
+def test_fast_and_detailed_converters_agree() -> None:
+    """The fast hooks and cattrs' detailed hooks build equal models from the same payloads."""
+    fast, detailed = make_converter(), make_converter(detailed=True)
+    samples: list[tuple[Any, type]] = [
+        (copy.deepcopy(RESPONSE), Response),
+        ({"uuid": "c", "segments": [{"uuid": "s", "x": 1}], "attributes": [], "y": 2}, Contact),
+        ({"uuid": "f", "channels": None, "responses_count": "3", "config": [1]}, Form),
+        ({"nps": 1, "data": {"a": 1}, "date_range_start": "2026-01-01"}, Report),
+        ({"segment_uid": "s"}, SyncSegmentResult),
+    ]
+    for payload, cl in samples:
+        assert fast.structure(payload, cl) == detailed.structure(payload, cl)
+        assert fast.structure(payload, cl).extra == detailed.structure(payload, cl).extra  # type: ignore[attr-defined]
+
+
+def test_fast_hooks_refuse_models_with_validators() -> None:
+    """Fast hooks fill slots directly, so a model with a validator is refused when building them."""
+
+    @attrs.frozen
+    class Checked:
+        uuid: str = attrs.field(validator=attrs.validators.instance_of(str))
+
+    with pytest.raises(TypeError, match="validators"):
+        _compile_fast_hook(Checked, cattrs.Converter())
+
+
+def test_module_level_converter_is_shared() -> None:
+    """structure() and structure_page() use the one module-level Converter."""
+    assert isinstance(converter, Converter)
+    assert structure({"uuid": "s"}, Segment) == converter.structure({"uuid": "s"}, Segment)
+
+
+def test_fast_hooks_hand_over_real_models() -> None:
+    """Models built by the fast hooks are instances of the model class itself, equal to __init__'s."""
+    response = structure(copy.deepcopy(RESPONSE), Response)
+    assert type(response) is Response
+    assert type(response.contact) is ContactRef
+    assert response.form == FormRef(uuid="f1", name="Survey")
+
+
+def test_classes_whose_slots_cannot_be_swapped_use_descriptors() -> None:
+    """A class with a __weakref__ slot gets no twin; its fast hook still builds it correctly."""
+
+    @attrs.frozen
+    class Weak:
+        uuid: str
+        name: str | None = None
+
+    assert _slot_twin(Weak) is None
+    assert _slot_twin(Segment) is not None
+    hook = _compile_fast_hook(Weak, make_converter())
+    built = hook({"uuid": "w", "name": "n", "other": 1}, Weak)
+    assert built == Weak(uuid="w", name="n")
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        built.name = "m"  # type: ignore[misc]
+
+
+def test_timestamp_cache_stays_bounded() -> None:
+    """The timestamp cache never holds more than its size, however many distinct times are read."""
+    from refiner_async import _converters
+
+    for second in range(_converters._TIMESTAMP_CACHE_SIZE + 10):
+        minutes, seconds = divmod(second, 60)
+        hours, minutes = divmod(minutes, 60)
+        text = f"2026-01-01 {hours:02d}:{minutes:02d}:{seconds:02d}"
+        assert structure({"date_range_end": text}, Report).date_range_end == datetime(
+            2026, 1, 1, hours, minutes, seconds, tzinfo=UTC
+        )
+    assert len(_converters._timestamps) <= _converters._TIMESTAMP_CACHE_SIZE
