@@ -324,6 +324,11 @@ class _Run(Generic[T]):
             self._src._fingerprint, position, self._items_before + self._yielded
         )
 
+    def _annotate(self, error: RefinerError) -> None:
+        """Tell an error that ends the iteration where to resume and how many items came out."""
+        error.resume_token = self._token(self._position)
+        error.items_yielded = self._yielded
+
     def _emit(
         self, page: Page[T], start: _Position, after: _Position | None, *, always: bool = False
     ) -> Page[T] | None:
@@ -421,8 +426,7 @@ class _Run(Generic[T]):
                 async for page in cursored:
                     yield page
         except RefinerError as error:
-            error.resume_token = self._token(self._position)
-            error.items_yielded = self._yielded
+            self._annotate(error)
             raise
         finally:
             await self._drop(list(self._tasks))
@@ -440,8 +444,7 @@ class _Run(Generic[T]):
             assert emitted is not None  # always=True
             return emitted
         except RefinerError as error:
-            error.resume_token = self._token(self._position)
-            error.items_yielded = self._yielded
+            self._annotate(error)
             raise
 
     async def _by_cursor(
