@@ -46,14 +46,16 @@ async def test_every_resource_lists_completely() -> None:
 
 async def test_auto_rule_per_endpoint() -> None:
     """auto reads small response sets by concurrent page numbers; contacts and segments by cursor."""
-    async with FakeRefiner(seed=5, responses=3_000, contacts=600) as fake:
-        async with RefinerClient(fake.api_key, base_url=fake.base_url, rate_limit=None) as client:
-            responses = client.responses.list(page_length=100)
-            contacts = client.contacts.list(page_length=100)
-            segments = client.segments.list(page_length=2)
-            forms = client.forms.list(page_length=2)
-            for paginator in (responses, contacts, segments, forms):
-                assert await paginator.collect()
+    async with (
+        FakeRefiner(seed=5, responses=3_000, contacts=600) as fake,
+        RefinerClient(fake.api_key, base_url=fake.base_url, rate_limit=None) as client,
+    ):
+        responses = client.responses.list(page_length=100)
+        contacts = client.contacts.list(page_length=100)
+        segments = client.segments.list(page_length=2)
+        forms = client.forms.list(page_length=2)
+        for paginator in (responses, contacts, segments, forms):
+            assert await paginator.collect()
     assert responses.stats.mode == "pages"
     assert contacts.stats.mode == "cursor"
     assert segments.stats.mode == "cursor"
