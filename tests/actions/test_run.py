@@ -164,7 +164,8 @@ async def test_reporting_fields_by_type(run: Runner, kind: str) -> None:
     }
     assert {k for k in figures if report[k] is not None} == produced
     assert all(isinstance(v, int) for v in report["data"].values())
-    assert report["date_range_start"] and report["date_range_end"]
+    assert report["date_range_start"]
+    assert report["date_range_end"]
 
 
 async def test_one_page_by_number_or_cursor(run: Runner) -> None:

@@ -113,8 +113,10 @@ def test_unknown_parameter_error_lists_the_accepted_ones() -> None:
 
 # Values where jsonschema (email: contains "@") and the stricter email rule agree.
 _SCALARS = st.sampled_from(
-    [None, True, False, 0, 1, -3, 50, 1000, 1001, 2.5, 3.0, "", "x", "jane@acme.com"]
-    + ["2026-01-01T00:00:00Z", "first_seen_at", "all", "nps", "completed", "published", "acme"]
+    [
+        *(None, True, False, 0, 1, -3, 50, 1000, 1001, 2.5, 3.0, "", "x", "jane@acme.com"),
+        *("2026-01-01T00:00:00Z", "first_seen_at", "all", "nps", "completed", "published"),
+    ]
 )
 _VALUES = st.recursive(
     _SCALARS,
@@ -140,3 +142,15 @@ def test_validator_agrees_with_jsonschema(call: tuple[str, dict[str, Any]]) -> N
     """On arbitrary JSON parameters the validator and jsonschema accept and refuse alike."""
     name, params = call
     assert (_ours(name, params) is None) == _jsonschema_accepts(name, params)
+
+
+def test_python_values_outside_json_are_refused() -> None:
+    """Non-string keys and values with no JSON type (a datetime object) are refused by name."""
+    from datetime import datetime
+
+    schema = ACTIONS["REFINER_GET_RESPONSES"].parameters
+    with pytest.raises(InvalidParameterError, match="keys must be strings"):
+        check(schema, {1: "x"})
+    with pytest.raises(InvalidParameterError, match="got datetime") as info:
+        check(schema, {"date_range_start": datetime(2026, 1, 1)})
+    assert info.value.param == "date_range_start"
