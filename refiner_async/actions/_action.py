@@ -71,7 +71,6 @@ class Action:
         title: a short human title, e.g. ``Get Contact``.
         description: what the action does and when to use it (for the model).
         read_only: True when the action changes nothing on the Refiner side.
-        result_fields: envelope keys besides ``data``, ``error`` and ``successful`` (GET_REPORTING).
     """
 
     name: str
@@ -80,8 +79,14 @@ class Action:
     _schema: dict[str, Any] = attrs.field(alias="schema", repr=False)
     _handler: Handler = attrs.field(alias="handler", repr=False)
     read_only: bool = True
-    result_fields: tuple[str, ...] = ()
+    #: Envelope keys besides data/error/successful (GET_REPORTING's figures), with their schemas.
     _result_schemas: dict[str, Any] = attrs.field(alias="result_schemas", factory=dict, repr=False)
+
+    @property
+    def result_fields(self) -> tuple[str, ...]:
+        """Envelope keys besides ``data``, ``error`` and ``successful``, present on success and
+        failure alike (null then). Only GET_REPORTING has any: its report figures."""
+        return tuple(self._result_schemas)
 
     @property
     def parameters(self) -> dict[str, Any]:
@@ -103,13 +108,11 @@ class Action:
             },
             **copy.deepcopy(self._result_schemas),
         }
-        required = ["data", "error", "successful"]
-        required += [name for name in self.result_fields if name.startswith("date_range_")]
         return {
             "$schema": _schema.DRAFT,
             "type": "object",
             "properties": properties,
-            "required": required,
+            "required": ["data", "error", "successful", *self.result_fields],
         }
 
     def validate(self, params: object = None) -> dict[str, Any]:

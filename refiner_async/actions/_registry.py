@@ -200,7 +200,6 @@ def _action(
         schema=s.object_schema(properties, required=required),
         handler=handler,
         read_only=read_only,
-        result_fields=tuple(result_schemas or ()),
         result_schemas=result_schemas or {},
     )
 
