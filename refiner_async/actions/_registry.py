@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 __all__ = ["ACTIONS", "DEFAULT_PAGE_LENGTH"]
 
 DEFAULT_PAGE_LENGTH = 50  # items per page when the caller gives no page_length
-OK = MappingProxyType({"message": "ok"})  # the data of actions whose answer is only a message
 
 # --- shared parameter schemas --------------------------------------------------------------------
 
@@ -64,9 +63,19 @@ async def _one_page(paginator: Paginator[Any], params: Mapping[str, Any]) -> dic
 # --- handlers ------------------------------------------------------------------------------------
 
 
+def _given(p: Mapping[str, Any], *names: str) -> dict[str, Any]:
+    """The parameters among ``names`` the caller gave; the resource's defaults apply to the rest."""
+    return {name: p[name] for name in names if name in p}
+
+
+def _list_args(p: Mapping[str, Any], *names: str) -> dict[str, Any]:
+    """A list call's filters as given, and its page length (DEFAULT_PAGE_LENGTH when not given)."""
+    return {**_given(p, *names), "page_length": p.get("page_length", DEFAULT_PAGE_LENGTH)}
+
+
 async def _delete_contact(client: RefinerClient, p: dict[str, Any]) -> dict[str, Any]:
-    await client.contacts.delete(id=p.get("id"), email=p.get("email"), uuid=p.get("uuid"))
-    return {"data": dict(OK)}
+    await client.contacts.delete(**_given(p, "id", "email", "uuid"))
+    return {"data": {"message": "ok"}}
 
 
 async def _get_account_info(client: RefinerClient, p: dict[str, Any]) -> dict[str, Any]:
@@ -74,39 +83,33 @@ async def _get_account_info(client: RefinerClient, p: dict[str, Any]) -> dict[st
 
 
 async def _get_contact(client: RefinerClient, p: dict[str, Any]) -> dict[str, Any]:
-    contact = await client.contacts.get(id=p.get("id"), email=p.get("email"), uuid=p.get("uuid"))
-    return {"data": to_json(contact)}
+    return {"data": to_json(await client.contacts.get(**_given(p, "id", "email", "uuid")))}
 
 
 async def _get_contacts(client: RefinerClient, p: dict[str, Any]) -> dict[str, Any]:
-    paginator = client.contacts.list(
-        order_by=p.get("order_by"),
-        form_uuid=p.get("form_uuid"),
-        segment_uuid=p.get("segment_uuid"),
-        page_length=p.get("page_length", DEFAULT_PAGE_LENGTH),
-    )
-    return await _one_page(paginator, p)
+    args = _list_args(p, "order_by", "form_uuid", "segment_uuid")
+    return await _one_page(client.contacts.list(**args), p)
 
 
 async def _get_forms(client: RefinerClient, p: dict[str, Any]) -> dict[str, Any]:
-    paginator = client.forms.list(
-        state=p.get("list", "all"),
-        include_info=p.get("include_info", False),
-        include_config=p.get("include_config", False),
-        page_length=p.get("page_length", DEFAULT_PAGE_LENGTH),
-    )
-    return await _one_page(paginator, p)
+    args = _list_args(p, "include_info", "include_config")
+    if "list" in p:
+        args["state"] = p["list"]  # the API's ``list`` is the SDK's ``state``
+    return await _one_page(client.forms.list(**args), p)
 
 
 async def _get_reporting(client: RefinerClient, p: dict[str, Any]) -> dict[str, Any]:
     report = await client.reporting.get(
         p["type"],
-        form_uuids=p.get("form_uuids"),
-        segment_uuids=p.get("segment_uuids"),
-        tag_uuids=p.get("tag_uuids"),
-        question_identifiers=p.get("question_identifiers"),
-        date_range_start=p.get("date_range_start"),
-        date_range_end=p.get("date_range_end"),
+        **_given(
+            p,
+            "form_uuids",
+            "segment_uuids",
+            "tag_uuids",
+            "question_identifiers",
+            "date_range_start",
+            "date_range_end",
+        ),
     )
     # As the catalog lists them: the report's figures beside ``data``, which maps metric -> count.
     fields = to_json(report)
@@ -115,38 +118,32 @@ async def _get_reporting(client: RefinerClient, p: dict[str, Any]) -> dict[str, 
 
 
 async def _get_responses(client: RefinerClient, p: dict[str, Any]) -> dict[str, Any]:
-    paginator = client.responses.list(
-        search=p.get("search"),
-        include=p.get("include", "completed"),
-        form_uuid=p.get("form_uuid"),
-        form_uuids=p.get("form_uuids"),
-        segment_uuid=p.get("segment_uuid"),
-        segment_uuids=p.get("segment_uuids"),
-        date_range_start=p.get("date_range_start"),
-        date_range_end=p.get("date_range_end"),
-        with_attributes=p.get("with_attributes", False),
-        page_length=p.get("page_length", DEFAULT_PAGE_LENGTH),
+    args = _list_args(
+        p,
+        "search",
+        "include",
+        "form_uuid",
+        "form_uuids",
+        "segment_uuid",
+        "segment_uuids",
+        "date_range_start",
+        "date_range_end",
+        "with_attributes",
     )
-    return await _one_page(paginator, p)
+    return await _one_page(client.responses.list(**args), p)
 
 
 async def _get_segments(client: RefinerClient, p: dict[str, Any]) -> dict[str, Any]:
-    paginator = client.segments.list(page_length=p.get("page_length", DEFAULT_PAGE_LENGTH))
-    return await _one_page(paginator, p)
+    return await _one_page(client.segments.list(**_list_args(p)), p)
 
 
 async def _track_event(client: RefinerClient, p: dict[str, Any]) -> dict[str, Any]:
-    await client.events.track(p["event"], id=p.get("id"), email=p.get("email"))
-    return {"data": dict(OK)}
+    await client.events.track(p["event"], **_given(p, "id", "email"))
+    return {"data": {"message": "ok"}}
 
 
 async def _update_contact(client: RefinerClient, p: dict[str, Any]) -> dict[str, Any]:
-    result = await client.contacts.identify(
-        id=p.get("id"),
-        email=p.get("email"),
-        attributes=p.get("attributes"),
-        account=p.get("account"),
-    )
+    result = await client.contacts.identify(**_given(p, "id", "email", "attributes", "account"))
     return {"data": to_json(result)}
 
 

@@ -207,6 +207,29 @@ async def test_forms_pages_by_number(run: Runner) -> None:
     assert {f["uuid"] for f in one["items"]}.isdisjoint(f["uuid"] for f in two["items"])
 
 
+async def test_filters_reach_the_api(run: Runner) -> None:
+    """include, list, order_by and search are sent: each changes what comes back as it should."""
+    completed = await run.ok("REFINER_GET_RESPONSES", {"page_length": 100})
+    everything = await run.ok("REFINER_GET_RESPONSES", {"include": "all", "page_length": 100})
+    assert all(r["completed_at"] for r in completed["items"])
+    assert everything["pagination"]["items_count"] > completed["pagination"]["items_count"]
+
+    every_form = await run.ok("REFINER_GET_FORMS", {"list": "all_with_archived"})
+    archived = await run.ok("REFINER_GET_FORMS", {"list": "archived", "include_info": True})
+    assert archived["items"]
+    assert all(f["archived_at"] for f in archived["items"])
+    assert len(archived["items"]) < len(every_form["items"])
+
+    by_seen = await run.ok("REFINER_GET_CONTACTS", {"order_by": "last_seen_at"})
+    seen = [c["last_seen_at"] for c in by_seen["items"]]
+    assert seen in (sorted(seen), sorted(seen, reverse=True))
+
+    email = completed["items"][0]["contact"]["email"]
+    found = await run.ok("REFINER_GET_RESPONSES", {"search": email, "include": "all"})
+    assert found["items"]
+    assert {r["contact"]["email"] for r in found["items"]} == {email}
+
+
 async def test_params_as_json_text(run: Runner) -> None:
     """Parameters may come as the JSON text a tool call carries; null counts as not given."""
     page = await run.ok("REFINER_GET_SEGMENTS", '{"page_length": 3, "page_cursor": null}')
