@@ -215,10 +215,10 @@ async def test_filters_reach_the_api(run: Runner) -> None:
     assert everything["pagination"]["items_count"] > completed["pagination"]["items_count"]
 
     every_form = await run.ok("REFINER_GET_FORMS", {"list": "all_with_archived"})
-    archived = await run.ok("REFINER_GET_FORMS", {"list": "archived", "include_info": True})
-    assert archived["items"]
-    assert all(f["archived_at"] for f in archived["items"])
-    assert len(archived["items"]) < len(every_form["items"])
+    drafts = await run.ok("REFINER_GET_FORMS", {"list": "drafts", "include_info": True})
+    assert drafts["items"]
+    assert all(f["published_at"] is None for f in drafts["items"])
+    assert len(drafts["items"]) < len(every_form["items"])
 
     by_seen = await run.ok("REFINER_GET_CONTACTS", {"order_by": "last_seen_at"})
     seen = [c["last_seen_at"] for c in by_seen["items"]]
