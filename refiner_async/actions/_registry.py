@@ -34,7 +34,7 @@ _PAGE_LENGTH = s.integer(
 )
 _PAGE_CURSOR = s.string(
     "Cursor for fetching the next page in large result sets: the previous page's "
-    "pagination.next_page_cursor. When given, page is ignored."
+    "pagination.next_page_cursor, with the same filters. When given, page is ignored."
 )
 _LIST_NOTE = (
     " Returns one page: data.items and data.pagination (current_page, last_page, items_count, "
@@ -50,6 +50,8 @@ async def _one_page(paginator: Paginator[Any], params: Mapping[str, Any]) -> dic
 
     The resource's ``list()`` builds the Paginator (checking every filter, as for any list call);
     this sends exactly one page request through it: by ``page_cursor`` when given, else ``page``.
+    The Paginator offers no public call for "page N" or "this cursor", so this is the one place the
+    action layer reads its ``_fetch``, ``_params`` and ``_page_length``.
     """
     request: dict[str, Any] = {**paginator._params, "page_length": paginator._page_length}
     if "page_cursor" in params:

@@ -82,3 +82,19 @@ async def test_cancellation_propagates() -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+def test_public_surface() -> None:
+    """refiner_async.actions exports exactly these names."""
+    import refiner_async.actions as actions
+
+    assert actions.__all__ == [
+        "ACTIONS",
+        "DEFAULT_PAGE_LENGTH",
+        "Action",
+        "anthropic_tools",
+        "openai_tools",
+        "run_action",
+        "tool_definitions",
+    ]
+    assert all(hasattr(actions, name) for name in actions.__all__)
