@@ -46,19 +46,15 @@ _LIST_NOTE = (
 
 
 async def _one_page(paginator: Paginator[Any], params: Mapping[str, Any]) -> dict[str, Any]:
-    """Fetch the single page ``params`` names, with the filters the resource validated and encoded.
+    """Fetch the single page ``params`` names (by ``page_cursor`` when given, else ``page``).
 
-    The resource's ``list()`` builds the Paginator (checking every filter, as for any list call);
-    this sends exactly one page request through it: by ``page_cursor`` when given, else ``page``.
-    The Paginator offers no public call for "page N" or "this cursor", so this is the one place the
-    action layer reads its ``_fetch``, ``_params`` and ``_page_length``.
+    The resource's ``list()`` builds the Paginator, checking and encoding every filter as for any
+    list call; ``fetch_page`` then sends exactly one page request through it.
     """
-    request: dict[str, Any] = {**paginator._params, "page_length": paginator._page_length}
     if "page_cursor" in params:
-        request["page_cursor"] = params["page_cursor"]
+        page = await paginator.fetch_page(cursor=params["page_cursor"])
     else:
-        request["page"] = params.get("page", 1)
-    page = await paginator._fetch(request)
+        page = await paginator.fetch_page(page=params.get("page", 1))
     return {"data": page_to_json(page)}
 
 
