@@ -677,5 +677,20 @@ class Paginator(Generic[T]):
         self.stats = run.stats
         return await run.first()
 
+    async def fetch_page(self, *, page: int | None = None, cursor: str | None = None) -> Page[T]:
+        """Exactly one page request, by page number (default 1) or by ``cursor``, with this call's
+        filters and page length: nothing fetched ahead, de-duplicated or resumable (no resume_token).
+        For callers that page by hand, such as an agent tool returning one page per call."""
+        if page is not None and cursor is not None:
+            raise InvalidParameterError("page", "give a page number or a cursor, not both")
+        if page is not None and (type(page) is not int or page < 1):
+            raise InvalidParameterError("page", f"must be an int >= 1; got {page!r}")
+        request: dict[str, Any] = {**self._params, "page_length": self._page_length}
+        if cursor is not None:
+            request["page_cursor"] = cursor
+        else:
+            request["page"] = 1 if page is None else page
+        return await self._fetch(request)
+
     def __await__(self) -> Generator[Any, None, Page[T]]:
         return self.first_page().__await__()

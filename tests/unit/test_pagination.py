@@ -861,3 +861,27 @@ TestCursorsInsertsAnywhere = machine_case("cursor", True, anywhere=True)
 TestAutoNotNewestFirst = machine_case(
     "auto", True, anywhere=True, options={"new_items_first": False}
 )
+
+
+async def test_fetch_page_sends_exactly_one_request_by_number_or_cursor() -> None:
+    """fetch_page asks for one page with the call's filters, by page number or cursor, never both."""
+    sent: list[dict[str, Any]] = []
+
+    async def fetch(params: dict[str, Any]) -> Page[int]:
+        sent.append(params)
+        return Page(items=(1, 2), current_page=params.get("page"), last_page=5)
+
+    paginator = Paginator(fetch, params={"include": "all"}, page_length=2)
+    await paginator.fetch_page(page=3)
+    await paginator.fetch_page(cursor="abc")
+    await paginator.fetch_page()
+    assert sent == [
+        {"include": "all", "page_length": 2, "page": 3},
+        {"include": "all", "page_length": 2, "page_cursor": "abc"},
+        {"include": "all", "page_length": 2, "page": 1},
+    ]
+    with pytest.raises(ValueError, match="page"):
+        await paginator.fetch_page(page=2, cursor="abc")
+    with pytest.raises(ValueError, match="page"):
+        await paginator.fetch_page(page=0)
+    assert len(sent) == 3
