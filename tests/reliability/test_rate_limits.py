@@ -46,7 +46,7 @@ def percentile(values: list[float], q: float) -> float:
 RETRY_AFTER_TABLE: list[tuple[str, Callable[[], str], float | None, float | None]] = [
     ("2", lambda: "2", 2.0, 2.0),
     ("2.5", lambda: "2.5", 2.5, 2.5),
-    ("date+3s", lambda: http_date(3), 2.0, 3.0),  # HTTP dates have whole seconds
+    ("date+3s", lambda: http_date(3), 1.5, 3.0),  # HTTP dates have whole seconds
     ("past date", lambda: http_date(-60), 0.0, 0.0),
     ("0", lambda: "0", 0.0, 0.0),
     ("-5", lambda: "-5", None, None),
