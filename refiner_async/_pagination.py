@@ -1,26 +1,564 @@
-"""Paginator: turns a ``fetch_page(params) -> Page[T]`` coroutine into items, pages and lists.
+"""Paginator: turns a ``fetch(params) -> Page[T]`` coroutine into items, pages and lists.
 
-It knows nothing about HTTP: the resource gives it the call's filters and a fetch function that
-sends one page request (through the client's limiter and retry policy) and returns a Page.
+It knows nothing about HTTP: the resource gives it the call's filters and a fetch function that sends
+one page request (through the client's limiter and retry policy) and returns a Page.
+
+How an iteration reads
+----------------------
+The first request is always ``page=1`` (or the page a resume token names). Its answer carries
+``items_count``, ``last_page`` and, on contacts, responses and segments, ``next_page_cursor``, so
+page 1 serves every mode and ``"auto"`` decides after it without a wasted request:
+
+* ``"pages"``: pages 2..N by number, at most ``window`` requests in flight, handed out strictly in
+  order. Page k+window is requested only once page k has been handed to the consumer, so at most
+  ``window`` pages wait in memory however slow the consumer is.
+* ``"cursor"``: follow ``next_page_cursor`` one page at a time, fetching the next page while the
+  consumer works through the current one. A cursor that repeats, or leads back to an earlier one,
+  raises :class:`PaginationError`; ``max_pages`` caps the requests of one iteration; an empty page
+  with a cursor is skipped and followed.
+* ``"auto"`` (the rule): page numbers when they buy concurrency and offsets are cheap, that is when
+  ``window > 1`` and page 1 reports ``items_count <= AUTO_PAGE_NUMBERS_MAX_ITEMS`` (10,000, the
+  vendor's advice); cursors otherwise, when the endpoint has them. Forms have no cursor: always
+  page numbers.
+
+Exactly once while the data changes
+-----------------------------------
+Cursors are keyset positions: a page read by cursor starts right after the last item read, whatever
+was inserted or deleted meanwhile. Page numbers are offsets: an insert before the read position
+pushes items to later pages (read twice), a delete pulls them to earlier pages (never read). Before a
+numbered page is handed out it is checked against the page before it: same ``items_count`` and
+``last_page``, the expected length, and no item already seen. Any difference means the offsets
+moved, and the iteration stops trusting them:
+
+* with a cursor (contacts, responses, segments): unhanded prefetched pages are dropped and the
+  iteration continues by cursor from the last page handed out, exactly after its last item;
+* without one (forms): it re-reads sequentially from far enough back to cover the change (one page
+  plus ``ceil(count change / page_length)`` pages), dropping items already yielded by their key.
+  Sequential reads are ordered in time, so a shrinking count is the only way an item can be skipped
+  (with inserts at the head); each such drop steps back again.
+
+What remains unprovable with offsets is an insert and a delete that cancel out in ``items_count``
+between two pages whose requests the server happened to answer out of order; prefer cursors when that
+matters (``pagination="cursor"``).
+
+Memory: at most ``window`` pages in flight or buffered, plus the key set. The key set holds the
+identities of the last ``window + 2`` pages when the endpoint has cursors (enough to see an overlap;
+repairs continue by cursor and need no older keys) and of every item yielded for forms (page-number
+repair must recognise items from any page it re-reads; forms lists are small). With ``key=None``
+the items themselves are the keys when hashable; otherwise nothing is de-duplicated and a change in a
+list without cursors raises :class:`PaginationError`.
+
+Resume tokens
+-------------
+``"r1." + urlsafe base64 (unpadded) of compact JSON``: ``f`` a 16-hex fingerprint of the endpoint,
+the filters (everything but ``page``/``page_cursor``) and ``page_length``; ``n`` items yielded before
+the named page; then ``c`` (a cursor) or ``p`` (a page number), and ``s`` (items at the start of that
+page already yielded, after a ``max_items`` cut). A token from another endpoint or query, or a corrupt
+one, raises :class:`PaginationError` when the Paginator is built, before any request. A page's
+``resume_token`` names the next page; it is None on the last page. Every :class:`RefinerError` that
+ends an iteration carries the token of the last page handed out (or of the start) and the number of
+items this iteration yielded.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping
-from typing import Any, Generic, Literal, TypeVar
+import asyncio
+import base64
+import binascii
+import hashlib
+import json
+import math
+from collections import deque
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping
+from contextlib import aclosing
+from typing import Any, Generic, Literal, TypeGuard, TypeVar
 
+import attrs
+
+from .errors import InvalidParameterError, PaginationError, RefinerError
 from .models.page import Page
 
-__all__ = ["FetchPage", "PaginationMode", "Paginator"]
+__all__ = [
+    "AUTO_PAGE_NUMBERS_MAX_ITEMS",
+    "DEFAULT_MAX_PAGES",
+    "FetchPage",
+    "PaginationMode",
+    "PaginationStats",
+    "Paginator",
+]
 
 T = TypeVar("T")
 
 PaginationMode = Literal["auto", "pages", "cursor"]
 FetchPage = Callable[[dict[str, Any]], Awaitable[Page[T]]]
 
+AUTO_PAGE_NUMBERS_MAX_ITEMS = 10_000  # "auto" reads by page number up to this many items
+DEFAULT_MAX_PAGES = 100_000  # page requests one iteration may send before PaginationError
+TOKEN_PREFIX = "r1."  # resume token format version
+MAX_TOKEN_CHARS = 8192
+MAX_CURSOR_CHARS = 2048  # a longer (or non-string, or empty) server cursor is refused
+_PAGING_PARAMS = frozenset({"page", "page_cursor", "page_length"})
+_MODES = ("auto", "pages", "cursor")
+
+
+@attrs.frozen
+class _Position:
+    """Where the next page starts: a page number or a cursor, minus ``skip`` items already yielded."""
+
+    page: int | None = None
+    cursor: str | None = None
+    skip: int = 0
+
+
+@attrs.define
+class PaginationStats:
+    """Figures of a Paginator's latest iteration, for tests, benchmarks and progress reports."""
+
+    mode: str = (
+        ""  # "pages" or "cursor": how the iteration reads now (a repair switches to "cursor")
+    )
+    requests: int = 0  # page requests sent, re-reads included
+    items: int = 0  # items yielded
+    duplicates_dropped: int = 0  # items read twice because the data moved, not yielded again
+    repairs: int = 0  # times a change in the data was detected and repaired
+
+
+def query_fingerprint(endpoint: str, params: Mapping[str, Any], page_length: int) -> str:
+    """A short hash of the list call a resume token belongs to."""
+    filters = {name: value for name, value in params.items() if name not in _PAGING_PARAMS}
+    blob = json.dumps(
+        [endpoint, filters, page_length], sort_keys=True, separators=(",", ":"), default=repr
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def encode_resume_token(fingerprint: str, position: _Position, items_before: int) -> str:
+    """The opaque token naming ``position`` (see the module docstring for the format)."""
+    payload: dict[str, Any] = {"f": fingerprint, "n": items_before}
+    if position.cursor is not None:
+        payload["c"] = position.cursor
+    else:
+        payload["p"] = position.page
+    if position.skip:
+        payload["s"] = position.skip
+    raw = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+    return TOKEN_PREFIX + base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def _count(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def decode_resume_token(
+    token: str, fingerprint: str, *, supports_cursor: bool
+) -> tuple[_Position, int]:
+    """The position and items-before count of ``token``; PaginationError unless it is ours and fits."""
+    if not isinstance(token, str) or not token.startswith(TOKEN_PREFIX):
+        raise PaginationError("resume token is not one this SDK issued (expected 'r1.' prefix)")
+    if len(token) > MAX_TOKEN_CHARS:
+        raise PaginationError("resume token is too long")
+    body = token[len(TOKEN_PREFIX) :]
+    try:
+        data = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    except (ValueError, binascii.Error):
+        raise PaginationError("resume token is corrupt") from None
+    if not isinstance(data, dict) or not set(data) <= {"f", "n", "p", "c", "s"}:
+        raise PaginationError("resume token is corrupt")
+    if data.get("f") != fingerprint:
+        raise PaginationError("resume token belongs to a different list call (endpoint or filters)")
+    items_before, skip = data.get("n"), data.get("s", 0)
+    page, cursor = data.get("p"), data.get("c")
+    if not _count(items_before) or not _count(skip) or (page is None) == (cursor is None):
+        raise PaginationError("resume token is corrupt")
+    if page is not None and not (_count(page) and page >= 1):
+        raise PaginationError("resume token is corrupt")
+    if cursor is not None:
+        if not supports_cursor:
+            raise PaginationError("resume token names a cursor, but this list has no cursors")
+        if not isinstance(cursor, str) or not 0 < len(cursor) <= MAX_CURSOR_CHARS:
+            raise PaginationError("resume token is corrupt")
+    return _Position(page=page, cursor=cursor, skip=skip), items_before
+
+
+class _SeenKeys:
+    """Identities of items already read, to drop repeats and to see pages overlap.
+
+    Keeps the keys of the last ``pages_kept`` pages (None: of every page).
+    """
+
+    def __init__(self, key: Callable[[Any], object] | None, pages_kept: int | None) -> None:
+        self._key = key
+        self._pages_kept = pages_kept
+        self._pages: deque[list[object]] = deque()  # keys per remembered page, oldest first
+        self._counts: dict[object, int] = {}  # key -> number of remembered pages holding it
+        self.enabled = True  # False once an item has no hashable identity: no de-duplication
+
+    def identity(self, item: object) -> object | None:
+        """The item's key, or None when de-duplication is off."""
+        if not self.enabled:
+            return None
+        ident = self._key(item) if self._key is not None else item
+        try:
+            hash(ident)
+        except TypeError:
+            self.enabled = False
+            self._pages.clear()
+            self._counts.clear()
+            return None
+        return ident
+
+    def __contains__(self, ident: object) -> bool:
+        return ident is not None and ident in self._counts
+
+    def remember(self, idents: list[object]) -> None:
+        self._pages.append(idents)
+        for ident in idents:
+            self._counts[ident] = self._counts.get(ident, 0) + 1
+        while self._pages_kept is not None and len(self._pages) > self._pages_kept:
+            for ident in self._pages.popleft():
+                left = self._counts[ident] - 1
+                if left:
+                    self._counts[ident] = left
+                else:
+                    del self._counts[ident]
+
+
+def _last_page(page: Page[Any], page_length: int) -> int | None:
+    """The last page number by the server's figures (None when it sent neither)."""
+    if page.last_page is not None:
+        return max(1, page.last_page)
+    if page.items_count is not None:
+        return max(1, math.ceil(page.items_count / page_length))
+    return None
+
+
+def _mark_retrieved(task: asyncio.Task[Any]) -> None:
+    """Done callback: a failed prefetch that is dropped must not log 'exception never retrieved'."""
+    if not task.cancelled():
+        task.exception()
+
+
+class _Run(Generic[T]):
+    """The state of one iteration of a Paginator (each ``pages()`` call starts a fresh one)."""
+
+    def __init__(self, source: Paginator[T]) -> None:
+        self._src = source
+        self._length = source._page_length
+        self._position: _Position | None = source._start  # where the next page starts; None: done
+        self._items_before = source._start_items  # items yielded by earlier iterations (resume)
+        self._yielded = 0  # items yielded by this iteration
+        self._remaining = source._max_items  # items still wanted (None: all)
+        self._finished = False  # max_items reached or the end seen: request nothing more
+        self._emitted = 0  # pages handed out
+        self._requests = 0
+        pages_kept = source._window + 2 if source._supports_cursor else None
+        self._seen = _SeenKeys(source._key, pages_kept)
+        self._cursors: set[str] = set()  # cursors requested by this iteration, for cycle detection
+        self._tasks: set[asyncio.Task[Page[T]]] = set()  # prefetches not yet taken
+        self._handoff: _Position | None = None  # set when page-number reading hands over to cursors
+        self.stats = PaginationStats()
+
+    # -- requests ----------------------------------------------------------------------------
+
+    def _params(self, position: _Position) -> dict[str, Any]:
+        if position.cursor is not None:
+            paging: dict[str, Any] = {"page_cursor": position.cursor}
+        else:
+            paging = {"page": position.page}
+        return {**self._src._params, **paging, "page_length": self._length}
+
+    def _may_request(self) -> bool:
+        return self._requests < self._src._max_pages
+
+    def _count_request(self) -> None:
+        if not self._may_request():
+            raise PaginationError(f"stopped after {self._requests} page requests (max_pages)")
+        self._requests += 1
+        self.stats.requests += 1
+
+    async def _get(self, position: _Position) -> Page[T]:
+        self._count_request()
+        return await self._src._fetch(self._params(position))
+
+    def _launch(self, position: _Position) -> asyncio.Task[Page[T]]:
+        self._count_request()
+        task = asyncio.create_task(self._call(self._params(position)))
+        task.add_done_callback(_mark_retrieved)
+        self._tasks.add(task)
+        return task
+
+    async def _call(self, params: dict[str, Any]) -> Page[T]:
+        return await self._src._fetch(params)
+
+    async def _take(self, task: asyncio.Task[Page[T]]) -> Page[T]:
+        page = await task  # on failure the task stays in _tasks; the cleanup waits for it
+        self._tasks.discard(task)
+        return page
+
+    async def _drop(self, tasks: list[asyncio.Task[Page[T]]]) -> None:
+        """Cancel prefetches and wait until they have ended (their results are discarded)."""
+        for task in tasks:
+            self._tasks.discard(task)
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks)
+
+    # -- handing pages out -------------------------------------------------------------------
+
+    def _token(self, position: _Position | None) -> str | None:
+        if position is None:
+            return None
+        return encode_resume_token(
+            self._src._fingerprint, position, self._items_before + self._yielded
+        )
+
+    def _emit(
+        self, page: Page[T], start: _Position, after: _Position | None, *, always: bool = False
+    ) -> Page[T] | None:
+        """Accept a page: drop repeats, apply ``start.skip`` and ``max_items``, advance the resume
+        point to ``after``. Returns the page to hand out, or None when nothing in it is new."""
+        items = page.items
+        out: list[T] = []
+        idents: list[object] = []
+        fresh: set[object] = set()
+        cut = len(items)
+        for index, item in enumerate(items):
+            ident = self._seen.identity(item)
+            if index < start.skip:  # yielded before the resume point: remember, do not repeat
+                if ident is not None:
+                    idents.append(ident)
+                continue
+            if self._remaining is not None and len(out) >= self._remaining:
+                cut = index
+                break
+            if ident is not None:
+                if ident in self._seen or ident in fresh:
+                    self.stats.duplicates_dropped += 1
+                    continue
+                fresh.add(ident)
+                idents.append(ident)
+            out.append(item)
+        self._seen.remember(idents)
+        self._yielded += len(out)
+        self.stats.items += len(out)
+        if self._remaining is not None:
+            self._remaining -= len(out)
+            if self._remaining <= 0:
+                self._finished = True
+        if cut < len(items):  # max_items ended mid-page: the rest of this page comes next
+            after = attrs.evolve(start, skip=cut)
+        if after is None:
+            self._finished = True
+        self._position = after
+        if not out and not (always or (self._emitted == 0 and after is None)):
+            return None
+        self._emitted += 1
+        return attrs.evolve(page, items=tuple(out), resume_token=self._token(after))
+
+    def _after(self, page: Page[T], number: int | None, last: int | None) -> _Position | None:
+        """Where reading continues after ``page`` (read as page ``number``, None: by cursor)."""
+        if self._src._supports_cursor and page.next_page_cursor is not None:
+            return _Position(cursor=page.next_page_cursor)
+        if number is None:
+            return None
+        if last is not None:
+            return _Position(page=number + 1) if number < last else None
+        return _Position(page=number + 1) if len(page.items) >= self._length else None
+
+    def _check_cursor(self, cursor: object, request: _Position) -> None:
+        if not isinstance(cursor, str) or not 0 < len(cursor) <= MAX_CURSOR_CHARS:
+            raise PaginationError("the server sent an invalid next_page_cursor")
+        if cursor == request.cursor:
+            raise PaginationError("the server sent the same next_page_cursor again")
+        if cursor in self._cursors:
+            raise PaginationError("the server's cursors lead back to an earlier page (a cycle)")
+
+    def _choose(self, first: Page[T]) -> str:
+        mode = self._src._mode
+        if mode != "auto":
+            return mode
+        has_cursor = self._src._supports_cursor and first.next_page_cursor is not None
+        large = first.items_count is None or first.items_count > AUTO_PAGE_NUMBERS_MAX_ITEMS
+        return "cursor" if has_cursor and (large or self._src._window <= 1) else "pages"
+
+    # -- the iteration -----------------------------------------------------------------------
+
+    async def pages(self) -> AsyncGenerator[Page[T], None]:
+        try:
+            if self._remaining == 0 or self._position is None:
+                return
+            start = self._position
+            first: Page[T] | None = None
+            mode = "cursor"
+            if start.cursor is None:
+                first = await self._get(start)
+                mode = self._choose(first)
+            self.stats.mode = mode
+            if mode == "pages" and first is not None:
+                async with aclosing(self._by_numbers(first, start)) as numbered:
+                    async for page in numbered:
+                        yield page
+                if self._handoff is None:
+                    return
+                self.stats.mode = "cursor"
+                first, start = None, self._handoff
+            async with aclosing(self._by_cursor(first, start)) as cursored:
+                async for page in cursored:
+                    yield page
+        except RefinerError as error:
+            error.resume_token = self._token(self._position)
+            error.items_yielded = self._yielded
+            raise
+        finally:
+            await self._drop(list(self._tasks))
+
+    async def first(self) -> Page[T]:
+        """The first page alone (no prefetch)."""
+        start = self._position or _Position(page=1)
+        try:
+            page = await self._get(start)
+            if start.cursor is None:
+                after = self._after(page, start.page, _last_page(page, self._length))
+            else:
+                after = self._after(page, None, None)
+            if after is not None and after.cursor is not None:
+                self._check_cursor(after.cursor, start)
+            emitted = self._emit(page, start, after, always=True)
+            assert emitted is not None  # always=True
+            return emitted
+        except RefinerError as error:
+            error.resume_token = self._token(self._position)
+            error.items_yielded = self._yielded
+            raise
+
+    async def _by_cursor(
+        self, page: Page[T] | None, request: _Position
+    ) -> AsyncGenerator[Page[T], None]:
+        """Follow next_page_cursor from ``request`` (``page``: its answer, when already read)."""
+        if request.cursor is not None:
+            self._cursors.add(request.cursor)
+        task: asyncio.Task[Page[T]] | None = None
+        while True:
+            if page is None:
+                page = await (self._take(task) if task is not None else self._get(request))
+            cursor = page.next_page_cursor if self._src._supports_cursor else None
+            if cursor is not None:
+                self._check_cursor(cursor, request)
+            after = _Position(cursor=cursor) if cursor is not None else None
+            out = self._emit(page, request, after)
+            task = None
+            if cursor is not None and after is not None and not self._finished:
+                self._cursors.add(cursor)
+                task = self._launch(after)  # read ahead while the consumer works
+            if out is not None:
+                yield out
+            if task is None or after is None:
+                return
+            page, request = None, after
+
+    def _fill(
+        self, pending: dict[int, asyncio.Task[Page[T]]], number: int, last: int | None, width: int
+    ) -> None:
+        """Request pages ``number``.. up to ``width`` ahead, the last page, and what max_items needs."""
+        stop = number + width - 1
+        if last is not None:
+            stop = min(stop, last)
+        if self._remaining is not None:
+            stop = min(stop, number + math.ceil(self._remaining / self._length) - 1)
+        for wanted in range(number, stop + 1):
+            if wanted not in pending:
+                if not self._may_request():
+                    return
+                pending[wanted] = self._launch(_Position(page=wanted))
+
+    def _drifted(self, base: Page[T], page: Page[T], number: int, last: int | None) -> bool:
+        """Whether numbered ``page`` may not continue ``base`` (the page handed out before it)."""
+        if page.items_count != base.items_count or page.last_page != base.last_page:
+            return True
+        if page.current_page is not None and page.current_page != number:
+            return True
+        if page.items_count is not None:
+            expected: int | None = max(
+                0, min(self._length, page.items_count - (number - 1) * self._length)
+            )
+        else:
+            expected = self._length if last is not None and number < last else None
+        if expected is not None and len(page.items) != expected:
+            return True
+        return any(self._seen.identity(item) in self._seen for item in page.items)
+
+    async def _by_numbers(self, first: Page[T], start: _Position) -> AsyncGenerator[Page[T], None]:
+        """Read by page number, concurrently while the offsets hold (see the module docstring)."""
+        assert start.page is not None
+        length, window = self._length, self._src._window
+        pending: dict[int, asyncio.Task[Page[T]]] = {}
+        sequential = False  # True once offsets moved in a list without cursors
+        last = _last_page(first, length)
+        base = first  # the page read last that the next one is checked against
+        number = start.page + 1  # the next page number to hand out
+        out = self._emit(first, start, self._after(first, start.page, last))
+        try:
+            while True:
+                width = 1 if sequential or last is None else window
+                if not self._finished:
+                    self._fill(pending, number, last, width)  # page k+window once k is handed out
+                if out is not None:
+                    yield out
+                if self._finished:
+                    return
+                if last is not None and number > last:  # the server says more follows: cursor
+                    self._handoff = self._position
+                    return
+                if number not in pending:
+                    pending[number] = self._launch(_Position(page=number))
+                page = await self._take(pending.pop(number))
+                if sequential:
+                    shrink = (base.items_count or 0) - (page.items_count or 0)
+                    drift = (
+                        base.items_count is not None and page.items_count is not None and shrink > 0
+                    )
+                else:
+                    shrink = abs((base.items_count or 0) - (page.items_count or 0))
+                    drift = self._drifted(base, page, number, last)
+                if not drift:
+                    if sequential:
+                        last = _last_page(page, length)
+                    # The page starts where the last one handed out ends: its cursor, else its number.
+                    origin = self._position
+                    if origin is None or origin.cursor is None:
+                        origin = _Position(page=number)
+                    out = self._emit(page, origin, self._after(page, number, last))
+                    base, number = page, number + 1
+                    continue
+                # The offsets moved: stop trusting them.
+                self.stats.repairs += 1
+                await self._drop(list(pending.values()))
+                pending.clear()
+                out = None
+                position = self._position
+                if position is not None and position.cursor is not None:
+                    self._handoff = position  # exactly after the last item handed out
+                    return
+                if not self._seen.enabled:
+                    raise PaginationError(
+                        "the list changed during the iteration and its items have no key to "
+                        "de-duplicate by; start again or pass resume"
+                    )
+                back = math.ceil(max(shrink, 1) / length) + (0 if sequential else 1)
+                number = max(1, number - back)
+                sequential = True
+                base = page
+                last = _last_page(page, length)
+        finally:
+            await self._drop(list(pending.values()))
+
 
 class Paginator(Generic[T]):
     """The result of a list call: iterate items, iterate pages, collect, or await the first page.
+
+    Every item once, in server order, even while other writers insert or delete; pages fetched
+    ``window`` at a time when page numbers are used. See the module docstring for the ``"auto"``
+    rule, how changes in the data are detected and repaired, the memory bound and the resume tokens.
 
     Args:
         fetch: sends one page request with the given parameters and returns the Page.
@@ -33,6 +571,11 @@ class Paginator(Generic[T]):
         window: how many pages may be fetched at once (the client's max_concurrency).
         endpoint: the list endpoint's path, bound into resume tokens.
         key: the identity of an item, for de-duplication (the uuid).
+        max_pages: page requests one iteration may send before it raises PaginationError.
+
+    Raises:
+        InvalidParameterError: a bad option (before anything is sent).
+        PaginationError: ``resume`` is not a token of this endpoint and query (before anything is sent).
     """
 
     def __init__(
@@ -48,55 +591,64 @@ class Paginator(Generic[T]):
         window: int = 8,
         endpoint: str = "",
         key: Callable[[T], object] | None = None,
+        max_pages: int = DEFAULT_MAX_PAGES,
     ) -> None:
+        if mode not in _MODES:
+            raise InvalidParameterError("pagination", f"must be one of {', '.join(_MODES)}")
+        if mode == "cursor" and not supports_cursor:
+            raise InvalidParameterError("pagination", "this list has no cursors: use 'pages'")
+        if page_length < 1:
+            raise InvalidParameterError("page_length", "must be at least 1")
+        if max_items is not None and max_items < 0:
+            raise InvalidParameterError("max_items", "must not be negative")
+        if window < 1:
+            raise InvalidParameterError("window", "must be at least 1")
+        if max_pages < 1:
+            raise InvalidParameterError("max_pages", "must be at least 1")
         self._fetch = fetch
-        self._params = dict(params)
+        self._params = {k: v for k, v in params.items() if k not in _PAGING_PARAMS}
         self._page_length = page_length
         self._max_items = max_items
         self._mode = mode
         self._supports_cursor = supports_cursor
-        self._resume = resume
         self._window = window
         self._endpoint = endpoint
         self._key = key
-
-    async def pages(self) -> AsyncIterator[Page[T]]:
-        """Pages in server order (sequential page numbers in this version)."""
-        page_number = 1
-        remaining = self._max_items
-        while True:
-            params = {**self._params, "page": page_number, "page_length": self._page_length}
-            page = await self._fetch(params)
-            items = page.items
-            if remaining is not None:
-                items = items[:remaining]
-                remaining -= len(items)
-            yield Page(
-                items=items,
-                current_page=page.current_page,
-                last_page=page.last_page,
-                items_count=page.items_count,
-                page_length=page.page_length,
-                next_page_cursor=page.next_page_cursor,
+        self._max_pages = max_pages
+        self._fingerprint = query_fingerprint(endpoint, self._params, page_length)
+        self._start = _Position(page=1)
+        self._start_items = 0
+        if resume is not None:
+            self._start, self._start_items = decode_resume_token(
+                resume, self._fingerprint, supports_cursor=supports_cursor
             )
-            last = page.last_page or page_number
-            if not page.items or page_number >= last or remaining == 0:
-                return
-            page_number += 1
+        #: Figures of the latest iteration (mode chosen, requests, duplicates dropped, repairs).
+        self.stats = PaginationStats()
 
-    async def __aiter__(self) -> AsyncIterator[T]:
-        async for page in self.pages():
-            for item in page.items:
-                yield item
+    async def pages(self) -> AsyncGenerator[Page[T], None]:
+        """Pages in server order, each with its ``resume_token``; empty pages are skipped (an
+        empty list gives one empty page)."""
+        run = _Run(self)
+        self.stats = run.stats
+        async with aclosing(run.pages()) as pages:
+            async for page in pages:
+                yield page
+
+    async def __aiter__(self) -> AsyncGenerator[T, None]:
+        async with aclosing(self.pages()) as pages:
+            async for page in pages:
+                for item in page.items:
+                    yield item
 
     async def collect(self) -> list[T]:
         """Every item in a list (respects ``max_items``)."""
         return [item async for item in self]
 
     async def first_page(self) -> Page[T]:
-        """The first page only."""
-        params = {**self._params, "page": 1, "page_length": self._page_length}
-        return await self._fetch(params)
+        """The first page only (with ``max_items`` applied), and nothing fetched ahead."""
+        run = _Run(self)
+        self.stats = run.stats
+        return await run.first()
 
     def __await__(self) -> Generator[Any, None, Page[T]]:
         return self.first_page().__await__()

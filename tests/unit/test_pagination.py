@@ -1,0 +1,560 @@
+"""The pagination engine on an in-memory list endpoint: order, concurrency and its bounds, cursors and
+their guards, max_items, resume tokens, errors mid-iteration, clean shutdown, and exactly-once delivery
+while the data changes. No HTTP: the fake serves offsets over live data and keyset cursors."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import math
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import attrs
+import pytest
+
+from refiner_async._pagination import Paginator
+from refiner_async.errors import InvalidParameterError, PaginationError, ServerError
+from refiner_async.models.page import Page
+
+
+@attrs.frozen
+class Item:
+    uuid: str
+    seq: int  # the sort key: higher is newer, lists are newest first
+
+
+def uuid_of(item: Item) -> str:
+    return item.uuid
+
+
+def server_error(page: object) -> ServerError:
+    return ServerError(
+        f"page {page} failed", status=500, body=None, method="GET", path="/responses"
+    )
+
+
+class FakeList:
+    """A list endpoint over live data: items newest first, ``page`` offsets read at request time,
+    keyset cursors (``c<seq>``: the items older than seq), and hooks to change the data, add latency,
+    hold requests back and fail pages."""
+
+    def __init__(self, count: int = 0, *, cursors: bool = True, latency: float = 0.0) -> None:
+        self.items = [Item(f"u{seq}", seq) for seq in range(count, 0, -1)]
+        self.next_seq = count + 1
+        self.cursors = cursors  # False: a forms-like endpoint without next_page_cursor
+        self.latency = latency  # seconds each request takes before the data is read
+        self.requests: list[dict[str, Any]] = []  # every request, in the order they were sent
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.cancelled = 0  # requests cancelled while in flight
+        self.fail_pages: dict[int, Exception] = {}  # page number -> error raised for it
+        self.fail_requests: dict[int, Exception] = {}  # 1-based request index -> error
+        self.before_read: Callable[[dict[str, Any]], None] | None = (
+            None  # runs as a request is read
+        )
+        self.gate: Callable[[], Awaitable[None]] | None = None  # awaited before a request is read
+
+    def insert_head(self, count: int = 1) -> list[Item]:
+        new = [
+            Item(f"u{seq}", seq) for seq in range(self.next_seq + count - 1, self.next_seq - 1, -1)
+        ]
+        self.next_seq += count
+        self.items[:0] = new
+        return new
+
+    def delete(self, uuid: str) -> None:
+        self.items = [item for item in self.items if item.uuid != uuid]
+
+    async def fetch(self, params: dict[str, Any]) -> Page[Item]:
+        self.requests.append(dict(params))
+        index = len(self.requests)
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.gate is not None:
+                await self.gate()
+            if self.latency:
+                await asyncio.sleep(self.latency)
+            if index in self.fail_requests:
+                raise self.fail_requests[index]
+            if params.get("page") in self.fail_pages and "page_cursor" not in params:
+                raise self.fail_pages[params["page"]]
+            if self.before_read is not None:
+                self.before_read(params)
+            return self.read(params)
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
+        finally:
+            self.in_flight -= 1
+
+    def read(self, params: dict[str, Any]) -> Page[Item]:
+        length, count = params["page_length"], len(self.items)
+        current: int | None
+        if "page_cursor" in params:
+            after = int(params["page_cursor"][1:])
+            start = next((i for i, item in enumerate(self.items) if item.seq < after), count)
+            current = None
+        else:
+            current = params["page"]
+            start = (current - 1) * length
+        chunk = tuple(self.items[start : start + length])
+        more = start + length < count
+        return Page(
+            items=chunk,
+            current_page=current,
+            last_page=max(1, math.ceil(count / length)),
+            items_count=count,
+            page_length=length,
+            next_page_cursor=f"c{chunk[-1].seq}" if self.cursors and more and chunk else None,
+        )
+
+    def paginator(self, **options: Any) -> Paginator[Item]:
+        options.setdefault("params", {"form_uuid": "f1"})
+        options.setdefault("page_length", 10)
+        options.setdefault("endpoint", "/responses")
+        options.setdefault("key", uuid_of)
+        options.setdefault("supports_cursor", self.cursors)
+        return Paginator(self.fetch, **options)
+
+    def page_numbers(self) -> list[int]:
+        return [r["page"] for r in self.requests if "page_cursor" not in r]
+
+
+def scripted(chain: dict[str | None, tuple[list[int], str | None]]) -> tuple[Any, list[Any]]:
+    """A fetch answering each cursor (None: the first request) with fixed items and next cursor."""
+    requests: list[dict[str, Any]] = []
+
+    async def fetch(params: dict[str, Any]) -> Page[int]:
+        requests.append(params)
+        items, cursor = chain[params.get("page_cursor")]
+        return Page(items=tuple(items), items_count=10**6, next_page_cursor=cursor)
+
+    return fetch, requests
+
+
+async def drain(paginator: Paginator[Any], into: list[Any]) -> None:
+    """Iterate the items into a list, so what arrived before an error stays visible."""
+    async for item in paginator:
+        into.append(item)
+
+
+async def no_other_tasks(ticks: int = 50) -> set[asyncio.Task[Any]]:
+    """Let finalizers run, then the tasks other than this one that are still pending."""
+    for _ in range(ticks):
+        others = asyncio.all_tasks() - {asyncio.current_task()}
+        if not others:
+            break
+        await asyncio.sleep(0)
+    gc.collect()
+    return asyncio.all_tasks() - {asyncio.current_task()}  # type: ignore[operator]
+
+
+# -- order and modes ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["pages", "cursor", "auto"])
+async def test_every_item_once_in_server_order(mode: str) -> None:
+    """Each mode yields every item once, in server order, with one request per page."""
+    server = FakeList(200)
+    paginator = server.paginator(mode=mode)
+    assert await paginator.collect() == server.items
+    assert len(server.requests) == 20
+    assert server.requests[0] == {"form_uuid": "f1", "page": 1, "page_length": 10}
+
+
+async def test_pages_come_out_in_page_order_with_server_figures() -> None:
+    """pages() hands out numbered pages in order, keeping the server's pagination figures."""
+    server = FakeList(95, latency=0.001)
+    pages = [page async for page in server.paginator(mode="pages", window=4).pages()]
+    assert [page.current_page for page in pages] == list(range(1, 11))
+    assert {page.items_count for page in pages} == {95}
+    assert [len(page.items) for page in pages] == [10] * 9 + [5]
+
+
+@pytest.mark.parametrize(
+    ("count", "cursors", "window", "expected"),
+    [
+        (50, True, 8, "pages"),  # small: offsets are cheap, concurrency pays
+        (10_000, True, 8, "pages"),
+        (10_001, True, 8, "cursor"),  # beyond the vendor's 10,000 rows: cursors
+        (10_001, False, 8, "pages"),  # forms: no cursor
+        (5_000, True, 1, "cursor"),  # no concurrency to gain from page numbers
+    ],
+)
+async def test_auto_rule_decides_after_page_one(
+    count: int, cursors: bool, window: int, expected: str
+) -> None:
+    """auto picks page numbers or cursors from page 1's figures, without a wasted request."""
+    server = FakeList(count, cursors=cursors)
+    paginator = server.paginator(page_length=1000, window=window)
+    assert len(await paginator.collect()) == count
+    assert paginator.stats.mode == expected
+    assert len(server.requests) == max(1, math.ceil(count / 1000))
+    later = server.requests[1:]
+    assert all(("page_cursor" in r) == (expected == "cursor") for r in later)
+
+
+def test_bad_options_are_refused_before_anything_is_sent() -> None:
+    """Invalid options raise InvalidParameterError (a ValueError) when the Paginator is built."""
+    server = FakeList(5, cursors=False)
+    for options in (
+        {"mode": "cursor"},  # forms have no cursors
+        {"mode": "sideways"},
+        {"page_length": 0},
+        {"max_items": -1},
+        {"window": 0},
+        {"max_pages": 0},
+    ):
+        with pytest.raises(InvalidParameterError):
+            server.paginator(**options)
+    assert server.requests == []
+
+
+# -- concurrency and its bounds ----------------------------------------------------------------
+
+
+async def test_pages_are_fetched_concurrently_up_to_the_window() -> None:
+    """With latency, 20 pages are read 8 at a time: concurrency reaches the window, never more."""
+    server = FakeList(200, latency=0.05)
+    assert await server.paginator(mode="pages", window=8).collect() == server.items
+    assert server.max_in_flight == 8
+
+
+async def test_slow_consumer_bounds_the_pages_held() -> None:
+    """Page k+window is not requested before page k is handed out, however slow the consumer."""
+    server = FakeList(120, latency=0.001)
+    seen_limits = []
+    async for page in server.paginator(mode="pages", window=3).pages():
+        await asyncio.sleep(0.01)  # the slow consumer: every prefetch has landed by now
+        assert page.current_page is not None
+        assert max(server.page_numbers()) <= page.current_page + 3
+        seen_limits.append(max(server.page_numbers()) - page.current_page)
+    assert server.max_in_flight <= 3
+    assert max(seen_limits) == 3  # the window is used, not just respected
+
+
+async def test_cursor_mode_reads_one_page_ahead() -> None:
+    """Cursor mode keeps exactly one request ahead of the consumer, never more."""
+    server = FakeList(50, latency=0.001)
+    handed = 0
+    async for _page in server.paginator(mode="cursor").pages():
+        handed += 1
+        await asyncio.sleep(0.01)  # the slow consumer: the read-ahead has landed by now
+        assert len(server.requests) <= handed + 1
+    assert server.max_in_flight == 1
+    assert len(server.requests) == 5
+
+
+# -- cursors and their guards ------------------------------------------------------------------
+
+
+async def test_repeated_cursor_raises_without_extra_requests() -> None:
+    """A page whose next cursor equals its own raises PaginationError at once."""
+    fetch, requests = scripted({None: ([1], "A"), "A": ([2], "A")})
+    paginator = Paginator(fetch, params={}, mode="cursor", endpoint="/contacts")
+    got = []
+    with pytest.raises(PaginationError) as caught:
+        await drain(paginator, got)
+    assert got == [1]
+    assert len(requests) == 2
+    assert caught.value.items_yielded == 1
+    assert caught.value.resume_token is not None
+
+
+async def test_cursor_cycle_raises_within_two_extra_requests() -> None:
+    """A cycle A -> B -> A raises PaginationError before A is requested a second time."""
+    fetch, requests = scripted({None: ([1], "A"), "A": ([2], "B"), "B": ([3], "A")})
+    with pytest.raises(PaginationError, match="cycle"):
+        await Paginator(fetch, params={}, mode="cursor").collect()
+    assert [r.get("page_cursor") for r in requests] == [None, "A", "B"]
+
+
+async def test_max_pages_guard_stops_an_endless_cursor_chain() -> None:
+    """Empty pages with ever-new cursors stop at max_pages requests with PaginationError."""
+    requests = []
+
+    async def fetch(params: dict[str, Any]) -> Page[int]:
+        requests.append(params)
+        return Page(items=(), items_count=10**6, next_page_cursor=f"n{len(requests)}")
+
+    with pytest.raises(PaginationError, match="max_pages"):
+        await Paginator(fetch, params={}, mode="cursor", max_pages=50).collect()
+    assert len(requests) == 50
+
+
+async def test_empty_pages_with_a_cursor_are_followed() -> None:
+    """An empty page with a cursor is skipped and followed; the items after it arrive."""
+    fetch, requests = scripted(
+        {None: ([], "a"), "a": ([], "b"), "b": ([1, 2], "c"), "c": ([3], None)}
+    )
+    pages = [page async for page in Paginator(fetch, params={}, mode="cursor").pages()]
+    assert [page.items for page in pages] == [(1, 2), (3,)]
+    assert pages[-1].resume_token is None
+    assert len(requests) == 4
+
+
+async def test_empty_list_gives_one_empty_page() -> None:
+    """An empty list yields one empty page with no resume token, and collect() gives []."""
+    server = FakeList(0)
+    pages = [page async for page in server.paginator().pages()]
+    assert [(page.items, page.resume_token) for page in pages] == [((), None)]
+    assert await server.paginator().collect() == []
+
+
+# -- max_items, the first page -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["pages", "cursor"])
+async def test_max_items_caps_the_total_and_the_requests(mode: str) -> None:
+    """max_items caps the items, not the page size, and no page beyond those needed is requested."""
+    server = FakeList(200, latency=0.001)
+    items = await server.paginator(mode=mode, max_items=25, window=8).collect()
+    assert items == server.items[:25]
+    assert {r["page_length"] for r in server.requests} == {10}
+    assert len(server.requests) == 3
+
+
+async def test_awaiting_gives_the_first_page_alone() -> None:
+    """await paginator returns page 1 with its resume token and fetches nothing else."""
+    server = FakeList(200)
+    paginator = server.paginator(mode="pages")
+    first = await paginator
+    assert first.items == tuple(server.items[:10])
+    assert first.current_page == 1
+    assert len(server.requests) == 1
+    rest = await server.paginator(resume=first.resume_token).collect()
+    assert rest == server.items[10:]
+
+
+# -- resume tokens -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("mode", "cursors"), [("pages", True), ("cursor", True), ("pages", False)])
+async def test_every_page_token_resumes_with_exactly_the_rest(mode: str, cursors: bool) -> None:
+    """Resuming from any page's token yields exactly the items after that page; the last has None."""
+    server = FakeList(57, cursors=cursors)
+    pages = [page async for page in server.paginator(mode=mode).pages()]
+    assert pages[-1].resume_token is None
+    done = 0
+    for page in pages[:-1]:
+        done += len(page.items)
+        assert page.resume_token is not None
+        rest = await server.paginator(mode=mode, resume=page.resume_token).collect()
+        assert rest == server.items[done:]
+
+
+@pytest.mark.parametrize("mode", ["pages", "cursor"])
+async def test_max_items_cut_resumes_mid_page(mode: str) -> None:
+    """A page cut by max_items carries a token that resumes right after the last item yielded."""
+    server = FakeList(60)
+    pages = [page async for page in server.paginator(mode=mode, max_items=25).pages()]
+    assert sum(len(page.items) for page in pages) == 25
+    rest = await server.paginator(mode=mode, resume=pages[-1].resume_token).collect()
+    assert rest == server.items[25:]
+    chunk = await server.paginator(mode=mode, resume=pages[-1].resume_token, max_items=7).collect()
+    assert chunk == server.items[25:32]
+
+
+async def test_foreign_or_corrupt_tokens_are_refused_before_any_request() -> None:
+    """A token from another query, endpoint or page size, or a mangled one, raises PaginationError
+    when the Paginator is built; nothing is fetched."""
+    server = FakeList(30)
+    token = (await server.paginator()).resume_token
+    forms = FakeList(30, cursors=False)
+    forms_token = (await forms.paginator()).resume_token
+    server.requests.clear()
+    assert token is not None
+    assert forms_token is not None
+    refused: list[dict[str, Any]] = [
+        {"params": {"form_uuid": "f2"}},
+        {"endpoint": "/contacts"},
+        {"page_length": 20},
+    ]
+    for options in refused:
+        with pytest.raises(PaginationError):
+            server.paginator(resume=token, **options)
+    for junk in ("", "junk", "r1.", "r1.!!!", token[:-3], "r2." + token[3:], "r1.WzEsMl0"):
+        with pytest.raises(PaginationError):
+            server.paginator(resume=junk)
+    with pytest.raises(PaginationError, match="no cursors"):
+        FakeList(30, cursors=False).paginator(resume=token)
+    assert server.requests == []
+    assert await forms.paginator(resume=forms_token).collect() == forms.items[10:]
+
+
+# -- errors and shutdown -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["pages", "cursor"])
+async def test_failed_page_fails_loudly_after_the_pages_before_it(mode: str) -> None:
+    """A failing page raises its typed error after pages 1..4 were yielded, carrying the token of
+    the last good page and the count; resuming from it gives exactly the rest."""
+    server = FakeList(100, latency=0.001)
+    error = server_error(5)
+    if mode == "pages":
+        server.fail_pages[5] = error
+    else:
+        server.fail_requests[5] = error
+    got = []
+    with pytest.raises(ServerError) as caught:
+        await drain(server.paginator(mode=mode, window=4), got)
+    assert caught.value is error
+    assert got == server.items[:40]
+    assert caught.value.items_yielded == 40
+    assert caught.value.resume_token is not None
+    server.fail_pages.clear()
+    server.fail_requests.clear()
+    rest = await server.paginator(mode=mode, resume=caught.value.resume_token).collect()
+    assert rest == server.items[40:]
+    assert await no_other_tasks() == set()
+
+
+async def test_first_page_failure_carries_a_token_for_the_start() -> None:
+    """When page 1 fails, the error still names where to resume: the start."""
+    server = FakeList(30)
+    server.fail_pages[1] = server_error(1)
+    with pytest.raises(ServerError) as caught:
+        await server.paginator().collect()
+    server.fail_pages.clear()
+    assert caught.value.items_yielded == 0
+    assert await server.paginator(resume=caught.value.resume_token).collect() == server.items
+
+
+async def test_break_leaves_no_task_behind() -> None:
+    """break out of async for with 8 prefetches in flight: every prefetch ends, nothing pending."""
+    server = FakeList(300, latency=0.01)
+    got = []
+    async for item in server.paginator(mode="pages", window=8):
+        got.append(item)
+        if len(got) == 15:
+            break
+    assert got == server.items[:15]
+    assert await no_other_tasks() == set()
+    assert server.in_flight == 0
+    assert server.cancelled >= 1
+
+
+async def test_aclose_ends_prefetches_at_once() -> None:
+    """aclose() on pages() returns only after every prefetch has ended."""
+    server = FakeList(300, latency=0.01)
+    pages = server.paginator(mode="pages", window=8).pages()
+    await anext(pages)
+    await asyncio.sleep(0.001)  # the prefetches have started and are waiting on the server
+    assert server.in_flight == 8
+    await pages.aclose()
+    assert server.in_flight == 0
+    assert asyncio.all_tasks() == {asyncio.current_task()}
+
+
+@pytest.mark.parametrize("mode", ["pages", "cursor"])
+async def test_cancelling_the_consumer_ends_every_prefetch(mode: str) -> None:
+    """Cancelling the task that iterates propagates CancelledError and leaves nothing running."""
+    server = FakeList(300, latency=0.01)
+    first_page = asyncio.Event()
+
+    async def consume() -> None:
+        async for _ in server.paginator(mode=mode, window=8).pages():
+            first_page.set()
+
+    task = asyncio.create_task(consume())
+    await first_page.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await no_other_tasks() == set()
+    assert server.in_flight == 0
+
+
+async def test_dropped_failed_prefetch_is_not_reported_unretrieved() -> None:
+    """A prefetch that failed but was never reached (the consumer broke off) logs nothing."""
+    server = FakeList(300)
+    server.fail_pages[3] = server_error(3)
+    reports: list[dict[str, Any]] = []
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(lambda _loop, context: reports.append(context))
+    try:
+        pages = server.paginator(mode="pages", window=8).pages()
+        await anext(pages)
+        await asyncio.sleep(0.01)  # page 3 has failed by now
+        await pages.aclose()
+        del pages
+        gc.collect()
+        await asyncio.sleep(0)
+    finally:
+        loop.set_exception_handler(None)
+    assert reports == []
+
+
+# -- exactly once while the data changes ---------------------------------------------------------
+
+
+def change_once(server: FakeList, at_page: int, change: Callable[[], object]) -> None:
+    """Apply ``change`` once, just before the request for page ``at_page`` is read."""
+    done = []
+
+    def hook(params: dict[str, Any]) -> None:
+        if not done and params.get("page") == at_page:
+            done.append(change())
+
+    server.before_read = hook
+
+
+@pytest.mark.parametrize("cursors", [True, False])
+@pytest.mark.parametrize("window", [1, 4])
+@pytest.mark.parametrize(
+    ("name", "at_page"),
+    [("insert", 2), ("insert", 4), ("delete-early", 2), ("delete-early", 5), ("delete-many", 3)],
+)
+async def test_changes_between_pages_lose_and_repeat_nothing(
+    cursors: bool, window: int, name: str, at_page: int
+) -> None:
+    """Inserts at the head and deletes ahead of the read position, between page reads: every item
+    present throughout is yielded exactly once, and the change is detected and repaired."""
+    server = FakeList(100, cursors=cursors, latency=0.001)
+    original = list(server.items)
+    deleted: set[str] = set()
+
+    def change() -> None:
+        if name == "insert":
+            server.insert_head(3)
+            return
+        victims = original[2:5] if name == "delete-early" else original[1:25]
+        for item in victims:
+            server.delete(item.uuid)
+            deleted.add(item.uuid)
+
+    change_once(server, at_page, change)
+    paginator = server.paginator(mode="pages", window=window)
+    uuids = [item.uuid for item in await paginator.collect()]
+    assert len(uuids) == len(set(uuids))
+    assert {item.uuid for item in original} - deleted <= set(uuids)
+    assert paginator.stats.repairs >= 1
+    assert paginator.stats.mode == ("cursor" if cursors else "pages")
+
+
+async def test_items_without_a_key_are_deduplicated_by_value() -> None:
+    """With key=None, hashable items are their own identity: a shift still yields no repeat."""
+    server = FakeList(60, cursors=False)
+    change_once(server, 3, lambda: server.insert_head(4))
+    items = await server.paginator(key=None, mode="pages").collect()
+    assert len(items) == len(set(items))
+    assert set(server.items) - set(items) <= set(server.items[:4])
+
+
+async def test_change_without_identity_or_cursor_raises() -> None:
+    """Unhashable items without a key in a list without cursors: a change raises PaginationError
+    (carrying the resume token) instead of risking repeats."""
+
+    server = FakeList(60, cursors=False)
+
+    async def fetch(params: dict[str, Any]) -> Page[dict[str, int]]:
+        page = await server.fetch(params)
+        return attrs.evolve(page, items=tuple({"seq": item.seq} for item in page.items))  # type: ignore[arg-type]
+
+    change_once(server, 3, lambda: server.insert_head(4))
+    with pytest.raises(PaginationError) as caught:
+        await Paginator(fetch, params={}, page_length=10, supports_cursor=False).collect()
+    assert caught.value.items_yielded == 20
+    assert caught.value.resume_token is not None
