@@ -1,6 +1,7 @@
 """refiner_async: the async Python SDK for the Refiner customer-feedback and survey API."""
 
 from ._client import RefinerClient
+from ._export import ExportError, ExportProgress, ExportSummary, export
 from ._http import ClientStats
 from ._pagination import Paginator
 from ._version import __version__
@@ -62,6 +63,9 @@ __all__ = [
     "ContactRef",
     "DuplicateFormResult",
     "Environment",
+    "ExportError",
+    "ExportProgress",
+    "ExportSummary",
     "Form",
     "FormHistoryEntry",
     "FormRef",
@@ -90,4 +94,5 @@ __all__ = [
     "TLSError",
     "VerifyResult",
     "__version__",
+    "export",
 ]

@@ -11,6 +11,9 @@ What it decides, in one place:
   lists read as empty tuples, numeric ids read as strings, integral numbers sent as strings read as ints.
 - strictness: anything else that does not fit raises :class:`ResponseValidationError` naming the
   field path, e.g. ``items[3].contact.uuid``.
+- the way back (:func:`unstructure`): a model becomes the API's JSON shape again, its ``extra`` keys
+  merged back in and timestamps written as ISO-8601 in UTC (``2020-09-02T20:44:24Z``), so that
+  ``structure(unstructure(model), type(model)) == model``. The bulk export writes what it returns.
 
 Speed: the converter answering requests (``make_converter()``) registers, for each model, a hook
 generated once per class that checks each field inline (values that already fit pass through
@@ -37,7 +40,7 @@ from cattrs.errors import (
     IterableValidationError,
     IterableValidationNote,
 )
-from cattrs.gen import make_dict_structure_fn, override
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from . import models
 from .errors import ResponseValidationError
@@ -48,10 +51,12 @@ __all__ = [
     "Converter",
     "clear_timestamp_cache",
     "converter",
+    "format_timestamp",
     "make_converter",
     "parse_timestamp",
     "structure",
     "structure_page",
+    "unstructure",
 ]
 
 T = TypeVar("T")
@@ -520,7 +525,75 @@ def make_converter(*, detailed: bool = False) -> cattrs.Converter:
             _is(tuple[cl, ...]),  # type: ignore[valid-type]
             _tuple_hook(cl, hook, detailed=detailed),
         )
+    _register_unstructure_hooks(conv)
     return conv
+
+
+# --- the way back: models as the API's JSON ------------------------------------------------------
+
+
+def format_timestamp(value: datetime) -> str:
+    """``value`` as ISO-8601 in UTC with a ``Z``: ``2020-09-02T20:44:24Z`` (naive values are UTC)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    elif value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat()[:-6] + "Z"  # drop "+00:00"
+
+
+def _register_unstructure_hooks(conv: cattrs.Converter) -> None:
+    """Hooks turning each model back into plain JSON values, field names as the API spells them."""
+    scalar_hooks: dict[Any, Callable[[Any], Any]] = {
+        datetime: format_timestamp,
+        datetime | None: lambda v: None if v is None else format_timestamp(v),
+        Mapping[str, Any]: dict,  # values came from JSON: a shallow copy is a JSON object
+        Mapping[str, Any] | None: lambda v: None if v is None else dict(v),
+        tuple[str, ...] | None: lambda v: None if v is None else list(v),
+        Any: lambda v: v,
+    }
+    for tp, hook in scalar_hooks.items():
+        conv.register_unstructure_hook_func(_is(tp), hook)
+    for cl in MODELS:  # nested models first, so each generated function finds its hooks
+        model_hook = _unstructure_model_hook(cl, conv)
+        conv.register_unstructure_hook(cl, model_hook)
+        conv.register_unstructure_hook_func(_is(cl | None), _unstructure_or_none(model_hook))
+        conv.register_unstructure_hook_func(
+            _is(tuple[cl, ...]),  # type: ignore[valid-type]
+            _unstructure_each(model_hook),
+        )
+
+
+def _unstructure_model_hook(cl: type, conv: cattrs.Converter) -> Callable[[Any], dict[str, Any]]:
+    """``cl`` as a dict: every field in declaration order, then the ``extra`` keys it kept."""
+    generated: Callable[[Any], dict[str, Any]] = make_dict_unstructure_fn(
+        cl, conv, _cattrs_use_linecache=False, extra=override(omit=True)
+    )
+
+    def hook(value: Any) -> dict[str, Any]:
+        out = generated(value)
+        extra = value.extra
+        if extra:
+            for key, item in extra.items():
+                out.setdefault(key, item)  # a known field never yields to an unknown key
+        return out
+
+    return hook
+
+
+def _unstructure_or_none(
+    hook: Callable[[Any], dict[str, Any]],
+) -> Callable[[Any], dict[str, Any] | None]:
+    def optional(value: Any) -> dict[str, Any] | None:
+        return None if value is None else hook(value)
+
+    return optional
+
+
+def _unstructure_each(hook: Callable[[Any], dict[str, Any]]) -> Callable[[Any], list[Any]]:
+    def each(values: Any) -> list[Any]:
+        return [hook(value) for value in values]
+
+    return each
 
 
 def _is(tp: Any) -> Callable[[Any], bool]:
@@ -669,3 +742,9 @@ def structure_page(
 ) -> Page[T]:
     """Read a list answer as a Page (see :meth:`Converter.structure_page`)."""
     return converter.structure_page(payload, item_type, method=method, path=path)
+
+
+def unstructure(model: Any) -> dict[str, Any]:
+    """A model as the API's JSON object: plain dicts, lists and scalars (timestamps as ISO-8601)."""
+    out: dict[str, Any] = converter.fast.unstructure(model)
+    return out

@@ -16,30 +16,35 @@ page 1 serves every mode and ``"auto"`` decides after it without a wasted reques
   consumer works through the current one. A cursor that repeats, or leads back to an earlier one,
   raises :class:`PaginationError`; ``max_pages`` caps the requests of one iteration; an empty page
   with a cursor is skipped and followed.
-* ``"auto"`` (the rule): page numbers when they buy concurrency and offsets are cheap, that is when
-  ``window > 1`` and page 1 reports ``items_count <= AUTO_PAGE_NUMBERS_MAX_ITEMS`` (10,000, the
-  vendor's advice); cursors otherwise, when the endpoint has them. Forms have no cursor: always
-  page numbers.
+* ``"auto"`` (the rule): page numbers when they buy concurrency, offsets are cheap and the order
+  keeps them honest, that is when ``window > 1``, page 1 reports ``items_count <=
+  AUTO_PAGE_NUMBERS_MAX_ITEMS`` (10,000, the vendor's advice) and ``new_items_first`` holds; cursors
+  otherwise, when the endpoint has them. Forms have no cursor: always page numbers.
 
 Exactly once while the data changes
 -----------------------------------
 Cursors are keyset positions: a page read by cursor starts right after the last item read, whatever
-was inserted or deleted meanwhile. Page numbers are offsets: an insert before the read position
-pushes items to later pages (read twice), a delete pulls them to earlier pages (never read). Before a
-numbered page is handed out it is checked against the page before it: same ``items_count`` and
-``last_page``, the expected length, and no item already seen. Any difference means the offsets
-moved, and the iteration stops trusting them:
+was inserted or deleted meanwhile, so cursor reading is exact. Page numbers are offsets: an insert
+before the read position pushes items to later pages (read twice), a delete pulls them to earlier
+pages (never read). Before a numbered page is handed out it is checked against the page handed out
+before it: same ``items_count`` and ``last_page``, the expected length, and no item already seen.
+Any difference means the offsets moved, and the iteration stops trusting them:
 
-* with a cursor (contacts, responses, segments): unhanded prefetched pages are dropped and the
-  iteration continues by cursor from the last page handed out, exactly after its last item;
-* without one (forms): it re-reads sequentially from far enough back to cover the change (one page
-  plus ``ceil(count change / page_length)`` pages), dropping items already yielded by their key.
-  Sequential reads are ordered in time, so a shrinking count is the only way an item can be skipped
-  (with inserts at the head); each such drop steps back again.
+* with a cursor (contacts, responses, segments): prefetched pages not yet handed out are dropped and
+  the iteration continues by cursor from the last page handed out, exactly after its last item;
+* without one (forms): it re-reads one page at a time from far enough back to cover the change (one
+  page plus ``ceil(count change / page_length)`` pages), dropping items already yielded by key. Each
+  later read is checked against the read before it; a shrinking count steps back again.
 
-What remains unprovable with offsets is an insert and a delete that cancel out in ``items_count``
-between two pages whose requests the server happened to answer out of order; prefer cursors when that
-matters (``pagination="cursor"``).
+When new items appear at the start of the order (responses, newest first) and items are deleted
+anywhere, these checks see every shift that could skip an item, whatever order the server answers
+the concurrent requests in (property-tested): the first page read after an insert repeats the last
+item of the page before it, and a net delete changes ``items_count``. What offsets cannot show is an
+insert *below* a page boundary balanced by a delete *above* it between the reads of those two pages
+(lists sorted by name, contacts sorted by ``last_seen_at`` or oldest first): the count and the keys
+look unchanged while an item slid across the boundary. Pass ``new_items_first=False`` for such lists
+so ``"auto"`` reads them by cursor; ``"pages"`` remains an explicit choice of speed, and forms, which
+have no cursor, keep that limit.
 
 Memory: at most ``window`` pages in flight or buffered, plus the key set. The key set holds the
 identities of the last ``window + 2`` pages when the endpoint has cursors (enough to see an overlap;
@@ -188,7 +193,7 @@ class _SeenKeys:
 
     def __init__(self, key: Callable[[Any], object] | None, pages_kept: int | None) -> None:
         self._key = key
-        self._pages_kept = pages_kept
+        self.pages_kept = pages_kept
         self._pages: deque[list[object]] = deque()  # keys per remembered page, oldest first
         self._counts: dict[object, int] = {}  # key -> number of remembered pages holding it
         self.enabled = True  # False once an item has no hashable identity: no de-duplication
@@ -214,7 +219,7 @@ class _SeenKeys:
         self._pages.append(idents)
         for ident in idents:
             self._counts[ident] = self._counts.get(ident, 0) + 1
-        while self._pages_kept is not None and len(self._pages) > self._pages_kept:
+        while self.pages_kept is not None and len(self._pages) > self.pages_kept:
             for ident in self._pages.popleft():
                 left = self._counts[ident] - 1
                 if left:
@@ -230,6 +235,13 @@ def _last_page(page: Page[Any], page_length: int) -> int | None:
     if page.items_count is not None:
         return max(1, math.ceil(page.items_count / page_length))
     return None
+
+
+def _earlier_page(a: _Position | None, b: _Position | None) -> bool:
+    """Whether both positions are page numbers and ``a`` names an earlier page than ``b``."""
+    if a is None or b is None or a.page is None or b.page is None:
+        return False
+    return a.page < b.page
 
 
 def _mark_retrieved(task: asyncio.Task[Any]) -> None:
@@ -312,6 +324,11 @@ class _Run(Generic[T]):
             self._src._fingerprint, position, self._items_before + self._yielded
         )
 
+    def _annotate(self, error: RefinerError) -> None:
+        """Tell an error that ends the iteration where to resume and how many items came out."""
+        error.resume_token = self._token(self._position)
+        error.items_yielded = self._yielded
+
     def _emit(
         self, page: Page[T], start: _Position, after: _Position | None, *, always: bool = False
     ) -> Page[T] | None:
@@ -357,17 +374,19 @@ class _Run(Generic[T]):
 
     def _after(self, page: Page[T], number: int | None, last: int | None) -> _Position | None:
         """Where reading continues after ``page`` (read as page ``number``, None: by cursor)."""
-        if self._src._supports_cursor and page.next_page_cursor is not None:
-            return _Position(cursor=page.next_page_cursor)
+        cursor = page.next_page_cursor
+        if self._src._supports_cursor and cursor is not None:
+            if not isinstance(cursor, str) or not 0 < len(cursor) <= MAX_CURSOR_CHARS:
+                raise PaginationError("the server sent an invalid next_page_cursor")
+            return _Position(cursor=cursor)
         if number is None:
             return None
         if last is not None:
             return _Position(page=number + 1) if number < last else None
         return _Position(page=number + 1) if len(page.items) >= self._length else None
 
-    def _check_cursor(self, cursor: object, request: _Position) -> None:
-        if not isinstance(cursor, str) or not 0 < len(cursor) <= MAX_CURSOR_CHARS:
-            raise PaginationError("the server sent an invalid next_page_cursor")
+    def _check_cursor(self, cursor: str, request: _Position) -> None:
+        """Refuse a cursor that repeats the one just used or any earlier one (a cycle)."""
         if cursor == request.cursor:
             raise PaginationError("the server sent the same next_page_cursor again")
         if cursor in self._cursors:
@@ -379,7 +398,8 @@ class _Run(Generic[T]):
             return mode
         has_cursor = self._src._supports_cursor and first.next_page_cursor is not None
         large = first.items_count is None or first.items_count > AUTO_PAGE_NUMBERS_MAX_ITEMS
-        return "cursor" if has_cursor and (large or self._src._window <= 1) else "pages"
+        offsets_fit = not large and self._src._window > 1 and self._src._new_items_first
+        return "cursor" if has_cursor and not offsets_fit else "pages"
 
     # -- the iteration -----------------------------------------------------------------------
 
@@ -406,8 +426,7 @@ class _Run(Generic[T]):
                 async for page in cursored:
                     yield page
         except RefinerError as error:
-            error.resume_token = self._token(self._position)
-            error.items_yielded = self._yielded
+            self._annotate(error)
             raise
         finally:
             await self._drop(list(self._tasks))
@@ -417,18 +436,15 @@ class _Run(Generic[T]):
         start = self._position or _Position(page=1)
         try:
             page = await self._get(start)
-            if start.cursor is None:
-                after = self._after(page, start.page, _last_page(page, self._length))
-            else:
-                after = self._after(page, None, None)
+            last = _last_page(page, self._length)
+            after = self._after(page, start.page, last)
             if after is not None and after.cursor is not None:
                 self._check_cursor(after.cursor, start)
             emitted = self._emit(page, start, after, always=True)
             assert emitted is not None  # always=True
             return emitted
         except RefinerError as error:
-            error.resume_token = self._token(self._position)
-            error.items_yielded = self._yielded
+            self._annotate(error)
             raise
 
     async def _by_cursor(
@@ -441,10 +457,10 @@ class _Run(Generic[T]):
         while True:
             if page is None:
                 page = await (self._take(task) if task is not None else self._get(request))
-            cursor = page.next_page_cursor if self._src._supports_cursor else None
+            after = self._after(page, None, None)
+            cursor = after.cursor if after is not None else None
             if cursor is not None:
                 self._check_cursor(cursor, request)
-            after = _Position(cursor=cursor) if cursor is not None else None
             out = self._emit(page, request, after)
             task = None
             if cursor is not None and after is not None and not self._finished:
@@ -506,8 +522,9 @@ class _Run(Generic[T]):
                     yield out
                 if self._finished:
                     return
-                if last is not None and number > last:  # the server says more follows: cursor
-                    self._handoff = self._position
+                if last is not None and number > last:
+                    if self._position is not None and self._position.cursor is not None:
+                        self._handoff = self._position  # the server says more follows
                     return
                 if number not in pending:
                     pending[number] = self._launch(_Position(page=number))
@@ -523,11 +540,14 @@ class _Run(Generic[T]):
                 if not drift:
                     if sequential:
                         last = _last_page(page, length)
-                    # The page starts where the last one handed out ends: its cursor, else its number.
-                    origin = self._position
-                    if origin is None or origin.cursor is None:
+                    held, after = self._position, self._after(page, number, last)
+                    if held is not None and held.cursor is not None:
+                        origin = held  # the page starts exactly after the last item handed out
+                    else:
                         origin = _Position(page=number)
-                    out = self._emit(page, origin, self._after(page, number, last))
+                        if _earlier_page(after, held):
+                            after = held  # a re-read page: resume tokens never move back
+                    out = self._emit(page, origin, after)
                     base, number = page, number + 1
                     continue
                 # The offsets moved: stop trusting them.
@@ -545,6 +565,8 @@ class _Run(Generic[T]):
                         "de-duplicate by; start again or pass resume"
                     )
                 back = math.ceil(max(shrink, 1) / length) + (0 if sequential else 1)
+                if self._seen.pages_kept is not None:  # keys of older pages are gone
+                    back = min(back, self._seen.pages_kept - 1)
                 number = max(1, number - back)
                 sequential = True
                 base = page
@@ -572,6 +594,9 @@ class Paginator(Generic[T]):
         endpoint: the list endpoint's path, bound into resume tokens.
         key: the identity of an item, for de-duplication (the uuid).
         max_pages: page requests one iteration may send before it raises PaginationError.
+        new_items_first: whether new items only ever appear at the start of the order (responses,
+            newest first). False when they can land anywhere else or items move within the order
+            (sorted by name, by ``last_seen_at``, oldest first): "auto" then reads by cursor.
 
     Raises:
         InvalidParameterError: a bad option (before anything is sent).
@@ -592,6 +617,7 @@ class Paginator(Generic[T]):
         endpoint: str = "",
         key: Callable[[T], object] | None = None,
         max_pages: int = DEFAULT_MAX_PAGES,
+        new_items_first: bool = True,
     ) -> None:
         if mode not in _MODES:
             raise InvalidParameterError("pagination", f"must be one of {', '.join(_MODES)}")
@@ -615,6 +641,7 @@ class Paginator(Generic[T]):
         self._endpoint = endpoint
         self._key = key
         self._max_pages = max_pages
+        self._new_items_first = new_items_first
         self._fingerprint = query_fingerprint(endpoint, self._params, page_length)
         self._start = _Position(page=1)
         self._start_items = 0
@@ -649,6 +676,21 @@ class Paginator(Generic[T]):
         run = _Run(self)
         self.stats = run.stats
         return await run.first()
+
+    async def fetch_page(self, *, page: int | None = None, cursor: str | None = None) -> Page[T]:
+        """Exactly one page request, by page number (default 1) or by ``cursor``, with this call's
+        filters and page length: nothing fetched ahead, de-duplicated or resumable (no resume_token).
+        For callers that page by hand, such as an agent tool returning one page per call."""
+        if page is not None and cursor is not None:
+            raise InvalidParameterError("page", "give a page number or a cursor, not both")
+        if page is not None and (type(page) is not int or page < 1):
+            raise InvalidParameterError("page", f"must be an int >= 1; got {page!r}")
+        request: dict[str, Any] = {**self._params, "page_length": self._page_length}
+        if cursor is not None:
+            request["page_cursor"] = cursor
+        else:
+            request["page"] = 1 if page is None else page
+        return await self._fetch(request)
 
     def __await__(self) -> Generator[Any, None, Page[T]]:
         return self.first_page().__await__()

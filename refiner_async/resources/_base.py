@@ -110,8 +110,13 @@ class Resource:
         pagination: str = "auto",
         resume: str | None = None,
         supports_cursor: bool = True,
+        new_items_first: bool = False,
     ) -> Paginator[T]:
-        """A Paginator over ``GET path`` with the call's ``filters`` (None values left out)."""
+        """A Paginator over ``GET path`` with the call's ``filters`` (None values left out).
+
+        ``new_items_first`` says that new items only ever appear at the start of the order (responses,
+        newest first); only such lists may be read by concurrent page numbers under ``"auto"``.
+        """
         mode: PaginationMode = _validate.choice(  # type: ignore[assignment]
             "pagination", pagination, _validate.PAGINATION_MODES
         )
@@ -122,6 +127,7 @@ class Resource:
             max_items=_validate.max_items(max_items),
             mode=mode,
             supports_cursor=supports_cursor,
+            new_items_first=new_items_first,
             resume=_validate.resume(resume),
             window=self._client.max_concurrency,
             endpoint=path,

@@ -65,6 +65,7 @@ class ResponsesResource(Resource):
             max_items=max_items,
             pagination=pagination,
             resume=resume,
+            new_items_first=True,
         )
 
     async def store(

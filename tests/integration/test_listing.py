@@ -42,3 +42,35 @@ async def test_every_resource_lists_completely() -> None:
     assert len({c.uuid for c in contacts}) == len(contacts) == stats["contacts"]
     assert len({f.uuid for f in forms}) == len(forms) == stats["forms"]
     assert len({s.uuid for s in segments}) == len(segments) == stats["segments"]
+
+
+async def test_auto_rule_per_endpoint() -> None:
+    """auto reads small response sets by concurrent page numbers; contacts and segments by cursor."""
+    async with (
+        FakeRefiner(seed=5, responses=3_000, contacts=600) as fake,
+        RefinerClient(fake.api_key, base_url=fake.base_url, rate_limit=None) as client,
+    ):
+        responses = client.responses.list(page_length=100)
+        contacts = client.contacts.list(page_length=100)
+        segments = client.segments.list(page_length=2)
+        forms = client.forms.list(page_length=2)
+        for paginator in (responses, contacts, segments, forms):
+            assert await paginator.collect()
+    assert responses.stats.mode == "pages"
+    assert contacts.stats.mode == "cursor"
+    assert segments.stats.mode == "cursor"
+    assert forms.stats.mode == "pages"
+
+
+async def test_listing_stays_exact_while_responses_change() -> None:
+    """With inserts and deletes every two requests, every response present throughout is yielded once."""
+    async with FakeRefiner(seed=6, responses=20_000) as fake:
+        fake.mutate(every=2, insert=30, delete=10, where="random")
+        async with RefinerClient(fake.api_key, base_url=fake.base_url, rate_limit=None) as client:
+            for mode in ("pages", "cursor", "auto"):
+                fake.reset_tracking()
+                uuids = [r.uuid async for r in client.responses.list(pagination=mode)]
+                assert len(uuids) == len(set(uuids)), mode
+                assert fake.stable_response_uuids() <= set(uuids), mode
+                assert set(uuids) <= fake.all_response_uuids(), mode
+        fake.stop_mutation()

@@ -5,15 +5,20 @@ while the data changes. No HTTP: the fake serves offsets over live data and keys
 from __future__ import annotations
 
 import asyncio
+import base64
 import gc
+import json
 import math
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from refiner_async._pagination import Paginator
+from refiner_async._pagination import Paginator, decode_resume_token, query_fingerprint
 from refiner_async.errors import InvalidParameterError, PaginationError, ServerError
 from refiner_async.models.page import Page
 
@@ -21,7 +26,7 @@ from refiner_async.models.page import Page
 @attrs.frozen
 class Item:
     uuid: str
-    seq: int  # the sort key: higher is newer, lists are newest first
+    seq: float  # the sort key, descending: the newest first
 
 
 def uuid_of(item: Item) -> str:
@@ -63,6 +68,15 @@ class FakeList:
         self.items[:0] = new
         return new
 
+    def insert_at(self, index: int) -> Item:
+        """A new item at ``index`` in the order (a sort key between its neighbours)."""
+        above = self.items[index - 1].seq if index > 0 else self.next_seq
+        below = self.items[index].seq if index < len(self.items) else 0
+        item = Item(f"m{self.next_seq}", (above + below) / 2)
+        self.next_seq += 1
+        self.items.insert(index, item)
+        return item
+
     def delete(self, uuid: str) -> None:
         self.items = [item for item in self.items if item.uuid != uuid]
 
@@ -93,7 +107,7 @@ class FakeList:
         length, count = params["page_length"], len(self.items)
         current: int | None
         if "page_cursor" in params:
-            after = int(params["page_cursor"][1:])
+            after = float(params["page_cursor"][1:])
             start = next((i for i, item in enumerate(self.items) if item.seq < after), count)
             current = None
         else:
@@ -194,6 +208,34 @@ async def test_auto_rule_decides_after_page_one(
     assert len(server.requests) == max(1, math.ceil(count / 1000))
     later = server.requests[1:]
     assert all(("page_cursor" in r) == (expected == "cursor") for r in later)
+
+
+async def test_auto_reads_by_cursor_when_new_items_are_not_first() -> None:
+    """new_items_first=False makes auto read a small list by cursor (page numbers could miss items)."""
+    server = FakeList(50)
+    paginator = server.paginator(new_items_first=False)
+    assert await paginator.collect() == server.items
+    assert paginator.stats.mode == "cursor"
+    forms = FakeList(50, cursors=False)
+    paginator = forms.paginator(new_items_first=False)
+    assert await paginator.collect() == forms.items
+    assert paginator.stats.mode == "pages"
+
+
+async def test_cursor_reading_survives_a_balanced_change_across_a_boundary() -> None:
+    """A delete above a page boundary and an insert below it, between two reads, leave items_count
+    unchanged; reading by cursor still yields every item that stayed."""
+    server = FakeList(8)
+    original = list(server.items)
+
+    def change() -> None:
+        server.delete("u8")
+        server.insert_at(3)
+
+    change_once_by_request(server, 2, change)
+    items = await server.paginator(mode="cursor", page_length=2).collect()
+    assert set(original[1:]) <= set(items)
+    assert len(items) == len(set(items))
 
 
 def test_bad_options_are_refused_before_anything_is_sent() -> None:
@@ -384,6 +426,35 @@ async def test_foreign_or_corrupt_tokens_are_refused_before_any_request() -> Non
     assert await forms.paginator(resume=forms_token).collect() == forms.items[10:]
 
 
+def crafted_token(payload: dict[str, Any]) -> str:
+    raw = json.dumps(payload).encode()
+    return "r1." + base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def test_tokens_with_bad_fields_are_refused() -> None:
+    """A token with our fingerprint but impossible fields is refused as corrupt."""
+    server = FakeList(30)
+    fingerprint = query_fingerprint("/responses", {"form_uuid": "f1"}, 10)
+    assert server.paginator(resume=crafted_token({"f": fingerprint, "n": 0, "p": 2}))
+    for payload in (
+        {"f": fingerprint, "n": -1, "p": 2},
+        {"f": fingerprint, "n": True, "p": 2},
+        {"f": fingerprint, "n": 0, "p": 0},
+        {"f": fingerprint, "n": 0, "p": 2, "c": "c5"},
+        {"f": fingerprint, "n": 0},
+        {"f": fingerprint, "n": 0, "c": ""},
+        {"f": fingerprint, "n": 0, "c": "x" * 5000},
+        {"f": fingerprint, "n": 0, "p": 2, "s": -3},
+        {"f": fingerprint, "n": 0, "p": 2, "extra": 1},
+        {"f": fingerprint[::-1], "n": 0, "p": 2},
+    ):
+        with pytest.raises(PaginationError):
+            server.paginator(resume=crafted_token(payload))
+    with pytest.raises(PaginationError, match="too long"):
+        server.paginator(resume="r1." + "A" * 9000)
+    assert server.requests == []
+
+
 # -- errors and shutdown -----------------------------------------------------------------------
 
 
@@ -490,6 +561,17 @@ async def test_dropped_failed_prefetch_is_not_reported_unretrieved() -> None:
 # -- exactly once while the data changes ---------------------------------------------------------
 
 
+def change_once_by_request(server: FakeList, at: int, change: Callable[[], object]) -> None:
+    """Apply ``change`` once, just before request number ``at`` (1-based) is read."""
+
+    def hook(params: dict[str, Any]) -> None:
+        if len(server.requests) == at and server.before_read is hook:
+            server.before_read = None
+            change()
+
+    server.before_read = hook
+
+
 def change_once(server: FakeList, at_page: int, change: Callable[[], object]) -> None:
     """Apply ``change`` once, just before the request for page ``at_page`` is read."""
     done = []
@@ -558,3 +640,248 @@ async def test_change_without_identity_or_cursor_raises() -> None:
         await Paginator(fetch, params={}, page_length=10, supports_cursor=False).collect()
     assert caught.value.items_yielded == 20
     assert caught.value.resume_token is not None
+
+
+# -- servers that say less, or something odd -----------------------------------------------------
+
+
+async def test_page_numbers_without_any_figures_stop_at_a_short_page() -> None:
+    """A server sending no items_count, last_page or cursor is read page by page until a short page."""
+    server = FakeList(45, cursors=False)
+
+    async def fetch(params: dict[str, Any]) -> Page[Item]:
+        page = await server.fetch(params)
+        return Page(items=page.items)
+
+    paginator = Paginator(fetch, params={}, page_length=10, supports_cursor=False, key=uuid_of)
+    assert await paginator.collect() == server.items
+    assert server.page_numbers() == [1, 2, 3, 4, 5]
+    assert server.max_in_flight == 1
+
+
+async def test_last_page_with_a_cursor_is_followed() -> None:
+    """When the last numbered page still carries a cursor, reading continues by cursor."""
+    numbered = {
+        1: Page(items=(1, 2), items_count=4, last_page=2, current_page=1, next_page_cursor="a"),
+        2: Page(items=(3, 4), items_count=4, last_page=2, current_page=2, next_page_cursor="b"),
+    }
+    requests = []
+
+    async def fetch(params: dict[str, Any]) -> Page[int]:
+        requests.append(params)
+        if "page_cursor" in params:
+            assert params["page_cursor"] == "b"
+            return Page(items=(5,), items_count=5)
+        return numbered[params["page"]]
+
+    paginator = Paginator(fetch, params={}, page_length=2, mode="pages")
+    assert await paginator.collect() == [1, 2, 3, 4, 5]
+    assert paginator.stats.mode == "cursor"
+    assert len(requests) == 3
+
+
+@pytest.mark.parametrize("mode", ["pages", "cursor"])
+async def test_invalid_server_cursor_raises(mode: str) -> None:
+    """An empty or over-long next_page_cursor from the server raises PaginationError."""
+    for bad in ("", "x" * 3000):
+
+        async def fetch(params: dict[str, Any], bad: str = bad) -> Page[int]:
+            return Page(
+                items=(1,), items_count=3, last_page=3, current_page=1, next_page_cursor=bad
+            )
+
+        with pytest.raises(PaginationError, match="invalid next_page_cursor"):
+            await Paginator(fetch, params={}, page_length=1, mode=mode).collect()
+
+
+async def test_awaiting_a_failing_first_page_carries_a_token() -> None:
+    """await paginator raises the page's error with a token for the start and 0 items."""
+    server = FakeList(30)
+    server.fail_pages[1] = server_error(1)
+    with pytest.raises(ServerError) as caught:
+        await server.paginator()
+    assert caught.value.items_yielded == 0
+    server.fail_pages.clear()
+    assert await server.paginator(resume=caught.value.resume_token).collect() == server.items
+
+
+async def test_cursor_endpoint_whose_server_sends_no_cursor_repairs_by_offsets() -> None:
+    """supports_cursor=True but no cursor on the pages: a change is repaired by re-reading, still
+    exactly once for the items that stayed."""
+    server = FakeList(100, cursors=False, latency=0.001)
+    original = list(server.items)
+    change_once(server, 4, lambda: [server.delete(item.uuid) for item in original[5:20]])
+    paginator = server.paginator(mode="pages", supports_cursor=True, window=4)
+    uuids = [item.uuid for item in await paginator.collect()]
+    assert len(uuids) == len(set(uuids))
+    assert {item.uuid for item in original[:5] + original[20:]} <= set(uuids)
+    assert paginator.stats.repairs >= 1
+
+
+async def test_resume_tokens_never_move_back_during_a_re_read() -> None:
+    """While a list without cursors is re-read after a change, page tokens never name an earlier
+    page than one already handed out."""
+    server = FakeList(100, cursors=False, latency=0.001)
+    original = list(server.items)
+    change_once(server, 5, lambda: [server.delete(item.uuid) for item in original[10:35]])
+    fingerprint = query_fingerprint("/responses", {"form_uuid": "f1"}, 10)
+    numbers = []
+    async for page in server.paginator(mode="pages", window=4).pages():
+        if page.resume_token is not None:
+            position, _ = decode_resume_token(page.resume_token, fingerprint, supports_cursor=False)
+            numbers.append(position.page)
+    assert numbers == sorted(numbers)
+
+
+# -- the state machine: reads interleaved with inserts and deletes --------------------------------
+
+
+async def ticks(count: int) -> None:
+    for _ in range(count):
+        await asyncio.sleep(0)
+
+
+class ExactlyOnceMachine(RuleBasedStateMachine):
+    """One iteration over a FakeList whose requests wait at a gate: the machine answers them one at
+    a time (the data is read when answered), and in between inserts at the head or deletes any item.
+    No item is ever yielded twice; every item present from start to end is yielded.
+
+    ``any_order``: answer any waiting request, as a server running requests in parallel may (else
+    the oldest first). ``anywhere``: inserts may also land anywhere in the order, which page numbers
+    cannot always see (see the module docstring), so only cursor reading runs with it.
+    """
+
+    mode = "pages"
+    cursors = True
+    any_order = False
+    anywhere = False
+    options: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loop = asyncio.new_event_loop()
+        self.waiting: list[asyncio.Event] = []  # requests held at the gate, oldest first
+        self.consumer: asyncio.Task[None] | None = None
+        self.yielded: list[str] = []
+
+    async def gate(self) -> None:
+        event = asyncio.Event()
+        self.waiting.append(event)
+        try:
+            await event.wait()
+        finally:
+            if event in self.waiting:
+                self.waiting.remove(event)
+
+    def settle(self) -> None:
+        """Run the loop until the iteration is blocked on the gate again."""
+        self.loop.run_until_complete(ticks(60))
+
+    @initialize(count=st.integers(0, 30), page_length=st.integers(1, 4), window=st.integers(1, 4))
+    def start(self, count: int, page_length: int, window: int) -> None:
+        self.server = FakeList(count, cursors=self.cursors)
+        self.server.gate = self.gate
+        self.throughout = {item.uuid for item in self.server.items}  # present from start to end
+        self.ever = set(self.throughout)  # present at any time
+        paginator = self.server.paginator(
+            mode=self.mode, page_length=page_length, window=window, **self.options
+        )
+
+        async def consume() -> None:
+            async for item in paginator:
+                self.yielded.append(item.uuid)
+
+        self.consumer = self.loop.create_task(consume())
+        self.settle()
+
+    @rule(index=st.integers(0, 10**6))
+    def answer_a_request(self, index: int) -> None:
+        if self.waiting:
+            self.waiting.pop(index % len(self.waiting) if self.any_order else 0).set()
+            self.settle()
+
+    @rule(count=st.integers(1, 3))
+    def insert_at_head(self, count: int) -> None:
+        self.ever |= {item.uuid for item in self.server.insert_head(count)}
+
+    @rule(index=st.integers(0, 10**6))
+    def insert_anywhere(self, index: int) -> None:
+        if self.anywhere:
+            self.ever.add(self.server.insert_at(index % (len(self.server.items) + 1)).uuid)
+
+    @rule(index=st.integers(0, 10**6))
+    def delete_one(self, index: int) -> None:
+        if self.server.items:
+            victim = self.server.items[index % len(self.server.items)]
+            self.server.delete(victim.uuid)
+            self.throughout.discard(victim.uuid)
+
+    @invariant()
+    def never_a_repeat(self) -> None:
+        assert len(self.yielded) == len(set(self.yielded))
+
+    def teardown(self) -> None:
+        consumer = self.consumer
+        try:
+            if consumer is None:
+                return
+            for _ in range(5000):  # no more changes: answer until the iteration ends
+                if consumer.done():
+                    break
+                if self.waiting:
+                    self.waiting.pop(0).set()
+                self.settle()
+            assert consumer.done()
+            consumer.result()
+            assert len(self.yielded) == len(set(self.yielded))
+            assert self.throughout <= set(self.yielded)
+            assert set(self.yielded) <= self.ever
+            assert asyncio.all_tasks(self.loop) == set()
+        finally:
+            if consumer is not None and not consumer.done():
+                consumer.cancel()
+                self.loop.run_until_complete(asyncio.wait([consumer]))
+            self.loop.run_until_complete(self.loop.shutdown_asyncgens())
+            self.loop.close()
+
+
+def machine_case(mode: str, cursors: bool, **attributes: Any) -> type[Any]:
+    attributes.update(mode=mode, cursors=cursors)
+    machine = type(f"ExactlyOnce_{mode}_{cursors}", (ExactlyOnceMachine,), attributes)
+    case: type[Any] = machine.TestCase
+    case.settings = settings(max_examples=60, stateful_step_count=40, deadline=None)
+    return case
+
+
+TestPagesWithCursors = machine_case("pages", True)
+TestPagesWithoutCursors = machine_case("pages", False)
+TestPagesWithCursorsAnyOrder = machine_case("pages", True, any_order=True)
+TestPagesWithoutCursorsAnyOrder = machine_case("pages", False, any_order=True)
+TestCursorsInsertsAnywhere = machine_case("cursor", True, anywhere=True)
+TestAutoNotNewestFirst = machine_case(
+    "auto", True, anywhere=True, options={"new_items_first": False}
+)
+
+
+async def test_fetch_page_sends_exactly_one_request_by_number_or_cursor() -> None:
+    """fetch_page asks for one page with the call's filters, by page number or cursor, never both."""
+    sent: list[dict[str, Any]] = []
+
+    async def fetch(params: dict[str, Any]) -> Page[int]:
+        sent.append(params)
+        return Page(items=(1, 2), current_page=params.get("page"), last_page=5)
+
+    paginator = Paginator(fetch, params={"include": "all"}, page_length=2)
+    await paginator.fetch_page(page=3)
+    await paginator.fetch_page(cursor="abc")
+    await paginator.fetch_page()
+    assert sent == [
+        {"include": "all", "page_length": 2, "page": 3},
+        {"include": "all", "page_length": 2, "page_cursor": "abc"},
+        {"include": "all", "page_length": 2, "page": 1},
+    ]
+    with pytest.raises(ValueError, match="page"):
+        await paginator.fetch_page(page=2, cursor="abc")
+    with pytest.raises(ValueError, match="page"):
+        await paginator.fetch_page(page=0)
+    assert len(sent) == 3

@@ -1,0 +1,295 @@
+"""``export()``: one list call streamed page by page to a file, resumable, with progress.
+
+Each page is written to the partial file as JSON Lines as soon as it arrives, then the checkpoint
+is replaced (see ``_checkpoint``): memory holds one page, and an export stopped at any point (an
+error, Ctrl-C, a cancelled task) continues with ``resume=True`` from the page after the last one
+checkpointed, with no item lost or written twice. When the last page is in, the partial file
+becomes the output: renamed as it is for JSON Lines, converted for CSV and Parquet (``_tables``).
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import time
+from collections.abc import Callable, Mapping
+from contextlib import aclosing
+from typing import IO, TYPE_CHECKING, Any
+
+import attrs
+import orjson
+
+from .._converters import unstructure
+from ..errors import InvalidParameterError, RefinerError
+from ..models import Contact, Form, Page, Response, Segment
+from ._checkpoint import Checkpoint, ExportFiles
+from ._progress import ExportProgress, ExportSummary
+from ._tables import write_csv, write_parquet
+
+if TYPE_CHECKING:
+    from .._client import RefinerClient
+
+__all__ = ["FORMATS", "RESOURCES", "ExportError", "export", "filters_of"]
+
+#: What can be exported: the list call of each resource and the model of its items.
+RESOURCES: Mapping[str, type] = {
+    "responses": Response,
+    "contacts": Contact,
+    "forms": Form,
+    "segments": Segment,
+}
+FORMATS = ("jsonl", "csv", "parquet")
+PARQUET_EXTRA = "pip install 'refiner-async[parquet]'"
+
+# Arguments of the list calls that are not filters: export() sets them itself.
+_NOT_FILTERS = frozenset({"self", "page_length", "max_items", "pagination", "resume"})
+
+
+class ExportError(RefinerError):
+    """The export cannot start or finish because of its files: an existing output, a checkpoint
+    that belongs to another export, a missing optional dependency."""
+
+
+def filters_of(resource: str) -> dict[str, Any]:
+    """The filters ``export()`` accepts for ``resource`` (those of its list call), with defaults."""
+    from ..resources import ContactsResource, FormsResource, ResponsesResource, SegmentsResource
+
+    listers: dict[str, Callable[..., Any]] = {
+        "responses": ResponsesResource.list,
+        "contacts": ContactsResource.list,
+        "forms": FormsResource.list,
+        "segments": SegmentsResource.list,
+    }
+    parameters = inspect.signature(listers[_resource(resource)]).parameters
+    return {name: p.default for name, p in parameters.items() if name not in _NOT_FILTERS}
+
+
+def _resource(resource: str) -> str:
+    if resource not in RESOURCES:
+        raise InvalidParameterError("resource", f"expected one of {', '.join(RESOURCES)}")
+    return resource
+
+
+def _format(format: str) -> str:
+    if format not in FORMATS:
+        raise InvalidParameterError("format", f"expected one of {', '.join(FORMATS)}")
+    if format == "parquet":
+        try:
+            import pyarrow  # type: ignore[import-untyped]  # noqa: F401
+        except ImportError:
+            raise ExportError(f"Parquet output needs pyarrow: {PARQUET_EXTRA}") from None
+    return format
+
+
+def _query(
+    resource: str, filters: Mapping[str, Any], page_length: int, max_items: int | None
+) -> dict[str, Any]:
+    """What the checkpoint records of the call, as JSON values (dates as ISO-8601 text).
+
+    Filters left at their default are left out, so that ``include="completed"`` and no
+    ``include`` are the same export.
+    """
+    defaults = filters_of(resource)
+    query = {k: v for k, v in filters.items() if v != defaults[k]}
+    query.update(page_length=page_length, max_items=max_items)
+    loaded: dict[str, Any] = orjson.loads(orjson.dumps(query, default=str))
+    return loaded
+
+
+def _prepare(files: ExportFiles, fresh: Checkpoint, *, resume: bool, overwrite: bool) -> Checkpoint:
+    """The checkpoint to start from: a fresh one (files created) or the one being resumed."""
+    if overwrite:
+        files.discard()  # the output itself stays until the new one replaces it
+    elif files.output.exists():
+        raise ExportError(
+            f"{files.output} already exists; use overwrite (--overwrite) to replace it"
+        )
+    try:
+        found = files.load_checkpoint()
+    except ValueError as exc:
+        raise ExportError(
+            f"{files.checkpoint} is not a checkpoint this version can read ({exc}); "
+            "use overwrite (--overwrite) to start again"
+        ) from None
+    if found is not None:
+        if not resume:
+            raise ExportError(
+                f"an interrupted export of {files.output} can be continued: use resume (--resume), "
+                "or overwrite (--overwrite) to start again"
+            )
+        _check_same_export(files, found, fresh)
+        size = files.partial.stat().st_size if files.partial.exists() else 0
+        if size < found.size:
+            raise ExportError(
+                f"{files.partial} is shorter than its checkpoint says ({size:,} < {found.size:,} "
+                "bytes); use overwrite (--overwrite) to start again"
+            )
+        return found
+    files.open_partial(0).close()  # fails now, not after the first page, if it cannot be written
+    files.save_checkpoint(fresh)
+    return fresh
+
+
+def _check_same_export(files: ExportFiles, found: Checkpoint, fresh: Checkpoint) -> None:
+    wanted = {"resource": fresh.resource, "format": fresh.format, **fresh.query}
+    recorded = {"resource": found.resource, "format": found.format, **found.query}
+    differing = sorted(
+        k for k in wanted.keys() | recorded.keys() if wanted.get(k) != recorded.get(k)
+    )
+    if differing:
+        raise ExportError(
+            f"{files.checkpoint} was written by an export with other {', '.join(differing)}; "
+            "resume with the same options, or use overwrite (--overwrite) to start again"
+        )
+
+
+async def export(
+    client: RefinerClient,
+    resource: str,
+    path: str | os.PathLike[str],
+    *,
+    format: str = "jsonl",
+    page_length: int = 1000,
+    max_items: int | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: Callable[[ExportProgress], None] | None = None,
+    **filters: Any,
+) -> ExportSummary:
+    """Export every item of a list call to ``path``; returns an :class:`ExportSummary`.
+
+    Args:
+        client: the client to list through (its rate limit, retries and concurrency apply).
+        resource: ``"responses"``, ``"contacts"``, ``"forms"`` or ``"segments"``.
+        path: the output file; it appears only once the export is complete.
+        format: ``"jsonl"`` (one API object per line), ``"csv"`` or ``"parquet"`` (flat columns
+            with dotted names; Parquet needs the ``parquet`` extra).
+        page_length, max_items: as for the list call.
+        resume: continue the interrupted export recorded in ``PATH.checkpoint.json`` (same
+            resource, format and filters); without a checkpoint, start afresh.
+        overwrite: start afresh, replacing ``path`` (once the new file is complete) and any
+            checkpoint.
+        progress: called with an :class:`ExportProgress` after each page is written.
+        filters: the list call's filters, e.g. ``form_uuid=``, ``include=``, ``date_range_start=``.
+
+    Raises:
+        ExportError: ``path`` exists (without ``overwrite``), a checkpoint exists (without
+            ``resume`` or ``overwrite``) or belongs to another export, or pyarrow is missing.
+        InvalidParameterError: an unknown resource, format or filter, or a bad filter value.
+        OSError: the files cannot be written.
+        RefinerError: the API failed; the checkpoint is kept once a page was written, and
+            ``resume=True`` continues from there. Cancellation and KeyboardInterrupt keep it too.
+    """
+    model = RESOURCES[_resource(resource)]
+    fmt = _format(format)
+    unknown = sorted(set(filters) - set(filters_of(resource)))
+    if unknown:
+        raise InvalidParameterError(
+            unknown[0], f"not a filter of {resource}; filters: {', '.join(filters_of(resource))}"
+        )
+    listing = getattr(client, resource).list
+    listing(**filters, page_length=page_length, max_items=max_items)  # checks values; sends nothing
+    files = ExportFiles.beside(path)
+    query = _query(resource, filters, page_length, max_items)
+    fresh = Checkpoint(resource=resource, format=fmt, query=query)
+    state = _prepare(files, fresh, resume=resume, overwrite=overwrite)
+
+    stats_before = attrs.evolve(client.stats)
+    started = time.perf_counter()
+    resumed_items = state.items
+    pages_written = 0  # by this run
+    remaining = None if max_items is None else max_items - state.items
+    if not state.complete and remaining != 0:
+        paginator = listing(
+            **filters, page_length=page_length, max_items=remaining, resume=state.resume_token
+        )
+        try:
+            with files.open_partial(state.size) as partial:
+                async with aclosing(paginator.pages()) as pages:
+                    async for page in pages:
+                        state = _append(files, partial, state, page, max_items)
+                        pages_written += 1
+                        if progress is not None:
+                            progress(
+                                ExportProgress(
+                                    resource=resource,
+                                    items=state.items,
+                                    total=state.total,
+                                    pages=pages_written,
+                                    seconds=time.perf_counter() - started,
+                                    resumed_items=resumed_items,
+                                )
+                            )
+        except BaseException:
+            if state.pages == 0:
+                files.discard()  # nothing worth resuming: leave no trace
+            raise
+    if not state.complete:
+        state = attrs.evolve(state, complete=True)
+        files.save_checkpoint(state)
+
+    _finish(files, fmt, model, page_length)
+    stats = client.stats
+    return ExportSummary(
+        resource=resource,
+        path=files.output,
+        format=fmt,
+        items=state.items,
+        pages=pages_written,
+        seconds=time.perf_counter() - started,
+        bytes=files.output.stat().st_size,
+        resumed_items=resumed_items,
+        requests=stats.requests - stats_before.requests,
+        retries=stats.retries - stats_before.retries,
+        rate_limited=stats.rate_limited - stats_before.rate_limited,
+        rate_limit_wait=stats.rate_limit_wait - stats_before.rate_limit_wait,
+    )
+
+
+_LINE = orjson.OPT_APPEND_NEWLINE
+
+
+def _append(
+    files: ExportFiles,
+    partial: IO[bytes],
+    state: Checkpoint,
+    page: Page[Any],
+    max_items: int | None,
+) -> Checkpoint:
+    """Write ``page`` to the partial file, sync it, and checkpoint it; returns the new checkpoint.
+
+    Synchronous on purpose: with no await between the write and the checkpoint, a cancellation
+    lands between pages, never inside one.
+    """
+    data = b"".join([orjson.dumps(unstructure(item), option=_LINE) for item in page.items])
+    partial.write(data)
+    partial.flush()
+    os.fsync(partial.fileno())  # on disk before the checkpoint counts it
+    total = page.items_count if state.total is None else state.total
+    if total is not None and max_items is not None:
+        total = min(total, max_items)
+    state = attrs.evolve(
+        state,
+        items=state.items + len(page.items),
+        pages=state.pages + 1,
+        size=state.size + len(data),
+        resume_token=page.resume_token,
+        total=total,
+        complete=page.resume_token is None,
+    )
+    files.save_checkpoint(state)
+    return state
+
+
+def _finish(files: ExportFiles, fmt: str, model: type, rows_per_group: int) -> None:
+    """Turn the complete partial file into the output, then drop the checkpoint."""
+    if fmt == "jsonl":
+        os.replace(files.partial, files.output)
+    else:
+        if fmt == "csv":
+            write_csv(files.partial, files.converting, model)
+        else:
+            write_parquet(files.partial, files.converting, model, rows_per_group=rows_per_group)
+        os.replace(files.converting, files.output)
+        files.partial.unlink()
+    files.checkpoint.unlink()

@@ -1,0 +1,52 @@
+"""Models to plain JSON values: what an action puts in its envelope's ``data``.
+
+attrs models become dicts keyed by the API's field names (the models name their fields as the API
+does), with the unknown keys the server sent (each model's ``extra``) put back beside them. Datetimes
+become ISO-8601 UTC strings (``2026-01-05T10:00:00Z``), tuples become lists, read-only mappings
+become dicts. Everything returned survives ``json.dumps``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+import attrs
+
+from .._protocol import format_datetime
+from ..models.page import Page
+
+__all__ = ["page_to_json", "to_json"]
+
+#: The pagination figures an action returns beside a page's items, named as the API names them.
+PAGINATION_FIELDS = ("current_page", "last_page", "items_count", "page_length", "next_page_cursor")
+
+
+def to_json(value: Any) -> Any:
+    """A JSON-ready copy of ``value`` (a model, a mapping, a sequence or a scalar)."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, datetime | date):
+        return format_datetime(value)
+    if attrs.has(type(value)):
+        out: dict[str, Any] = {}
+        for field in attrs.fields(type(value)):
+            if field.name != "extra":
+                out[field.name] = to_json(getattr(value, field.name))
+        for key, item in getattr(value, "extra", {}).items():
+            out.setdefault(str(key), to_json(item))
+        return out
+    if isinstance(value, Mapping):
+        return {str(key): to_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [to_json(item) for item in value]
+    raise TypeError(f"cannot represent {type(value).__name__} as JSON")
+
+
+def page_to_json(page: Page[Any]) -> dict[str, Any]:
+    """One page as the API sends it: ``{"items": [...], "pagination": {...}}``."""
+    return {
+        "items": [to_json(item) for item in page.items],
+        "pagination": {name: getattr(page, name) for name in PAGINATION_FIELDS},
+    }

@@ -1,0 +1,419 @@
+"""The ``refiner-async`` command: ``export``, ``demo`` and ``emulator`` (needs the ``cli`` extra).
+
+Errors a person can act on (no API key, a bad flag, an output that exists, a refused key, a file
+that cannot be written) print one line and exit non-zero: 2 for usage, 1 for the rest, 130 when
+interrupted. ``--debug`` shows the SDK's log and the full traceback instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+import tempfile
+from collections.abc import Callable, Coroutine, Iterator, Sequence
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+import orjson
+
+from . import _validate
+from ._client import DEFAULT_BASE_URL, RefinerClient
+from ._export import (
+    FORMATS,
+    RESOURCES,
+    ExportError,
+    ExportFiles,
+    ExportProgress,
+    ExportSummary,
+    PlainProgress,
+    export,
+    filters_of,
+)
+from ._export._progress import format_seconds
+from ._version import __version__
+from .errors import AuthenticationError, ConfigurationError, InvalidParameterError, RefinerError
+
+__all__ = ["cli", "main"]
+
+T = TypeVar("T")
+
+INTERRUPTED = 130  # the shell's code for a process stopped by SIGINT
+
+#: The flag behind each filter of the list calls, for messages.
+FLAGS = {
+    "form_uuid": "--form",
+    "form_uuids": "--form",
+    "segment_uuid": "--segment",
+    "segment_uuids": "--segment",
+    "include": "--include",
+    "date_range_start": "--since",
+    "date_range_end": "--until",
+    "search": "--search",
+    "with_attributes": "--with-attributes",
+    "order_by": "--order-by",
+    "state": "--state",
+    "include_info": "--include-info",
+    "include_config": "--include-config",
+    "page_length": "--page-length",
+    "max_items": "--max-items",
+    "api_key": "--api-key",
+    "base_url": "--base-url",
+}
+
+
+class Failure(click.ClickException):
+    """An error reported as one line, with its exit code."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code  # the process's exit code
+
+
+class OneLineGroup(click.Group):
+    """A group whose errors (usage mistakes included) are one line on stderr, never a traceback."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except Failure as exc:
+            _fail_line(exc.format_message(), exc.code)
+        except click.UsageError as exc:
+            hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+            _fail_line(f"{exc.format_message()}{hint}", exc.exit_code)
+        except click.ClickException as exc:
+            _fail_line(exc.format_message(), exc.exit_code)
+        except click.Abort:
+            _fail_line("interrupted", INTERRUPTED)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail_line(message: str, code: int) -> NoReturn:
+    click.echo(f"refiner-async: error: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group(
+    name="refiner-async", cls=OneLineGroup, context_settings={"help_option_names": ["-h", "--help"]}
+)
+@click.version_option(__version__, "--version", prog_name="refiner-async")
+def cli() -> None:
+    """Bulk export from the Refiner survey API, a one-command demo, and the API emulator."""
+
+
+# --- running a coroutine with readable errors ---------------------------------------------------
+
+
+def _run(
+    coro: Coroutine[Any, Any, T],
+    *,
+    debug: bool,
+    on_interrupt: Callable[[], str],
+    resume_hint: Callable[[], str] = str,
+) -> T:
+    """Run ``coro``, turning the errors a person can act on into one line (a :class:`Failure`).
+
+    With ``debug`` they propagate as tracebacks instead (an interruption is always one line).
+    ``resume_hint()`` is added to errors that ended a run part-way.
+    """
+    if debug:
+        logging.basicConfig(format="%(asctime)s %(name)s %(levelname)s %(message)s")
+        logging.getLogger("refiner_async").setLevel(logging.DEBUG)
+    try:
+        return asyncio.run(coro)
+    except KeyboardInterrupt:
+        raise Failure(on_interrupt(), INTERRUPTED) from None
+    except (RefinerError, OSError) as exc:
+        if debug:
+            raise
+        raise _failure(exc, resume_hint) from None
+
+
+def _failure(exc: RefinerError | OSError, resume_hint: Callable[[], str]) -> Failure:
+    """The one line (and exit code) for an error a person can act on."""
+    if isinstance(exc, InvalidParameterError | ConfigurationError):
+        return Failure(_with_flag(exc), 2)
+    if isinstance(exc, AuthenticationError):
+        return Failure(f"the API refused the key ({exc}); check --api-key or REFINER_API_KEY")
+    if isinstance(exc, ExportError):
+        return Failure(str(exc))
+    if isinstance(exc, RefinerError):
+        return Failure(f"{exc}{resume_hint()}")
+    target = f" {exc.filename}" if exc.filename else ""
+    return Failure(f"cannot write{target}: {exc.strerror or exc}")
+
+
+def _with_flag(exc: RefinerError) -> str:
+    """``date_range_start: not ISO-8601`` as ``--since: not ISO-8601``."""
+    text = str(exc)
+    param, sep, rest = text.partition(": ")
+    flag = FLAGS.get(param)
+    return f"{flag}: {rest}" if sep and flag else text
+
+
+# --- progress -----------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def progress_reporter(
+    *, terminal: bool | None = None
+) -> Iterator[Callable[[ExportProgress], None]]:
+    """A progress callback: a rich bar on a terminal, plain periodic lines otherwise (on stderr)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    console = Console(stderr=True, force_terminal=terminal)
+    if not console.is_terminal:
+        yield PlainProgress(sys.stderr)
+        return
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]} items/s"),
+        TextColumn("ETA {task.fields[eta]}"),
+    )
+    with Progress(*columns, console=console) as bar:
+        task: list[Any] = []  # the bar's task, added with the first page (when the total is known)
+
+        def report(progress: ExportProgress) -> None:
+            eta = progress.eta_seconds
+            rate = f"{progress.items_per_second:,.0f}"
+            left = "-" if eta is None else format_seconds(eta)
+            if not task:
+                task.append(
+                    bar.add_task(progress.resource, total=progress.total, rate=rate, eta=left)
+                )
+            bar.update(task[0], completed=progress.items, total=progress.total, rate=rate, eta=left)
+
+        yield report
+
+
+# --- export -------------------------------------------------------------------------------------
+
+
+def _format_of(out: Path, fmt: str | None) -> str:
+    if fmt is not None:
+        return fmt
+    suffix = out.suffix.lower().lstrip(".")
+    return suffix if suffix in FORMATS else "jsonl"
+
+
+def _filters(resource: str, given: dict[str, Any]) -> dict[str, Any]:
+    """The export's filters from the flags given, refusing flags that do not apply."""
+    accepted = filters_of(resource)
+    filters: dict[str, Any] = {}
+    for name in ("form", "segment"):
+        values = given.pop(name)
+        if not values:
+            continue
+        one, many = f"{name}_uuid", f"{name}_uuids"
+        if len(values) > 1 and many in accepted:
+            filters[many] = list(values)
+        elif len(values) == 1 and one in accepted:
+            filters[one] = values[0]
+        elif one in accepted:
+            raise click.UsageError(f"--{name} may be given once for {resource}")
+        else:
+            raise click.UsageError(f"--{name} does not apply to {resource}")
+    for param, value in given.items():
+        if value is None or value is False:
+            continue
+        if param not in accepted:
+            raise click.UsageError(f"{FLAGS[param]} does not apply to {resource}")
+        filters[param] = value
+    return filters
+
+
+def _saved(files: ExportFiles, resource: str) -> str | None:
+    """What an interrupted export left, and how to continue it (None: nothing was saved)."""
+    checkpoint = files.load_checkpoint()
+    if checkpoint is None:
+        return None
+    return (
+        f"{checkpoint.items:,} {resource} saved in {files.partial}; "
+        "run the same command with --resume to continue"
+    )
+
+
+@cli.command(name="export")
+@click.argument("resource", type=click.Choice(list(RESOURCES)))
+@click.option(
+    "--out", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path), metavar="FILE"
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(FORMATS), help="Default: from FILE's suffix, else jsonl."
+)
+@click.option("--form", multiple=True, metavar="UUID", help="Only this survey (repeatable).")
+@click.option("--segment", multiple=True, metavar="UUID", help="Only this segment (repeatable).")
+@click.option("--include", type=click.Choice(_validate.INCLUDES), help="Responses to include.")
+@click.option("--since", "date_range_start", metavar="DATE", help="ISO-8601; inclusive.")
+@click.option("--until", "date_range_end", metavar="DATE", help="ISO-8601; exclusive.")
+@click.option("--search", metavar="TEXT")
+@click.option("--with-attributes", is_flag=True, help="Responses: add every contact attribute.")
+@click.option("--order-by", type=click.Choice(_validate.ORDER_BY), help="Contacts' order.")
+@click.option("--state", type=click.Choice(_validate.FORM_STATES), help="Forms to list.")
+@click.option("--include-info", is_flag=True, help="Forms: dates, counts, channels.")
+@click.option("--include-config", is_flag=True, help="Forms: the survey configuration.")
+@click.option("--page-length", type=click.IntRange(1, 1000), default=1000, show_default=True)
+@click.option("--max-items", type=click.IntRange(min=1), help="Stop after this many items.")
+@click.option("--base-url", default=DEFAULT_BASE_URL, show_default=True, envvar="REFINER_BASE_URL")
+@click.option("--api-key", envvar="REFINER_API_KEY", show_envvar=True, help="The project's key.")
+@click.option("--resume", is_flag=True, help="Continue the interrupted export of FILE.")
+@click.option("--overwrite", is_flag=True, help="Replace FILE (and any interrupted export).")
+@click.option("--debug", is_flag=True, help="Log requests; show tracebacks.")
+def export_command(
+    resource: str,
+    out: Path,
+    fmt: str | None,
+    page_length: int,
+    max_items: int | None,
+    base_url: str,
+    api_key: str | None,
+    resume: bool,
+    overwrite: bool,
+    debug: bool,
+    **given: Any,
+) -> None:
+    """Export RESOURCE (responses, contacts, forms or segments) to FILE.
+
+    Pages are written as they arrive, with a checkpoint beside FILE after each one; FILE appears
+    only when the export is complete. After an interruption, run the same command with --resume.
+    """
+    filters = _filters(resource, given)
+    if not api_key:
+        raise Failure("no API key: pass --api-key or set REFINER_API_KEY", 2)
+    files = ExportFiles.beside(out)
+
+    async def run() -> ExportSummary:
+        async with RefinerClient(api_key, base_url=base_url) as client:
+            with progress_reporter() as progress:
+                return await export(
+                    client,
+                    resource,
+                    out,
+                    format=_format_of(out, fmt),
+                    page_length=page_length,
+                    max_items=max_items,
+                    resume=resume,
+                    overwrite=overwrite,
+                    progress=progress,
+                    **filters,
+                )
+
+    summary = _run(
+        run(),
+        debug=debug,
+        on_interrupt=lambda: f"interrupted: {_saved(files, resource) or 'nothing was saved'}",
+        resume_hint=lambda: f" ({saved})" if (saved := _saved(files, resource)) else "",
+    )
+    click.echo(str(summary))
+
+
+# --- demo ---------------------------------------------------------------------------------------
+
+
+async def _demo(responses: int, seed: int, latency: float, out: Path) -> set[str]:
+    """Serve the emulator, export its responses to ``out``; returns the uuids it holds."""
+    from .testing import FakeRefiner
+
+    click.echo(f"Starting the Refiner API emulator: {responses:,} responses, seed {seed} ...")
+    async with FakeRefiner(
+        seed=seed, responses=responses, latency=latency, jitter=latency / 2
+    ) as fake:
+        # A few failures, as a real network has them: the retries show in the summary.
+        fake.faults.add("503", path="/responses", probability=0.1, times=3)
+        fake.faults.add("429", path="/responses", probability=0.1, times=1, retry_after=1)
+        click.echo(
+            f"Serving {fake.base_url} (built in {fake.build_seconds:.2f} s; {latency * 1000:.0f} ms "
+            "latency per request; a few 503s and a 429 injected on /responses)"
+        )
+        async with RefinerClient(fake.api_key, base_url=fake.base_url) as client:
+            with progress_reporter() as progress:
+                summary = await export(
+                    client, "responses", out, include="all", overwrite=True, progress=progress
+                )
+        click.echo(str(summary))
+        return fake.all_response_uuids(include="all")
+
+
+def _check(out: Path, expected: set[str]) -> bool:
+    """True when ``out`` holds each uuid of ``expected`` exactly once, and nothing else."""
+    with open(out, "rb") as lines:
+        seen = [orjson.loads(line)["uuid"] for line in lines]
+    if len(seen) == len(expected) and set(seen) == expected:
+        click.echo(
+            f"Checked: {len(seen):,} lines, each of the emulator's {len(expected):,} responses "
+            "exactly once."
+        )
+        return True
+    click.echo(
+        f"Check failed: {len(seen):,} lines, {len(set(seen)):,} distinct uuids; "
+        f"the emulator holds {len(expected):,} responses.",
+        err=True,
+    )
+    return False
+
+
+@cli.command()
+@click.option("--responses", type=click.IntRange(min=1), default=50_000, show_default=True)
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option(
+    "--latency", type=click.FloatRange(min=0), default=0.005, show_default=True, help="Seconds."
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Keep the export here (default: a temporary directory, removed afterwards).",
+)
+@click.option("--debug", is_flag=True, help="Log requests; show tracebacks.")
+def demo(responses: int, seed: int, latency: float, out: Path | None, debug: bool) -> None:
+    """Export every response of an embedded emulator, with progress, and check the count.
+
+    Runs the emulator in this process (realistic data, some latency, a few injected faults),
+    exports its responses to JSON Lines through the SDK, and compares the file with the emulator.
+    """
+    with contextlib.ExitStack() as stack:
+        keep = out is not None
+        if out is None:
+            out = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "responses.jsonl"
+        expected = _run(
+            _demo(responses, seed, latency, out), debug=debug, on_interrupt=lambda: "interrupted"
+        )
+        ok = _check(out, expected)
+    if not keep:
+        click.echo("(The file was temporary: --out FILE keeps it.)")
+    if not ok:
+        raise Failure("the export does not match the emulator's data")
+
+
+# --- emulator -----------------------------------------------------------------------------------
+
+
+@cli.command(
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    add_help_option=False,
+)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def emulator(args: tuple[str, ...]) -> None:
+    """Serve the Refiner API emulator until interrupted (--port, --seed, --responses ...; --help)."""
+    from .testing.__main__ import main as serve_main
+
+    sys.exit(serve_main(list(args)))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """The console script ``refiner-async``."""
+    cli.main(args=argv, prog_name="refiner-async")

@@ -1,0 +1,117 @@
+"""Column rules of the CSV and Parquet files, the progress lines and the summary text (no HTTP)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from refiner_async import ExportProgress, ExportSummary, Segment
+from refiner_async._export import PlainProgress, describe, format_seconds
+from refiner_async._export._tables import Columns, write_csv, write_parquet
+
+
+def jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
+    path.write_bytes(b"".join(orjson.dumps(r, option=orjson.OPT_APPEND_NEWLINE) for r in rows))
+    return path
+
+
+ROWS: list[dict[str, Any]] = [
+    {"uuid": "a", "name": None, "is_manual": True, "meta": {"x": 1, "tags": ["p", "q"]}},
+    {"uuid": "b", "name": "B", "is_manual": False, "meta": "flat", "late": 2**63 + 5},
+    {"uuid": "c", "name": "C", "is_manual": None, "meta": {"y": 1.5, "x": 2}, "empty": {}},
+]
+
+
+def test_columns_follow_the_model_then_first_appearance() -> None:
+    """Model fields first in their order, open keys nested in place by first appearance."""
+    columns = Columns(Segment)
+    assert columns.names() == ["uuid", "name", "is_manual"]
+    for row in ROWS:
+        columns.observe(row)
+    names = columns.names()
+    assert names == [
+        "uuid",
+        "name",
+        "is_manual",
+        "meta",
+        "meta.x",
+        "meta.tags",
+        "meta.y",
+        "late",
+        "empty",
+    ]
+    assert columns.cells(ROWS[0], names) == ["a", None, True, None, 1, ["p", "q"], None, None, None]
+    assert columns.cells(ROWS[1], names)[3] == "flat"  # an object elsewhere, a scalar here
+
+
+def test_csv_cells(tmp_path: Path) -> None:
+    """CSV cells: empty for null, true/false, numbers as written, JSON for lists, objects and big ints."""
+    target = tmp_path / "s.csv"
+    assert write_csv(jsonl(tmp_path / "s.jsonl", ROWS), target, Segment) == 3
+    rows = list(csv.DictReader(io.StringIO(target.read_text())))
+    assert rows[0]["name"] == ""
+    assert rows[0]["is_manual"] == "true"
+    assert rows[0]["meta.tags"] == '["p","q"]'
+    assert rows[1]["late"] == str(2**63 + 5)
+    assert rows[2]["meta.y"] == "1.5"
+    assert rows[2]["empty"] == "{}"
+
+
+def test_parquet_kinds(tmp_path: Path) -> None:
+    """Parquet column types come from the values: ints and floats mix to double, mixtures to text."""
+    target = tmp_path / "s.parquet"
+    assert write_parquet(jsonl(tmp_path / "s.jsonl", ROWS), target, Segment, rows_per_group=2) == 3
+    table = pq.read_table(target)
+    types = {field.name: field.type for field in table.schema}
+    assert types["is_manual"] == pa.bool_()
+    assert types["meta"] == pa.string()
+    assert types["meta.x"] == pa.int64()
+    assert types["meta.y"] == pa.float64()
+    assert types["late"] == pa.string()  # beyond int64
+    assert table.column("meta.tags").to_pylist() == ['["p","q"]', None, None]
+    assert pq.ParquetFile(target).metadata.num_row_groups == 2
+
+
+def test_progress_lines() -> None:
+    """Plain progress writes a line for the first page, then at most one per interval."""
+    stream = io.StringIO()
+    report = PlainProgress(stream, interval=3600)
+    for items in (100, 200, 300):
+        report(
+            ExportProgress("responses", items=items, total=1000, pages=items // 100, seconds=1.0)
+        )
+    lines = stream.getvalue().splitlines()
+    assert lines == ["responses: 100 of 1,000 (10%), 100 items/s, about 9.0 s left"]
+    resumed = ExportProgress("forms", items=50, total=None, pages=1, seconds=0.0, resumed_items=40)
+    assert describe(resumed) == "forms: 50, 0 items/s"
+    assert resumed.eta_seconds is None
+
+
+def test_durations_and_summary() -> None:
+    """Durations read naturally; the summary names items, pages, rate, retries and 429s."""
+    assert [format_seconds(s) for s in (4.25, 185, 3725)] == ["4.2 s", "3 min 05 s", "1 h 02 min"]
+    summary = ExportSummary(
+        resource="responses",
+        path=Path("out.csv"),
+        format="csv",
+        items=50_000,
+        pages=50,
+        seconds=2.0,
+        bytes=31_400_000,
+        resumed_items=10_000,
+        requests=53,
+        retries=3,
+        rate_limited=1,
+        rate_limit_wait=1.04,
+    )
+    assert summary.items_per_second == 20_000
+    assert str(summary) == (
+        "Exported 50,000 responses to out.csv (csv, 31.4 MB, 10,000 of them from before the resume)\n"
+        "  50 pages in 2.0 s: 20,000 items/s; 53 requests, 3 retries, 1 429s (waited 1.0 s)"
+    )
