@@ -96,6 +96,16 @@ class Gate:
         texts = [*self.texts, *extra]
         return sum(text.count(key) for key in self.keys for text in texts)
 
+    @staticmethod
+    def pending_tasks() -> list[asyncio.Task[Any]]:
+        """Tasks still pending besides the current one, leaving out servers' request handlers."""
+        me = asyncio.current_task()
+        return [
+            t
+            for t in asyncio.all_tasks()
+            if t is not me and not t.done() and not _serves_a_request(t)
+        ]
+
     def leaked_connections(self) -> int:
         return sum(self.closed_with_acquired) + sum(self.server_leftovers)
 

@@ -1,5 +1,6 @@
-"""Cancellation of single calls at each phase (T19): limiter wait, DNS/connect, waiting for headers,
-mid-body, backoff sleep, and a caller's ``asyncio.timeout``.
+"""Cancellation at each phase (T19): limiter wait, DNS/connect, waiting for headers, mid-body,
+backoff sleep, a caller's ``asyncio.timeout``; and listings left with prefetches in flight, by
+``break``, by ``aclosing`` and by cancelling the consumer.
 
 Each scenario runs a client with ``max_concurrency=1``, so a slot or connection kept by the cancelled
 call would hold up the next one: after the cancellation the next call must complete at once. The
@@ -9,6 +10,7 @@ CancelledError must reach the caller untouched and no new attempt may start afte
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import time
 from collections import Counter
@@ -22,6 +24,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 
 from refiner_async import RefinerClient
 from refiner_async import _http as http_module
+from refiner_async.testing import FakeRefiner
 
 FOLLOW_UP_LIMIT = 0.5  # seconds the call after a cancellation may take
 
@@ -241,3 +244,125 @@ async def test_t19_caller_timeout_is_not_retried(
     report("T19 caller timeout", requests=server.calls["/hang"], follow_up_ms=follow_up)
     assert type(caught.value) is TimeoutError  # the caller's own, not an SDK error
     assert server.calls["/hang"] == 1
+
+
+# --------------------------------------------------------------------------- listings with prefetch
+
+
+async def count_until(listing: Any, stop_at: int) -> int:
+    """Iterate ``listing`` and ``break`` after ``stop_at`` items (the paginator is left to the loop)."""
+    count = 0
+    async for _ in listing:
+        count += 1
+        if count == stop_at:
+            break
+    return count
+
+
+async def settle_ms(gate: Any, client: RefinerClient) -> float:
+    """Milliseconds until no SDK task is pending and no connection is held (gives up after 1 s)."""
+    started = time.monotonic()
+    for _ in range(100):
+        if not gate.pending_tasks() and acquired(client) == 0:
+            break
+        await asyncio.sleep(0.01)
+    return round((time.monotonic() - started) * 1000, 1)
+
+
+async def timed_call_ms(client: RefinerClient, limit: float) -> float:
+    started = time.monotonic()
+    await asyncio.wait_for(client.account.get(), limit)
+    return round((time.monotonic() - started) * 1000, 1)
+
+
+async def test_t19_break_with_prefetches_in_flight(
+    connect: Callable[..., Any], gate: Any, report: Callable[..., str]
+) -> None:
+    """``break`` after 1,500 items with 8 pages in flight: within 1 s every prefetch has ended,
+    no connection is held, and the next call goes at once (the server answers in 50 ms)."""
+    async with (
+        FakeRefiner(seed=19, responses=5000, latency=0.05) as fake,
+        connect(fake, max_concurrency=8) as client,
+    ):
+        listing = client.responses.list(include="all", page_length=100, pagination="pages")
+        assert await count_until(listing, 1500) == 1500
+        in_flight = len(gate.pending_tasks())
+        cleanup_ms = await settle_ms(gate, client)  # the loop closes the abandoned iterator
+        left, held = len(gate.pending_tasks()), acquired(client)
+        follow_up = await timed_call_ms(client, FOLLOW_UP_LIMIT + fake.latency)
+        requested = sum(1 for e in fake.journal.entries if e.path == "/v1/responses")
+    report(
+        "T19 break",
+        prefetch_tasks_at_break=in_flight,
+        page_requests=requested,
+        cleanup_ms=cleanup_ms,
+        pending_after=left,
+        connections_held=held,
+        follow_up_ms=follow_up,
+    )
+    assert in_flight > 0
+    assert requested <= 15 + 8
+    assert left == 0
+    assert held == 0
+    assert cleanup_ms < 1000
+
+
+async def test_t19_aclosing_ends_prefetches_on_the_spot(
+    connect: Callable[..., Any], gate: Any
+) -> None:
+    """With ``contextlib.aclosing`` the prefetches have ended when the block exits."""
+    async with (
+        FakeRefiner(seed=19, responses=5000, latency=0.05) as fake,
+        connect(fake, max_concurrency=8) as client,
+    ):
+        listing = client.responses.list(include="all", page_length=100, pagination="pages")
+        async with contextlib.aclosing(listing.__aiter__()) as items:
+            assert await count_until(items, 1500) == 1500
+        assert gate.pending_tasks() == []
+        assert acquired(client) == 0
+
+
+@pytest.mark.parametrize("where", ["waiting for a page", "working on a page"])
+async def test_t19_cancel_a_consumer_with_the_window_full(
+    connect: Callable[..., Any], gate: Any, report: Callable[..., str], where: str
+) -> None:
+    """A task iterating a listing with 8 pages in flight is cancelled. Cancelled while it waits for
+    the next page, the prefetches have ended by the time CancelledError reaches the caller; while
+    it works on a page (outside the iterator), the loop closes the iterator within 1 s."""
+    async with (
+        FakeRefiner(seed=19, responses=5000, latency=0.2) as fake,
+        connect(fake, max_concurrency=8) as client,
+    ):
+        first_page = asyncio.Event()
+        work = 10.0 if where == "working on a page" else 0.0
+
+        async def consume() -> None:
+            listing = client.responses.list(include="all", page_length=100, pagination="pages")
+            async for _ in listing.pages():
+                first_page.set()
+                await asyncio.sleep(work)
+
+        consumer = asyncio.create_task(consume())
+        await asyncio.wait_for(first_page.wait(), 2.0)
+        await asyncio.sleep(0.05)
+        in_flight = len(gate.pending_tasks()) - 1
+        consumer.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await consumer
+        at_once = len(gate.pending_tasks())
+        cleanup_ms = await settle_ms(gate, client)
+        left, held = len(gate.pending_tasks()), acquired(client)
+        follow_up = await timed_call_ms(client, FOLLOW_UP_LIMIT + fake.latency)
+    report(
+        f"T19 cancel {where}",
+        prefetches=in_flight,
+        pending_when_cancelled=at_once,
+        cleanup_ms=cleanup_ms,
+        follow_up_ms=follow_up,
+    )
+    assert in_flight >= 7
+    if where == "waiting for a page":
+        assert at_once == 0
+    assert left == 0
+    assert held == 0
+    assert cleanup_ms < 1000

@@ -64,10 +64,11 @@ async def test_t9_retry_after_table(
     """Each Retry-After form: waits never less than the hint, jitter bounded; invalid -> backoff."""
     computed: dict[str, float] = {}
     violations: list[str] = []
-    async with FakeRefiner(seed=9, responses=50) as fake, connect(fake) as client:
+    async with FakeRefiner(seed=9, responses=50) as fake:
         for label, header, low, high in RETRY_AFTER_TABLE:
             fake.faults.add("429", path="/account", times=1, retry_after=header())
-            await client.account.get()
+            async with connect(fake) as client:  # one client per case: no pace carried over
+                await client.account.get()
             wait = retry_waits[-1]
             computed[label] = round(wait.seconds, 3)
             if low is None or high is None:
@@ -80,8 +81,9 @@ async def test_t9_retry_after_table(
             if not ok:
                 violations.append(label)
         fake.faults.add("429", path="/account", retry_after="3600")
-        with pytest.raises(RateLimitError) as caught:
-            await client.account.get()
+        async with connect(fake) as client:
+            with pytest.raises(RateLimitError) as caught:
+                await client.account.get()
         too_long_attempts = caught.value.attempts
 
     asked = 0
