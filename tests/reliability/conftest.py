@@ -77,7 +77,6 @@ class Gate:
     closed_with_slots_taken: list[int] = field(default_factory=list)  # limiter slots held at close
     server_leftovers: list[int] = field(default_factory=list)  # emulator connections after close
     texts: list[str] = field(default_factory=list)  # errors, reprs, URLs and headers to scan
-    errors_seen: int = 0
 
     def open_clients(self) -> list[RefinerClient]:
         """Clients still holding an open session of their own (never used ones hold none)."""
@@ -191,7 +190,6 @@ async def gate(
         try:
             return await original_request(self, *args, **kwargs)
         except Exception as error:
-            seen.errors_seen += 1
             seen.texts += error_texts(error)
             raise
 
@@ -227,14 +225,10 @@ async def gate(
     if any(seen.server_leftovers):
         problems.append(f"emulator connections left open: {seen.server_leftovers}")
 
+    await settle(lambda: not seen.pending_tasks())
+    sdk_tasks = seen.pending_tasks()
     me = asyncio.current_task()
-
-    def others() -> list[asyncio.Task[Any]]:
-        return [t for t in asyncio.all_tasks() if t is not me and not t.done()]
-
-    await settle(lambda: all(_serves_a_request(t) for t in others()))
-    pending = others()
-    sdk_tasks = [t for t in pending if not _serves_a_request(t)]
+    pending = [t for t in asyncio.all_tasks() if t is not me and not t.done()]  # handlers too
     for task in pending:
         task.cancel()
     await asyncio.gather(*pending, return_exceptions=True)
