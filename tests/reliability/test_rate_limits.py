@@ -201,7 +201,12 @@ def test_t10_callers_leave_a_cooldown_one_by_one(
 
     starts, paced_at, later, last = run_virtual(main())
     gaps = [b - a for a, b in itertools.pairwise(starts)]
-    report("T10 pace", pace=paced_at, min_gap_s=round(min(gaps), 4), after_4s=later)
+    report(
+        "T10 pace",
+        pace=round(paced_at, 2),
+        min_gap_s=round(min(gaps), 4),
+        after_4s=later and round(later, 2),
+    )
     assert paced_at == pytest.approx(0.7 * 20, rel=0.1)
     assert min(starts) >= 2.0  # the cooldown held everyone
     assert min(gaps) >= 1 / paced_at - 1e-6
