@@ -1,0 +1,463 @@
+"""What every benchmark shares: the machine record, the emulator process, timing, and publishing.
+
+Publishing a result writes ``benchmarks/results/<name>.json`` (with the machine it ran on) and
+rewrites that benchmark's table in ``benchmarks/README.md`` between its markers, then refreshes the
+headline figures in the project README from every results file present. A full run on a quiet
+machine therefore refreshes every figure with one command: ``nox -s bench``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import importlib.metadata
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+BENCH_README = HERE / "README.md"
+PROJECT_README = HERE.parent / "README.md"
+
+PACKAGES = (
+    "refiner-async",
+    "aiohttp",
+    "orjson",
+    "cattrs",
+    "attrs",
+    "aiolimiter",
+    "httpx",
+    "msgspec",
+)
+
+
+# --- the machine -------------------------------------------------------------------------------
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo (or what the platform module knows)."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            # what the benchmarks themselves rewrite does not make the tree dirty
+            [
+                "git",
+                "-C",
+                str(HERE.parent),
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                ".",
+                ":!benchmarks/results",
+                ":!benchmarks/README.md",
+                ":!README.md",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return f"{out}+dirty" if dirty else out
+
+
+def machine() -> dict[str, Any]:
+    """Where and with what a benchmark ran: CPU, cores, load, Python, package versions, commit."""
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
+    return {
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
+        "load_average": [round(x, 2) for x in load],
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "platform": platform.platform(terse=True),
+        "packages": versions,
+        "commit": _git_commit(),
+    }
+
+
+def machine_line(info: Mapping[str, Any]) -> str:
+    """One line naming the machine of a result, for tables."""
+    pkgs = info.get("packages", {})
+    shown = ", ".join(f"{k} {v}" for k, v in pkgs.items() if v and k != "refiner-async")
+    load = "/".join(f"{x:g}" for x in info.get("load_average", []))
+    return (
+        f"{info.get('cpu')}, {info.get('cores')} cores, load {load} at start; "
+        f"{info.get('python')}; {shown}; commit {info.get('commit')}"
+    )
+
+
+# --- the emulator in its own process ----------------------------------------------------------
+
+
+@dataclass
+class Emulator:
+    """A FakeRefiner served by ``python -m refiner_async.testing`` in a separate process."""
+
+    process: subprocess.Popen[str]
+    base_url: str
+    api_key: str
+    build_seconds: float
+
+    @property
+    def url(self) -> str:
+        return self.base_url.removesuffix("/v1")
+
+    def stats(self) -> dict[str, Any]:
+        """The emulator's journal (``GET /__admin/stats``), without the arrival list."""
+        with urllib.request.urlopen(f"{self.url}/__admin/stats", timeout=30) as answer:
+            out: dict[str, Any] = json.loads(answer.read())
+        out.pop("arrivals", None)
+        return out
+
+    def reset_stats(self) -> None:
+        request = urllib.request.Request(f"{self.url}/__admin/reset-stats", method="POST")
+        with urllib.request.urlopen(request, timeout=30):
+            pass
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU seconds the emulator process has used so far."""
+        return process_cpu_seconds(self.process.pid)
+
+
+@contextlib.contextmanager
+def emulator(
+    *,
+    responses: int,
+    seed: int = 1,
+    latency: float = 0.0,
+    rate_limit: float | None = None,
+    rate_burst: float | None = None,
+    startup_timeout: float = 300.0,
+) -> Iterator[Emulator]:
+    """Start a FakeRefiner process on a free port; stop it on exit."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "refiner_async.testing",
+        "--port",
+        "0",
+        "--seed",
+        str(seed),
+        "--responses",
+        str(responses),
+        "--latency",
+        str(latency),
+    ]
+    if rate_limit is not None:
+        cmd += ["--rate-limit", str(rate_limit)]
+    if rate_burst is not None:
+        cmd += ["--rate-burst", str(rate_burst)]
+    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    try:
+        base_url = api_key = ""
+        build = 0.0
+        deadline = time.monotonic() + startup_timeout
+        assert process.stdout is not None
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if not line:
+                raise RuntimeError(f"emulator exited early with code {process.wait()}")
+            if line.startswith("FakeRefiner serving "):
+                base_url = line.split()[-1]
+            elif line.startswith("api_key "):
+                api_key = line.split()[-1]
+            elif line.startswith("built "):
+                build = float(line.split()[-2])
+                break
+        if not base_url or not api_key:
+            raise RuntimeError("emulator did not announce its address in time")
+        yield Emulator(process, base_url, api_key, build)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """utime + stime of a process from /proc (0.0 where /proc is not available)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
+# --- timing ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Samples:
+    """The measurements of one contender."""
+
+    wall: list[float] = field(default_factory=list)  # seconds
+    cpu: list[float] = field(default_factory=list)  # client process CPU seconds
+    server_cpu: list[float] = field(default_factory=list)  # emulator process CPU seconds
+    items: list[int] = field(default_factory=list)
+
+    def median_wall(self) -> float:
+        return statistics.median(self.wall)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "runs": len(self.wall),
+            "wall_s": {
+                "median": round(statistics.median(self.wall), 4),
+                "min": round(min(self.wall), 4),
+                "max": round(max(self.wall), 4),
+            },
+            "cpu_s_median": round(statistics.median(self.cpu), 4),
+            "server_cpu_s_median": round(statistics.median(self.server_cpu), 4)
+            if self.server_cpu
+            else None,
+            "items": self.items[-1] if self.items else 0,
+        }
+
+
+Contender = Callable[[], Awaitable[int]]
+
+
+async def alternate(
+    contenders: Mapping[str, Contender],
+    *,
+    rounds: int,
+    warmup: int = 1,
+    server: Emulator | None = None,
+    progress: bool = True,
+) -> dict[str, Samples]:
+    """Run each contender once per round, in A B C .. C B A order, after ``warmup`` unmeasured rounds.
+
+    Alternating (and reversing the order every other round) spreads slow drifts and bursts of
+    load from other processes over every contender alike; compare medians.
+    """
+    names = list(contenders)
+    samples = {name: Samples() for name in names}
+    for round_no in range(-warmup, rounds):
+        order = names if round_no % 2 == 0 else names[::-1]
+        for name in order:
+            gc.collect()
+            server_before = server.cpu_seconds() if server is not None else 0.0
+            cpu_before = time.process_time()
+            started = time.perf_counter()
+            items = await contenders[name]()
+            wall = time.perf_counter() - started
+            cpu = time.process_time() - cpu_before
+            if round_no < 0:
+                continue
+            s = samples[name]
+            s.wall.append(wall)
+            s.cpu.append(cpu)
+            if server is not None:
+                s.server_cpu.append(server.cpu_seconds() - server_before)
+            s.items.append(items)
+        if progress and round_no >= 0:
+            done = ", ".join(f"{n} {samples[n].wall[-1]:.3f}s" for n in names)
+            print(f"  round {round_no + 1}/{rounds}: {done}", file=sys.stderr)
+    return samples
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q`` quantile (0..1) by linear interpolation; 0.0 for no values."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * q
+    lo = int(pos)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def run(coro: Awaitable[Any]) -> Any:
+    """``asyncio.run`` for a coroutine object."""
+
+    async def main() -> Any:
+        return await coro
+
+    return asyncio.run(main())
+
+
+# --- tables and publishing ---------------------------------------------------------------------
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A markdown table (numbers right-aligned)."""
+
+    def cell(value: Any) -> str:
+        return "" if value is None else str(value)
+
+    cells = [[cell(v) for v in row] for row in rows]
+    numeric = [
+        all(re.fullmatch(r"[-+0-9.,x%]+", r[i] or "0") for r in cells) for i in range(len(headers))
+    ]
+    lines = ["| " + " | ".join(headers) + " |"]
+    lines.append("|" + "|".join("---:" if n else "---" for n in numeric) + "|")
+    lines += ["| " + " | ".join(r) + " |" for r in cells]
+    return "\n".join(lines)
+
+
+def verdict(met: bool | None) -> str:
+    if met is None:
+        return "not measured"
+    return "**met**" if met else "**not met**"
+
+
+def publish(name: str, result: dict[str, Any], markdown: str, *, quick: bool) -> Path:
+    """Write the result JSON, print ``markdown``, and refresh this table and the headlines."""
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    info = machine()
+    result = {
+        "benchmark": name,
+        "mode": "quick" if quick else "full",
+        "measured_at": when,
+        **result,
+        "machine": info,
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    block = f"{markdown}\n\n<sub>{result['mode']} run, {when}: {machine_line(info)}</sub>"
+    print(markdown)
+    print(f"wrote {path.relative_to(HERE.parent)}")
+    replace_block(BENCH_README, f"results: {name}", block)
+    refresh_headline()
+    return path
+
+
+def load_result(name: str) -> dict[str, Any] | None:
+    path = RESULTS / f"{name}.json"
+    if not path.exists():
+        return None
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data
+
+
+def replace_block(path: Path, marker: str, content: str) -> bool:
+    """Replace the text between ``<!-- marker -->`` and ``<!-- /marker -->`` (False if absent)."""
+    if not path.exists():
+        return False
+    text = path.read_text()
+    start, end = f"<!-- {marker} -->", f"<!-- /{marker} -->"
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
+    if not pattern.search(text):
+        return False
+    new = pattern.sub(lambda _: f"{start}\n{content}\n{end}", text, count=1)
+    if new != text:
+        path.write_text(new)
+    return True
+
+
+def _met(met: bool) -> str:
+    return "met" if met else "not met"
+
+
+def _headline_lines() -> list[str]:
+    """The headline figures quoted in the project README, one line per results file present."""
+    lines: list[str] = []
+    r = load_result("export_throughput")
+    if r:
+        h = r["headline"]
+        lines.append(
+            f"- Bulk export of {r['responses']:,} responses (~1 KB each, 1,000 per page, no "
+            f"latency): typed `Response` models in **{h['sdk_over_floor']:.2f}x** the time of the "
+            f"raw aiohttp + orjson dict loop (target 1.5x: {_met(r['target']['met'])}); a naive "
+            f"aiohttp + `json` loop takes {h['naive_over_sdk']:.2f}x and httpx's AsyncClient "
+            f"{h['httpx_over_sdk']:.2f}x the SDK's time ({r['mode']} run)."
+        )
+    r = load_result("latency_export")
+    if r:
+        h = r["headline"]
+        lines.append(
+            f"- The same with 30 ms of latency per request: **{h['speedup_vs_naive']:.1f}x** "
+            f"faster than a sequential page loop and {h['speedup_vs_sequential_sdk']:.1f}x faster "
+            f"than the SDK with `max_concurrency=1` (target 5x: {_met(r['target']['met'])}; "
+            f"{r['mode']} run)."
+        )
+    r = load_result("decode_cost")
+    if r:
+        us = r["us_per_item"]
+        lines.append(
+            f"- Decoding one ~1 KB response: `orjson.loads` {us['orjson_loads']:.2f} µs, then "
+            f"**{us['sdk_converter']:.2f} µs** for the SDK's models ({r['sdk_over_orjson']:.2f}x "
+            f"orjson, target 1x: {_met(r['target']['met'])}); stock cattrs "
+            f"{us['stock_cattrs']:.2f} µs; msgspec straight into structs "
+            f"{us.get('msgspec_structs', float('nan')):.2f} µs for the whole job ({r['mode']} run)."
+        )
+    r = load_result("rate_limit")
+    if r:
+        told, untold = r["runs"]["told"], r["runs"]["untold"]
+        lines.append(
+            f"- A 40 requests/s limit shared by 16 listers: **{told['efficiency_median']:.2f}** "
+            f"of it with {told['server_429']} 429s when the client is told the limit (target "
+            f"0.95: {_met(told['target']['met'])}); {untold['efficiency_median']:.2f} with "
+            f"{untold['server_429']} 429s and {untold['failures']} listers failing when it is not "
+            f"(target 0.85, nothing lost: {_met(untold['target']['met'])}; {r['mode']} run)."
+        )
+    r = load_result("memory")
+    if r:
+        h, t = r["headline"], r["target"]
+        lines.append(
+            f"- Streaming {h['small_items']:,} vs {h['large_items']:,} responses: peak RSS "
+            f"{h['small_rss_mb']:.0f} MB vs {h['large_rss_mb']:.0f} MB (**{h['growth']:.2f}x**, "
+            f"target 1.2x: {_met(t['growth_met'])}; `.collect()` of {h['small_items']:,}: "
+            f"{h['collect_rss_mb']:.0f} MB); event-loop lag p99 **{h['lag_p99_ms']:.0f} ms** "
+            f"while decoding (target < 50 ms: {_met(t['lag_met'])}; {r['mode']} run)."
+        )
+    return lines
+
+
+def refresh_headline() -> None:
+    """Rewrite the project README's headline figures from the results files present."""
+    lines = _headline_lines()
+    if lines:
+        replace_block(PROJECT_README, "bench: headline", "\n".join(lines))
+
+
+def common_arguments(description: str) -> Any:
+    """An ArgumentParser with ``--quick`` (short settings for a busy machine)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument(
+        "--quick", action="store_true", help="short settings to check the script, not to quote"
+    )
+    return parser

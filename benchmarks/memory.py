@@ -1,0 +1,269 @@
+"""Memory and event-loop lag while exporting: peak RSS streaming 100,000 vs 1,000,000 responses.
+
+One emulator process serves 1,000,000 responses (~1 KB each). Every measurement runs in a fresh
+Python process (``--child``) so that each peak RSS (``ru_maxrss``) is its own:
+
+- ``baseline``: the imports, a client and one 1-item request: what any client process costs;
+- ``floor``: raw aiohttp + orjson dicts, streamed page after page, for comparison;
+- ``stream``: refiner_async, ``async for`` over typed models, ``max_concurrency=8``, page numbers;
+- ``collect``: refiner_async ``.collect()`` of the smaller count into a list, for contrast.
+
+While the SDK streams, a heartbeat task asks to wake every 10 ms and records how late it wakes:
+that lateness is how long decoding (or anything else) held the event loop. Targets: the larger
+export's peak RSS within 1.2x of the smaller's; heartbeat lag p99 under 50 ms.
+
+Run: ``python benchmarks/memory.py [--quick]``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import asyncio.base_events
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from _common import common_arguments, emulator, percentile, publish, table, verdict
+
+NAME = "memory"
+GROWTH_TARGET = 1.2
+LAG_TARGET_MS = 50.0
+HEARTBEAT = 0.010  # seconds between heartbeats
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set size in MB (Linux reports ru_maxrss in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def time_loop_passes(passes: list[float]) -> None:
+    """Record the CPU time of every event-loop pass (one ``_run_once``) in ``passes``.
+
+    The heartbeat's lag is wall time: on a shared machine it also counts the moments the OS ran
+    another process. The CPU time of a pass counts only what this process did while it held the
+    loop: decoding, garbage collection, callbacks. (A private asyncio method, wrapped only here.)
+    """
+    loop_class: Any = asyncio.base_events.BaseEventLoop
+    run_once = getattr(loop_class, "_run_once", None)
+    if run_once is None:
+        return
+
+    def timed_run_once(self: Any) -> None:
+        started = time.thread_time()
+        run_once(self)
+        passes.append(time.thread_time() - started)
+
+    loop_class._run_once = timed_run_once
+
+
+async def heartbeat(lags: list[float]) -> None:
+    loop = asyncio.get_running_loop()
+    while True:
+        asked = loop.time()
+        await asyncio.sleep(HEARTBEAT)
+        lags.append(max(0.0, loop.time() - asked - HEARTBEAT))
+
+
+async def child(mode: str, items: int, base_url: str, api_key: str) -> dict[str, Any]:
+    """One measurement, in this (fresh) process."""
+    import aiohttp
+    import orjson
+
+    from refiner_async import RefinerClient
+
+    lags: list[float] = []
+    passes: list[float] = []
+    time_loop_passes(passes)
+    beat = asyncio.create_task(heartbeat(lags))
+    started = time.perf_counter()
+    n = 0
+    if mode == "floor":
+        headers = {"Authorization": f"Bearer {api_key}"}
+        async with aiohttp.ClientSession(headers=headers) as session:
+            page = 1
+            while n < items:
+                params = {"include": "all", "page_length": "1000", "page": str(page)}
+                async with session.get(f"{base_url}/responses", params=params) as r:
+                    body = await r.read()
+                for _ in orjson.loads(body)["items"][: items - n]:
+                    n += 1
+                page += 1
+    else:
+        async with RefinerClient(
+            api_key, base_url=base_url, rate_limit=None, max_concurrency=8
+        ) as client:
+            if mode == "baseline":
+                first = await client.responses.list(include="all", page_length=1)
+                n = len(first.items)
+            else:
+                listing = client.responses.list(
+                    include="all", page_length=1000, pagination="pages", max_items=items
+                )
+                if mode == "collect":
+                    n = len(await listing.collect())
+                else:
+                    async for _ in listing:
+                        n += 1
+    elapsed = time.perf_counter() - started
+    beat.cancel()
+    return {
+        "mode": mode,
+        "items": n,
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "elapsed_s": round(elapsed, 2),
+        "heartbeats": len(lags),
+        "lag_ms": {
+            "p50": round(percentile(lags, 0.50) * 1000, 2),
+            "p99": round(percentile(lags, 0.99) * 1000, 2),
+            "max": round(max(lags, default=0.0) * 1000, 2),
+        },
+        "loop_pass_cpu_ms": {
+            "max": round(max(passes, default=0.0) * 1000, 2),
+            "over_20ms": sum(1 for p in passes if p > 0.020),
+            "over_50ms": sum(1 for p in passes if p > 0.050),
+        },
+    }
+
+
+def spawn(mode: str, items: int, base_url: str, api_key: str) -> dict[str, Any]:
+    """Run one measurement in a fresh interpreter and read its JSON answer."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", mode, "--items", str(items)]
+    cmd += ["--base-url", base_url, "--api-key", api_key]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=3600)
+    if out.returncode != 0:
+        raise RuntimeError(f"{mode} {items} failed:\n{out.stderr}")
+    answer: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    print(
+        f"  {mode:<8} {items:>9,} items: {answer['peak_rss_mb']:7.1f} MB, "
+        f"{answer['elapsed_s']:6.2f} s, lag p99 {answer['lag_ms']['p99']:.1f} ms",
+        file=sys.stderr,
+        flush=True,
+    )
+    return answer
+
+
+def measure(small: int, large: int) -> dict[str, Any]:
+    with emulator(responses=large, startup_timeout=900) as server:
+        url, key = server.base_url, server.api_key
+        runs = [
+            spawn("baseline", 1, url, key),
+            spawn("floor", small, url, key),
+            spawn("stream", small, url, key),
+            spawn("collect", small, url, key),
+            spawn("floor", large, url, key),
+            spawn("stream", large, url, key),
+        ]
+        build = server.build_seconds
+    for r in runs:
+        wanted = 1 if r["mode"] == "baseline" else None
+        if wanted is None and r["items"] not in (small, large):
+            raise RuntimeError(f"{r['mode']} saw {r['items']} items")
+    stream_small = next(r for r in runs if r["mode"] == "stream" and r["items"] == small)
+    stream_large = next(r for r in runs if r["mode"] == "stream" and r["items"] == large)
+    collect = next(r for r in runs if r["mode"] == "collect")
+    growth = stream_large["peak_rss_mb"] / stream_small["peak_rss_mb"]
+    lag_p99 = max(stream_small["lag_ms"]["p99"], stream_large["lag_ms"]["p99"])
+    return {
+        "small": small,
+        "large": large,
+        "emulator_build_s": round(build, 1),
+        "runs": runs,
+        "headline": {
+            "small_items": small,
+            "large_items": large,
+            "small_rss_mb": stream_small["peak_rss_mb"],
+            "large_rss_mb": stream_large["peak_rss_mb"],
+            "collect_rss_mb": collect["peak_rss_mb"],
+            "growth": round(growth, 3),
+            "lag_p99_ms": lag_p99,
+            "lag_max_ms": max(stream_small["lag_ms"]["max"], stream_large["lag_ms"]["max"]),
+            "longest_pass_cpu_ms": max(
+                stream_small["loop_pass_cpu_ms"]["max"], stream_large["loop_pass_cpu_ms"]["max"]
+            ),
+        },
+        "target": {
+            "growth_max": GROWTH_TARGET,
+            "growth_met": growth <= GROWTH_TARGET,
+            "lag_p99_ms_max": LAG_TARGET_MS,
+            "lag_met": lag_p99 < LAG_TARGET_MS,
+        },
+    }
+
+
+def render(result: dict[str, Any]) -> str:
+    labels = {
+        "baseline": "imports + client + one 1-item request",
+        "floor": "raw aiohttp + orjson dicts, streamed",
+        "stream": "refiner_async, async for, max_concurrency=8",
+        "collect": "refiner_async, .collect() into a list",
+    }
+    rows = []
+    for r in result["runs"]:
+        lag = r["lag_ms"]
+        rows.append(
+            [
+                labels[r["mode"]],
+                f"{r['items']:,}",
+                f"{r['peak_rss_mb']:.0f}",
+                f"{r['elapsed_s']:.1f}",
+                f"{lag['p50']:.1f}",
+                f"{lag['p99']:.1f}",
+                f"{lag['max']:.1f}",
+                f"{r['loop_pass_cpu_ms']['max']:.1f}",
+                r["loop_pass_cpu_ms"]["over_20ms"],
+            ]
+        )
+    h, t = result["headline"], result["target"]
+    head = (
+        f"Each row is a fresh process reading from an emulator holding {result['large']:,} "
+        f"responses; peak RSS is the process's ru_maxrss. Heartbeat lag: how late a task asking "
+        f"to wake every 10 ms woke (wall time, so a busy machine adds to it). Loop pass: the CPU "
+        f"time of one event-loop pass, what the process itself held the loop for; the longest, "
+        f"and how many passes took over 20 ms.\n\n"
+    )
+    tail = (
+        f"\n\nTargets: streaming {h['large_items']:,} within {t['growth_max']}x of "
+        f"{h['small_items']:,}: {h['growth']:.2f}x, {verdict(t['growth_met'])}; "
+        f"heartbeat lag p99 under {t['lag_p99_ms_max']:g} ms while decoding: "
+        f"{h['lag_p99_ms']:.1f} ms (max {h['lag_max_ms']:.1f} ms), {verdict(t['lag_met'])}; "
+        f"the longest loop pass took {h['longest_pass_cpu_ms']:.1f} ms of CPU."
+    )
+    cols = [
+        "process",
+        "items",
+        "peak RSS MB",
+        "s",
+        "lag p50 ms",
+        "lag p99 ms",
+        "lag max ms",
+        "longest pass CPU ms",
+        "passes > 20 ms",
+    ]
+    return head + table(cols, rows) + tail
+
+
+def main() -> None:
+    parser = common_arguments(__doc__.splitlines()[0])
+    parser.add_argument("--child", choices=["baseline", "floor", "stream", "collect"])
+    parser.add_argument("--items", type=int, default=0)
+    parser.add_argument("--base-url", default="")
+    parser.add_argument("--api-key", default="")
+    parser.add_argument("--small", type=int, default=None)
+    parser.add_argument("--large", type=int, default=None)
+    args = parser.parse_args()
+    if args.child:
+        answer = asyncio.run(child(args.child, args.items, args.base_url, args.api_key))
+        print(json.dumps(answer))
+        return
+    small = args.small or (20_000 if args.quick else 100_000)
+    large = args.large or (200_000 if args.quick else 1_000_000)
+    result = measure(small, large)
+    publish(NAME, result, render(result), quick=args.quick)
+
+
+if __name__ == "__main__":
+    main()
