@@ -18,7 +18,6 @@ import attrs
 import orjson
 
 from . import _protocol, errors
-from ._offload import off_loop
 from ._ratelimit import Limiter
 from ._retry import RetryPolicy, retry_wait, should_retry, surfaced_error
 from ._version import __version__
@@ -27,7 +26,7 @@ __all__ = ["ClientStats", "HTTPCore"]
 
 logger = logging.getLogger("refiner_async")
 
-#: Bodies at least this large are decoded off the event loop (``_offload``), which keeps running while
+#: Bodies at least this large are decoded in a worker thread, so the event loop keeps running while
 #: orjson parses them (a 1000-response page is about 1 MB and blocks for 3-10 ms otherwise).
 OFFLOAD_BYTES = 256 * 1024
 
@@ -174,7 +173,7 @@ class HTTPCore:
         logger.debug("%s %s -> %d (attempt %d, %.0f ms)", method, path, status, attempt, elapsed_ms)
         if 200 <= status < 300:
             if len(raw) >= OFFLOAD_BYTES:
-                return await off_loop(
+                return await asyncio.to_thread(
                     _decode, raw, content_type, status=status, method=method, path=path
                 )
             return _decode(raw, content_type, status=status, method=method, path=path)
