@@ -26,10 +26,6 @@ __all__ = ["ClientStats", "HTTPCore"]
 
 logger = logging.getLogger("refiner_async")
 
-#: Bodies at least this large are decoded in a worker thread, so the event loop keeps running while
-#: orjson parses them (a 1000-response page is about 1 MB and blocks for 3-10 ms otherwise).
-OFFLOAD_BYTES = 256 * 1024
-
 USER_AGENT = (
     f"refiner-async/{__version__} python/{platform.python_version()} aiohttp/{aiohttp.__version__}"
 )
@@ -172,10 +168,6 @@ class HTTPCore:
         elapsed_ms = (loop.time() - started) * 1000
         logger.debug("%s %s -> %d (attempt %d, %.0f ms)", method, path, status, attempt, elapsed_ms)
         if 200 <= status < 300:
-            if len(raw) >= OFFLOAD_BYTES:
-                return await asyncio.to_thread(
-                    _decode, raw, content_type, status=status, method=method, path=path
-                )
             return _decode(raw, content_type, status=status, method=method, path=path)
         raise _protocol.error_for_status(
             status,

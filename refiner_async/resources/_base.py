@@ -7,7 +7,6 @@ return a :class:`~refiner_async._pagination.Paginator` fed by :func:`page_fetche
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol, TypeVar
 
@@ -17,12 +16,6 @@ from .._pagination import PaginationMode, Paginator
 from ..models.page import Page
 
 __all__ = ["Requester", "Resource", "page_fetcher"]
-
-#: Pages with at least this many items are structured in a worker thread: 1000 responses take
-#: 5-15 ms of converter work (more when a garbage collection lands in it), which would otherwise
-#: stall every other task on the event loop. The converter holds the GIL, but a thread is made to
-#: yield it every few milliseconds (sys.getswitchinterval), so the loop keeps ticking.
-OFFLOAD_ITEMS = 200
 
 T = TypeVar("T")
 
@@ -50,11 +43,6 @@ def page_fetcher(
 
     async def fetch(params: dict[str, Any]) -> Page[T]:
         payload = await client._request("GET", path, params=params)
-        items = payload.get("items") if isinstance(payload, dict) else None
-        if isinstance(items, list) and len(items) >= OFFLOAD_ITEMS:
-            return await asyncio.to_thread(
-                structure_page, payload, item_type, method="GET", path=path
-            )
         return structure_page(payload, item_type, method="GET", path=path)
 
     return fetch
