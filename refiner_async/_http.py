@@ -18,6 +18,7 @@ import attrs
 import orjson
 
 from . import _protocol, errors
+from ._gc import gc_paused
 from ._ratelimit import Limiter
 from ._retry import RetryPolicy, retry_wait, should_retry, surfaced_error
 from ._version import __version__
@@ -114,7 +115,7 @@ class HTTPCore:
                 )
                 if isinstance(error, errors.RateLimitError):
                     self.stats.rate_limit_wait += wait
-                    self._limiter.pause(wait)  # one cooldown for every caller of this client
+                    self._limiter.throttled(wait)  # one cooldown for every caller, then a pace
                 else:
                     await asyncio.sleep(wait)
 
@@ -165,6 +166,8 @@ class HTTPCore:
                     raw = await self._read(response, method, path)
             except (aiohttp.ClientError, TimeoutError) as exc:
                 raise self._connection_error(exc, method, path) from exc
+        if status != 429:
+            self._limiter.answered()
         elapsed_ms = (loop.time() - started) * 1000
         logger.debug("%s %s -> %d (attempt %d, %.0f ms)", method, path, status, attempt, elapsed_ms)
         if 200 <= status < 300:
@@ -235,7 +238,8 @@ def _decode(raw: bytes, content_type: str, *, status: int, method: str, path: st
     if not raw.strip():
         return None
     try:
-        return orjson.loads(raw)
+        with gc_paused():
+            return orjson.loads(raw)
     except (ValueError, RecursionError) as exc:
         kind = content_type.split(";")[0] or "no content type"
         raise errors.ResponseDecodeError(

@@ -303,6 +303,10 @@ class _Run(Generic[T]):
         return await self._src._fetch(params)
 
     async def _take(self, task: asyncio.Task[Page[T]]) -> Page[T]:
+        if task.done():
+            # Give the loop a turn between pages that arrived together, so that other tasks
+            # (and the prefetches' own reads) run between two pages' worth of consumer work.
+            await asyncio.sleep(0)
         page = await task  # on failure the task stays in _tasks; the cleanup waits for it
         self._tasks.discard(task)
         return page

@@ -6,10 +6,13 @@ Every request of a client passes :meth:`Limiter.slot` once per attempt, meeting 
 2. a concurrency slot (at most ``max_concurrency`` requests in flight);
 3. the cooldown: after a 429 the whole limiter pauses until the Retry-After instant, one pause for
    every caller rather than one sleep per task;
-4. the client-wide bucket (the API's 4,000 per minute per key).
+4. the client-wide bucket (the API's 4,000 per minute per key);
+5. after a 429, a learned pace: 90% of the answers the server gave in the second before the 429,
+   growing by a quarter each second without another one. A client not told the server's limit thus
+   stops sending everyone back at once after each cooldown.
 
 Buckets are aiolimiter leaky buckets sized so that no one-second window sees more than the nominal
-rate: capacity ``max(1, 0.02 * rate)`` draining at ``min(0.97 * rate, rate - capacity + 1)``. A
+rate: capacity ``max(1, min(2, rate / 20), 0.02 * rate)`` draining at ``min(0.97 * rate, rate - capacity + 1)``. A
 plain ``AsyncLimiter(rate, 1)`` would let a full second's worth through at once (1.5x the rate over
 two seconds), and ``AsyncLimiter(1, 1 / rate)`` reaches only about 70% of the rate.
 """
@@ -18,21 +21,38 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import AsyncIterator
 
 from aiolimiter import AsyncLimiter
 
-__all__ = ["Limiter", "bucket_shape"]
+__all__ = ["Limiter", "bucket_shape", "grown_rate", "rate_after_429"]
 
 MAX_TRACKED_USERS = 10_000  # per-user buckets kept (least recently used dropped first)
 
 
 def bucket_shape(rate: float) -> tuple[float, float]:
-    """``(capacity, drain per second)`` of a bucket that stays within ``rate`` in every 1 s window."""
-    capacity = max(1.0, 0.02 * rate)
+    """``(capacity, drain per second)`` of a bucket that stays within ``rate`` in every 1 s window.
+
+    A capacity of 2 (from 20 requests per second) keeps a waiter woken a little late from losing its
+    turn; slower rates keep a capacity of 1 so the drain stays near the rate.
+    """
+    capacity = max(1.0, min(2.0, rate / 20), 0.02 * rate)
     drain = min(0.97 * rate, rate - capacity + 1.0)
     return capacity, drain
+
+
+def rate_after_429(answered_last_second: int) -> float:
+    """The pace to keep after a 429: 90% of the requests the server answered in the second before it.
+
+    The server's answers in that second are the best sign of what it allows; never below 1 per second.
+    """
+    return max(1.0, 0.9 * answered_last_second)
+
+
+def grown_rate(rate: float) -> float:
+    """The learned pace after a full second without a 429: 25% more, so a pace set low recovers."""
+    return rate * 1.25
 
 
 def _bucket(rate: float) -> AsyncLimiter:
@@ -55,11 +75,50 @@ class Limiter:
         self._users: OrderedDict[str, AsyncLimiter] = OrderedDict()  # identifier -> its bucket
         self._in_flight = asyncio.Semaphore(max_concurrency)
         self._paused_until = 0.0  # loop time before which no request may start (429 cooldown)
+        self._rate = rate  # the configured client-wide rate (None: not told)
+        self._answered: deque[float] = deque()  # loop times of non-429 answers in the last second
+        self._learned: float | None = (
+            None  # pace learned from 429s, while below the configured rate
+        )
+        self._learned_bucket: AsyncLimiter | None = None
+        self._learned_at = 0.0  # loop time the learned pace was last set or grown
 
     def pause(self, seconds: float) -> None:
         """Hold every request back for ``seconds`` from now (extends, never shortens, a pause)."""
         until = asyncio.get_running_loop().time() + seconds
         self._paused_until = max(self._paused_until, until)
+
+    @property
+    def learned_rate(self) -> float | None:
+        """Requests per second the client keeps to since the server answered 429 (None: no limit learned)."""
+        return self._learned
+
+    def throttled(self, seconds: float) -> None:
+        """The server answered 429: pause everyone for ``seconds``, then keep to a learned pace."""
+        self.pause(seconds)
+        now = asyncio.get_running_loop().time()
+        self._forget_before(now - 1.0)
+        self._learn(rate_after_429(len(self._answered)), now)
+
+    def answered(self) -> None:
+        """The server answered a request without refusing it; a learned pace grows each quiet second."""
+        now = asyncio.get_running_loop().time()
+        self._answered.append(now)
+        self._forget_before(now - 1.0)
+        if self._learned is not None and now - self._learned_at >= 1.0:
+            self._learn(grown_rate(self._learned), now)
+
+    def _forget_before(self, moment: float) -> None:
+        while self._answered and self._answered[0] < moment:
+            self._answered.popleft()
+
+    def _learn(self, rate: float, now: float) -> None:
+        self._learned_at = now
+        if self._rate is not None and rate >= self._rate:
+            self._learned = self._learned_bucket = None  # the configured bucket is the tighter one
+            return
+        self._learned = rate
+        self._learned_bucket = _bucket(rate)
 
     @property
     def paused_for(self) -> float:
@@ -96,5 +155,7 @@ class Limiter:
             await self._cooldown()
             if self._bucket is not None:
                 await self._bucket.acquire()
+            if self._learned_bucket is not None:
+                await self._learned_bucket.acquire()
             await self._cooldown()  # a 429 may have arrived while this request waited for a token
             yield loop.time() - started

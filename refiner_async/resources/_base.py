@@ -12,6 +12,7 @@ from typing import Any, Protocol, TypeVar
 
 from .. import _validate
 from .._converters import structure, structure_page
+from .._gc import gc_paused
 from .._pagination import PaginationMode, Paginator
 from ..models.page import Page
 
@@ -43,7 +44,8 @@ def page_fetcher(
 
     async def fetch(params: dict[str, Any]) -> Page[T]:
         payload = await client._request("GET", path, params=params)
-        return structure_page(payload, item_type, method="GET", path=path)
+        with gc_paused():
+            return structure_page(payload, item_type, method="GET", path=path)
 
     return fetch
 

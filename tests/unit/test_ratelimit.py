@@ -137,3 +137,55 @@ def test_per_user_bucket_limits_one_user_not_others(run_virtual: Callable[[Any],
     assert len(busy) == 150
     assert max_in_window(busy, 60.0) <= 100
     assert other == [0.0]
+
+
+def test_learned_pace_after_a_429(run_virtual: Callable[[Any], Any]) -> None:
+    """After a 429 the client keeps to 90% of what the server answered in the second before it."""
+
+    async def scenario() -> tuple[float | None, list[float]]:
+        limiter = Limiter(rate=None, max_concurrency=100)
+        loop = asyncio.get_running_loop()
+        for _ in range(20):  # the server answered 20 requests in the last second
+            await asyncio.sleep(0.04)
+            limiter.answered()
+        limiter.throttled(2.0)
+        learned = limiter.learned_rate
+        starts: list[float] = []
+
+        async def call() -> None:
+            async with limiter.slot():
+                starts.append(loop.time())
+
+        await asyncio.gather(*(call() for _ in range(40)))
+        return learned, starts
+
+    learned, starts = run_virtual(scenario())
+    assert learned == pytest.approx(18.0)
+    assert min(starts) >= 2.8  # the 2 s cooldown, counted from the 429
+    assert max_in_window(starts, 1.0) <= 18
+
+
+def test_learned_pace_grows_back_and_yields_to_the_configured_rate(
+    run_virtual: Callable[[Any], Any],
+) -> None:
+    """Each second without a 429 adds a quarter to the learned pace, until the configured rate rules."""
+
+    async def scenario() -> list[float | None]:
+        limiter = Limiter(rate=30.0, max_concurrency=10)
+        seen = []
+        for _ in range(10):
+            limiter.answered()
+        limiter.throttled(0.0)
+        seen.append(limiter.learned_rate)
+        for _ in range(12):
+            await asyncio.sleep(1.0)
+            limiter.answered()
+            seen.append(limiter.learned_rate)
+        return seen
+
+    seen = run_virtual(scenario())
+    assert seen[0] == pytest.approx(9.0)
+    assert seen[1] == pytest.approx(11.25)
+    assert seen[-1] is None  # grown past 30/s: only the configured bucket applies
+    rates = [r for r in seen if r is not None]
+    assert rates == sorted(rates)

@@ -1,0 +1,36 @@
+"""The collector pause around decoding restores the collector as it found it."""
+
+from __future__ import annotations
+
+import gc
+
+import pytest
+
+from refiner_async._gc import gc_paused
+
+
+def test_pause_restores_enabled_collector_even_on_error() -> None:
+    """Inside the block the collector is off; after it (even after an error) it is on again."""
+    seen: list[bool] = []
+
+    def fail_inside() -> None:
+        with gc_paused():
+            seen.append(gc.isenabled())
+            raise RuntimeError
+
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError):
+        fail_inside()
+    assert seen == [False]
+    assert gc.isenabled()
+
+
+def test_pause_leaves_a_disabled_collector_disabled() -> None:
+    """A caller who turned the collector off keeps it off."""
+    gc.disable()
+    try:
+        with gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
