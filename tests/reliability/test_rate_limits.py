@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import itertools
 import time
 from collections.abc import Callable
 from typing import Any
@@ -170,49 +169,6 @@ async def test_t10_429_storm_one_cooldown_for_every_caller(
     assert early == []
     assert max_in_window(after, 0.1) <= allowance
     assert stats["responses_429"] <= 10
-
-
-def test_t10_callers_leave_a_cooldown_one_by_one(
-    run_virtual: Callable[[Any], Any], report: Callable[..., str]
-) -> None:
-    """After a 429, the callers waiting out the cooldown start at 0.7x the rate sent before it,
-    one after another, and the pace recovers (doubling every 4 s) until it is dropped."""
-
-    async def main() -> tuple[list[float], float | None, float | None, float | None]:
-        loop = asyncio.get_running_loop()
-        limiter = Limiter(rate=None, max_concurrency=100)
-        starts: list[float] = []
-
-        async def call() -> None:
-            async with limiter.slot():
-                starts.append(loop.time())
-                await asyncio.sleep(0.05)
-
-        for _ in range(20):  # 20 requests per second, one at a time
-            await call()
-        limiter.pause(1.0)
-        paced_at = limiter.pace
-        starts.clear()
-        await asyncio.gather(*(call() for _ in range(16)))
-        await asyncio.sleep(4.0)
-        later = limiter.pace
-        await asyncio.sleep(60.0)
-        return starts, paced_at, later, limiter.pace
-
-    starts, paced_at, later, last = run_virtual(main())
-    gaps = [b - a for a, b in itertools.pairwise(starts)]
-    report(
-        "T10 pace",
-        pace=round(paced_at, 2),
-        min_gap_s=round(min(gaps), 4),
-        after_4s=later and round(later, 2),
-    )
-    assert paced_at == pytest.approx(0.7 * 20, rel=0.1)
-    assert min(starts) >= 2.0  # the cooldown held everyone
-    assert min(gaps) >= 1 / paced_at - 1e-6
-    assert later is not None
-    assert later > 2 * paced_at
-    assert last is None
 
 
 def test_t11_limiter_conformance(
