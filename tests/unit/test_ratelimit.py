@@ -190,3 +190,28 @@ def test_learned_pace_grows_back_and_yields_to_the_configured_rate(
     assert seen[-1] is None  # grown past 30/s: only the configured bucket applies
     rates = [r for r in seen if r is not None]
     assert rates == sorted(rates)
+
+
+def test_only_the_first_429_of_a_cooldown_learns(run_virtual: Callable[[Any], Any]) -> None:
+    """429s answering requests already on their way during a cooldown do not relearn the pace, and
+    a 429 before any answer leaves the pace alone (the cooldown still applies)."""
+
+    async def scenario() -> tuple[float | None, float | None, float | None, float]:
+        limiter = Limiter(rate=None, max_concurrency=100)
+        unknown = Limiter(rate=None, max_concurrency=100)
+        unknown.throttled(1.0)
+        paused = unknown.paused_for
+        for _ in range(20):
+            await asyncio.sleep(0.04)
+            limiter.answered()
+        limiter.throttled(2.0)
+        learned = limiter.learned_rate
+        await asyncio.sleep(0.5)
+        limiter.throttled(0.1)  # still inside the 2 s cooldown
+        return learned, limiter.learned_rate, unknown.learned_rate, paused
+
+    learned, after_second, unknown, paused = run_virtual(scenario())
+    assert learned is not None
+    assert after_second == learned
+    assert unknown is None
+    assert paused == pytest.approx(1.0)
