@@ -174,7 +174,7 @@ class HTTPCore:
             return _decode(raw, content_type, status=status, method=method, path=path)
         raise _protocol.error_for_status(
             status,
-            _error_body(raw),
+            _protocol.redact_body(_error_body(raw), self._api_key),
             method=method,
             path=path,
             retry_after=_protocol.parse_retry_after(retry_after, time.time()),

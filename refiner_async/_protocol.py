@@ -184,3 +184,18 @@ def join_url(base_url: str, path: str) -> str:
 def redact(text: str, secret: str) -> str:
     """Replace every occurrence of ``secret`` in ``text``."""
     return text.replace(secret, "<redacted>") if secret else text
+
+
+def redact_body(body: object, secret: str) -> object:
+    """A decoded body with ``secret`` replaced in every string, keys and nested values included.
+
+    Servers and proxies sometimes echo request headers in their error answers; the key must not
+    travel on into an error's message or ``body``.
+    """
+    if isinstance(body, str):
+        return redact(body, secret)
+    if isinstance(body, Mapping):
+        return {redact_body(k, secret): redact_body(v, secret) for k, v in body.items()}
+    if isinstance(body, list):
+        return [redact_body(item, secret) for item in body]
+    return body

@@ -7,8 +7,9 @@ Every request of a client passes :meth:`Limiter.slot` once per attempt, meeting 
 3. the cooldown: after a 429 the whole limiter pauses until the Retry-After instant, one pause for
    every caller rather than one sleep per task;
 4. the client-wide bucket (the API's 4,000 per minute per key);
-5. after a 429, a learned pace: 90% of the answers the server gave in the second before the 429,
-   growing by a quarter each second without another one. A client not told the server's limit thus
+5. after a 429, a learned pace: 90% of the rate at which the server answered in the second before
+   the 429 (since the first answer in it, if that is later: at least over 0.2 s), growing by a
+   quarter each second without another one. A client not told the server's limit thus
    stops sending everyone back at once after each cooldown.
 
 Buckets are aiolimiter leaky buckets sized so that no one-second window sees more than the nominal
@@ -29,6 +30,8 @@ from aiolimiter import AsyncLimiter
 __all__ = ["Limiter", "bucket_shape", "grown_rate", "rate_after_429"]
 
 MAX_TRACKED_USERS = 10_000  # per-user buckets kept (least recently used dropped first)
+RATE_SPAN = 1.0  # seconds of answers a pace is learned from after a 429
+MIN_RATE_SPAN = 0.2  # the shortest stretch an answer rate is measured over
 
 
 def bucket_shape(rate: float) -> tuple[float, float]:
@@ -42,12 +45,13 @@ def bucket_shape(rate: float) -> tuple[float, float]:
     return capacity, drain
 
 
-def rate_after_429(answered_last_second: int) -> float:
-    """The pace to keep after a 429: 90% of the requests the server answered in the second before it.
+def rate_after_429(answered: int, seconds: float) -> float:
+    """The pace to keep after a 429: 90% of the rate the server answered at just before it.
 
-    The server's answers in that second are the best sign of what it allows; never below 1 per second.
+    ``answered`` requests were answered (not refused) over the last ``seconds``; the server's answers
+    are the best sign of what it allows. Never below 1 per second.
     """
-    return max(1.0, 0.9 * answered_last_second)
+    return max(1.0, 0.9 * answered / seconds)
 
 
 def grown_rate(rate: float) -> float:
@@ -94,17 +98,28 @@ class Limiter:
         return self._learned
 
     def throttled(self, seconds: float) -> None:
-        """The server answered 429: pause everyone for ``seconds``, then keep to a learned pace."""
-        self.pause(seconds)
+        """The server answered 429: pause everyone for ``seconds``, then keep to a learned pace.
+
+        Only the first 429 of a cooldown sets the pace: the others answer requests that were
+        already on their way, and say nothing new about the server's limit. Without any answer in
+        the last second there is no rate to learn from; the cooldown alone applies.
+        """
         now = asyncio.get_running_loop().time()
-        self._forget_before(now - 1.0)
-        self._learn(rate_after_429(len(self._answered)), now)
+        first = now >= self._paused_until
+        self.pause(seconds)
+        self._forget_before(now - RATE_SPAN)
+        if not first or not self._answered:  # no answer yet: nothing to learn a pace from
+            return
+        # Measured over the second before the 429, or since the first answer in it: a client that
+        # began sending a moment ago is not held to the handful of answers it has had so far.
+        span = max(MIN_RATE_SPAN, now - self._answered[0])
+        self._learn(rate_after_429(len(self._answered), span), now)
 
     def answered(self) -> None:
         """The server answered a request without refusing it; a learned pace grows each quiet second."""
         now = asyncio.get_running_loop().time()
         self._answered.append(now)
-        self._forget_before(now - 1.0)
+        self._forget_before(now - RATE_SPAN)
         if self._learned is not None and now - self._learned_at >= 1.0:
             self._learn(grown_rate(self._learned), now)
 
@@ -155,7 +170,10 @@ class Limiter:
             await self._cooldown()
             if self._bucket is not None:
                 await self._bucket.acquire()
-            if self._learned_bucket is not None:
-                await self._learned_bucket.acquire()
+            learned = None
+            while self._learned_bucket is not learned:  # relearned while waiting: the new pace
+                learned = self._learned_bucket
+                if learned is not None:
+                    await learned.acquire()
             await self._cooldown()  # a 429 may have arrived while this request waited for a token
             yield loop.time() - started
