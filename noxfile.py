@@ -46,4 +46,4 @@ def bench(session: nox.Session) -> None:
 def soak(session: nox.Session) -> None:
     """The long seeded soak of the reliability suite."""
     session.install("-e", ".[test,cli,parquet]")
-    session.run("pytest", "tests/reliability", "-m", "slow", "--soak-long", *session.posargs)
+    session.run("pytest", "tests/reliability", "-m", "slow", "-s", *session.posargs)

@@ -39,17 +39,6 @@ from refiner_async.testing import FakeRefiner
 SETTLE_SECONDS = 1.0  # how long connections and tasks get to wind down before counting as leaked
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    """``--soak-long``: run the long soak (used by ``nox -s soak``)."""
-    with contextlib.suppress(ValueError):  # already registered
-        parser.addoption(
-            "--soak-long",
-            action="store_true",
-            default=False,
-            help="run the long seeded soak of the reliability suite",
-        )
-
-
 # ---------------------------------------------------------------------------------------- the gate
 
 
