@@ -7,7 +7,7 @@ import functools
 import os
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, Self
 
@@ -199,10 +199,12 @@ class RefinerClient:
         params: Mapping[str, Any] | None = None,
         json: Mapping[str, Any] | None = None,
         idempotent: bool = True,
+        read: Callable[[Any], Any] | None = None,
     ) -> Any:
-        """Send one call through the shared limiter and retry policy; returns the decoded JSON."""
+        """Send one call through the shared limiter and retry policy; returns the decoded JSON, or
+        what ``read`` makes of it."""
         return await self._core.request(
-            method, path, params=params, json=json, idempotent=idempotent
+            method, path, params=params, json=json, idempotent=idempotent, read=read
         )
 
     async def aclose(self) -> None:

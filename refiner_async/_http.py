@@ -65,6 +65,7 @@ class HTTPCore:
         self._session = session  # returns the client's session, created lazily in the running loop
         self._max_response_bytes = max_response_bytes
         self.stats = ClientStats()
+        self._decode_turn = asyncio.Lock()  # responses are decoded one at a time
 
     async def request(
         self,
@@ -74,8 +75,12 @@ class HTTPCore:
         params: Mapping[str, Any] | None = None,
         json: Mapping[str, Any] | None = None,
         idempotent: bool = True,
+        read: Callable[[Any], Any] | None = None,
     ) -> Any:
         """Send ``method path`` with query ``params`` and/or a JSON body; retry as the policy allows.
+
+        ``read`` turns the decoded JSON into the caller's result (a page of models, say) inside the
+        same turn as the decoding, so that one response's CPU work is never split or stacked.
 
         ``idempotent=False`` marks writes that must not be repeated once they may have reached the
         server (track-event, store response): those retry only failed connects and 429 refusals.
@@ -90,7 +95,7 @@ class HTTPCore:
         while True:
             attempt += 1
             try:
-                return await self._attempt(method, path, query, body, user, attempt, deadline)
+                return await self._attempt(method, path, query, body, user, attempt, deadline, read)
             except errors.RefinerError as error:
                 if isinstance(error, errors._RequestError):
                     error.attempts = attempt
@@ -128,6 +133,7 @@ class HTTPCore:
         user: str | None,
         attempt: int,
         deadline: float | None,
+        read: Callable[[Any], Any] | None,
     ) -> Any:
         session = self._session()
         loop = asyncio.get_running_loop()
@@ -171,7 +177,12 @@ class HTTPCore:
         elapsed_ms = (loop.time() - started) * 1000
         logger.debug("%s %s -> %d (attempt %d, %.0f ms)", method, path, status, attempt, elapsed_ms)
         if 200 <= status < 300:
-            return _decode(raw, content_type, status=status, method=method, path=path)
+            # One response's decoding at a time, each in its own loop pass: responses that arrive
+            # together are decoded in turn, with timers and other tasks running in between.
+            async with self._decode_turn:
+                with gc_paused():
+                    payload = _decode(raw, content_type, status=status, method=method, path=path)
+                    return payload if read is None else read(payload)
         raise _protocol.error_for_status(
             status,
             _protocol.redact_body(_error_body(raw), self._api_key),
@@ -238,8 +249,7 @@ def _decode(raw: bytes, content_type: str, *, status: int, method: str, path: st
     if not raw.strip():
         return None
     try:
-        with gc_paused():
-            return orjson.loads(raw)
+        return orjson.loads(raw)
     except (ValueError, RecursionError) as exc:
         kind = content_type.split(";")[0] or "no content type"
         raise errors.ResponseDecodeError(

@@ -12,7 +12,6 @@ from typing import Any, Protocol, TypeVar
 
 from .. import _validate
 from .._converters import structure, structure_page
-from .._gc import gc_paused
 from .._pagination import PaginationMode, Paginator
 from ..models.page import Page
 
@@ -34,6 +33,7 @@ class Requester(Protocol):
         params: Mapping[str, Any] | None = None,
         json: Mapping[str, Any] | None = None,
         idempotent: bool = True,
+        read: Callable[[Any], Any] | None = None,
     ) -> Any: ...
 
 
@@ -43,9 +43,11 @@ def page_fetcher(
     """The paginator's ``fetch``: one ``GET path`` with exactly the given params, read as a Page."""
 
     async def fetch(params: dict[str, Any]) -> Page[T]:
-        payload = await client._request("GET", path, params=params)
-        with gc_paused():
+        def read(payload: Any) -> Page[T]:
             return structure_page(payload, item_type, method="GET", path=path)
+
+        page: Page[T] = await client._request("GET", path, params=params, read=read)
+        return page
 
     return fetch
 
