@@ -127,6 +127,22 @@ class Form:
     def question_types(self) -> dict[str, str]:
         return {q.identifier: q.type for q in self.questions}
 
+    def count_view(self, response: Response) -> None:
+        """Add ``response`` to this form's counts and first/last view times."""
+        self.views_count += 1
+        if response.kind <= PARTIAL:
+            self.responses_count += 1
+        if self.first_view_at is None or response.first_shown_at < self.first_view_at:
+            self.first_view_at = response.first_shown_at
+        if self.last_view_at is None or response.last_shown_at > self.last_view_at:
+            self.last_view_at = response.last_shown_at
+
+    def uncount_view(self, response: Response) -> None:
+        """Take a deleted ``response`` out of this form's counts (view times stay as they were)."""
+        self.views_count -= 1
+        if response.kind <= PARTIAL:
+            self.responses_count -= 1
+
     def snapshot(self) -> dict[str, Any]:
         return {
             "name": self.name,
@@ -768,14 +784,7 @@ def build_dataset(
     response_list.sort(key=lambda r: r.key)
     for response in response_list:
         response.contact.responses.append(response)
-        form = response.form
-        form.views_count += 1
-        if response.kind <= PARTIAL:
-            form.responses_count += 1
-        if form.first_view_at is None or response.first_shown_at < form.first_view_at:
-            form.first_view_at = response.first_shown_at
-        if form.last_view_at is None or response.last_shown_at > form.last_view_at:
-            form.last_view_at = response.last_shown_at
+        response.form.count_view(response)
     return Dataset(
         project_uuid=project_uuid,
         accounts=account_list,

@@ -434,15 +434,11 @@ class Store:
         include = params.get_str("include") or "completed"
         if include not in INCLUDE_KINDS:
             raise bad_request("include must be one of completed, partials, all")
-        forms = sorted(set(params.get_list("form_uuids")) | set(params.get_list("form_uuid")))
-        segments = sorted(
-            set(params.get_list("segment_uuids")) | set(params.get_list("segment_uuid"))
-        )
         search = params.get_str("search")
         return ResponseQuery(
             include=include,
-            forms=tuple(forms),
-            segments=tuple(segments),
+            forms=_uuid_filter(params, "form_uuid"),
+            segments=_uuid_filter(params, "segment_uuid"),
             start=params.get_timestamp("date_range_start"),
             end=params.get_timestamp("date_range_end"),
             search=search.strip().lower() if search and search.strip() else None,
@@ -525,14 +521,7 @@ class Store:
             if r.kind in kinds:
                 insort(self.lists[include], r, key=_rkey)
         insort(r.contact.responses, r, key=_rkey)
-        form = r.form
-        form.views_count += 1
-        if r.kind <= PARTIAL:
-            form.responses_count += 1
-        if form.first_view_at is None or r.first_shown_at < form.first_view_at:
-            form.first_view_at = r.first_shown_at
-        if form.last_view_at is None or r.last_shown_at > form.last_view_at:
-            form.last_view_at = r.last_shown_at
+        r.form.count_view(r)
         self.touch_contact(r.contact)
         if tracked:
             self.inserted_since.add(r.uuid)
@@ -550,9 +539,7 @@ class Store:
                     del lst[i]
         if r in r.contact.responses:
             r.contact.responses.remove(r)
-        r.form.views_count -= 1
-        if r.kind <= PARTIAL:
-            r.form.responses_count -= 1
+        r.form.uncount_view(r)
         self.touch_contact(r.contact)
         if r.uuid in self.inserted_since:
             self.inserted_since.discard(r.uuid)
@@ -1076,12 +1063,8 @@ class Store:
         end = params.get_timestamp("date_range_end")
         start = today - 7 * DAY if start is None else start
         end = today + DAY if end is None else end
-        forms = tuple(
-            sorted(set(params.get_list("form_uuids")) | set(params.get_list("form_uuid")))
-        )
-        segments = tuple(
-            sorted(set(params.get_list("segment_uuids")) | set(params.get_list("segment_uuid")))
-        )
+        forms = _uuid_filter(params, "form_uuid")
+        segments = _uuid_filter(params, "segment_uuid")
         tags = frozenset(params.get_list("tag_uuids"))
         questions = frozenset(params.get_list("question_identifiers"))
 
@@ -1131,6 +1114,11 @@ class Store:
 
 
 # ------------------------------------------------------------------------------------------------
+
+
+def _uuid_filter(params: Params, name: str) -> tuple[str, ...]:
+    """The uuids given as ``name`` and as the list ``name + "s"`` together, sorted."""
+    return tuple(sorted(set(params.get_list(name + "s")) | set(params.get_list(name))))
 
 
 def _blank(value: Any) -> bool:
