@@ -8,37 +8,23 @@ return a :class:`~refiner_async._pagination.Paginator` fed by :func:`page_fetche
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import _validate
 from .._converters import structure, structure_page
 from .._pagination import PaginationMode, Paginator
 from ..models.page import Page
 
-__all__ = ["Requester", "Resource", "page_fetcher"]
+if TYPE_CHECKING:  # the client imports the resources; this import is for the annotations only
+    from .._client import RefinerClient
+
+__all__ = ["Resource", "page_fetcher"]
 
 T = TypeVar("T")
 
 
-class Requester(Protocol):
-    """The part of RefinerClient a resource uses."""
-
-    max_concurrency: int
-
-    async def _request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json: Mapping[str, Any] | None = None,
-        idempotent: bool = True,
-        read: Callable[[Any], Any] | None = None,
-    ) -> Any: ...
-
-
 def page_fetcher(
-    client: Requester, path: str, item_type: type[T]
+    client: RefinerClient, path: str, item_type: type[T]
 ) -> Callable[[dict[str, Any]], Awaitable[Page[T]]]:
     """The paginator's ``fetch``: one ``GET path`` with exactly the given params, read as a Page."""
 
@@ -59,7 +45,7 @@ def _uuid_of(item: Any) -> object:
 class Resource:
     """Base of the resource classes: holds the client."""
 
-    def __init__(self, client: Requester) -> None:
+    def __init__(self, client: RefinerClient) -> None:
         self._client = client
 
     def __repr__(self) -> str:

@@ -609,9 +609,7 @@ class Store:
         tags = params.get_list("tags")
         if len(tags) > _TAGS_MAX:
             raise bad_request(f"At most {_TAGS_MAX} tags are allowed")
-        account = params.get_dict("account")
-        if account is not None and _blank(account.get("id")):
-            raise bad_request("account[id] is required")
+        account = _account_fields(params)
         prevent_duplicates = params.get_bool("prevent_duplicates", True)
         contact = self.contact_for_write(params, allow_uuid=True)
         if account is not None:
@@ -730,9 +728,7 @@ class Store:
             traits.update(nested)
         traits.update({k: v for k, v in params.raw.items() if k not in _RESERVED_IDENTIFY})
         clean = {key: _trait_value(key, value) for key, value in traits.items()}
-        account = params.get_dict("account")
-        if account is not None and _blank(account.get("id")):
-            raise bad_request("account[id] is required")
+        account = _account_fields(params)
         contact = self.contact_for_write(params)
         contact.traits.update(clean)
         name = clean.get("name")
@@ -743,8 +739,7 @@ class Store:
         return contact
 
     def _link_account(self, contact: Contact, fields: dict[str, Any]) -> None:
-        if _blank(fields.get("id")):
-            raise bad_request("account[id] is required")
+        """Create or update the account ``fields`` name (checked by ``_account_fields``)."""
         remote_id = _text(fields["id"])
         now = self.now()
         account = self.accounts.get(remote_id)
@@ -1114,6 +1109,14 @@ class Store:
 
 
 # ------------------------------------------------------------------------------------------------
+
+
+def _account_fields(params: Params) -> dict[str, Any] | None:
+    """The nested ``account`` of a write, refused before anything changes when it has no id."""
+    account = params.get_dict("account")
+    if account is not None and _blank(account.get("id")):
+        raise bad_request("account[id] is required")
+    return account
 
 
 def _uuid_filter(params: Params, name: str) -> tuple[str, ...]:
