@@ -81,9 +81,7 @@ class Limiter:
         self._paused_until = 0.0  # loop time before which no request may start (429 cooldown)
         self._rate = rate  # the configured client-wide rate (None: not told)
         self._answered: deque[float] = deque()  # loop times of non-429 answers in the last second
-        self._learned: float | None = (
-            None  # pace learned from 429s, while below the configured rate
-        )
+        self._learned: float | None = None  # pace learned from 429s, below the configured rate
         self._learned_bucket: AsyncLimiter | None = None
         self._learned_at = 0.0  # loop time the learned pace was last set or grown
 
@@ -152,12 +150,9 @@ class Limiter:
             self._users.move_to_end(key)
         return bucket
 
-    async def _cooldown(self) -> float:
-        waited = 0.0
+    async def _cooldown(self) -> None:
         while (left := self.paused_for) > 0:
-            waited += left
             await asyncio.sleep(left)
-        return waited
 
     @contextlib.asynccontextmanager
     async def slot(self, user: str | None = None) -> AsyncIterator[float]:
