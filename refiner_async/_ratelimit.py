@@ -151,7 +151,8 @@ class Limiter:
         return bucket
 
     async def _cooldown(self) -> None:
-        while (left := self.paused_for) > 0:
+        # A timed wait, not an event: a 429 during the sleep may push the end further out.
+        while (left := self.paused_for) > 0:  # noqa: ASYNC110
             await asyncio.sleep(left)
 
     @contextlib.asynccontextmanager
