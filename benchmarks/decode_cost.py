@@ -173,7 +173,7 @@ def emulator_page() -> bytes:
 
 def once(fn: Any, *, collect: bool) -> float:
     """Seconds for one call of ``fn`` on a cold timestamp cache, the cyclic GC on or off."""
-    _converters.clear_timestamp_cache()
+    _converters.clear_caches()
     gc.collect()
     if not collect:
         gc.disable()

@@ -32,7 +32,7 @@ from typing import Any
 import orjson
 from _common import common_arguments, emulator, publish, table
 
-from refiner_async._converters import clear_timestamp_cache, structure_page
+from refiner_async._converters import clear_caches, structure_page
 from refiner_async._pagination import Paginator
 from refiner_async.models import Response
 from refiner_async.models.page import Page
@@ -121,7 +121,7 @@ LABELS = {
 
 def timed(fn: Callable[[], int], items: int, *, collect: bool) -> float:
     """Seconds for one run of ``fn`` with the cyclic GC on or off, on a cold timestamp cache."""
-    clear_timestamp_cache()
+    clear_caches()
     gc.collect()
     if not collect:
         gc.disable()

@@ -27,7 +27,9 @@ validation) to name the failing field. ``benchmarks/decode_cost.py`` measures th
 from __future__ import annotations
 
 import math
+import operator
 import typing
+import weakref
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -49,7 +51,7 @@ from .models.page import Page
 
 __all__ = [
     "Converter",
-    "clear_timestamp_cache",
+    "clear_caches",
     "converter",
     "format_timestamp",
     "make_converter",
@@ -129,45 +131,59 @@ def parse_timestamp(text: str) -> datetime:
     return value
 
 
-_timestamps: dict[
-    str, datetime | None
-] = {}  # timestamp text -> parsed value (datetimes are immutable)
-
-
-def clear_timestamp_cache() -> None:
-    """Forget every remembered timestamp string (benchmarks use it to measure cold pages)."""
-    _timestamps.clear()
-
-
-def _timestamp_or_none(value: Any, _: Any = None) -> datetime | None:
+def _read_timestamp(value: Any) -> datetime | None:
+    """A timestamp field's JSON value as an aware UTC datetime, or None (null, empty, zero date)."""
     if type(value) is str:
-        cached = _timestamps.get(value, _timestamps)
-        if cached is not _timestamps:
-            return cached  # type: ignore[return-value]
-        if len(_timestamps) >= _TIMESTAMP_CACHE_SIZE:
-            _timestamps.clear()
-        parsed: datetime | None
         try:
-            if len(value) == 19:  # the responses' naive form, inlined: this is the hot path
-                parsed = datetime.fromisoformat(value + "+00:00")
-            else:
-                parsed = parse_timestamp(value)
+            if len(value) == 19:  # the responses' naive form: this is the hot path
+                return datetime.fromisoformat(value + "+00:00")
+            return parse_timestamp(value)
         except ValueError:
             text = value.strip()
             if text in _ZERO_DATES:
-                parsed = None  # empty, or PHP's zero date: no timestamp
-            else:
-                try:
-                    parsed = parse_timestamp(text)
-                except ValueError:
-                    raise ValueError(f"not an ISO-8601 timestamp: {value[:40]!r}") from None
-        _timestamps[value] = parsed
-        return parsed
+                return None  # empty, or PHP's zero date: no timestamp
+            try:
+                return parse_timestamp(text)
+            except ValueError:
+                raise ValueError(f"not an ISO-8601 timestamp: {value[:40]!r}") from None
     if value is None:
         return None
     if type(value) in (int, float) and math.isfinite(value):
         return datetime.fromtimestamp(value, UTC)  # epoch seconds
     raise TypeError(f"expected a timestamp string, got {_kind(value)}")
+
+
+class _TimestampCache(dict[Any, "datetime | None"]):
+    """Timestamp text -> parsed value, so each distinct string is parsed once (datetimes are immutable).
+
+    A generated hook reads a timestamp field with one subscript: ``None`` maps to None, a string
+    not seen yet is parsed by ``__missing__`` and remembered, anything else is parsed each time (a
+    number is never remembered: ``1``, ``1.0`` and ``True`` are equal keys). An unhashable value
+    raises TypeError like any other misfit. Holds at most ``_TIMESTAMP_CACHE_SIZE`` strings.
+    """
+
+    def __missing__(self, value: Any) -> datetime | None:
+        parsed: datetime | None
+        if type(value) is str and len(value) == 19:  # the responses' naive form: the hot path
+            try:
+                parsed = datetime.fromisoformat(value + "+00:00")
+            except ValueError:
+                parsed = _read_timestamp(value)
+        else:
+            parsed = _read_timestamp(value)
+        if type(value) is str:
+            if len(self) >= _TIMESTAMP_CACHE_SIZE:
+                self.clear()
+                self[None] = None
+            self[value] = parsed
+        return parsed
+
+
+_timestamps = _TimestampCache({None: None})
+
+
+def _timestamp_or_none(value: Any, _: Any = None) -> datetime | None:
+    return _timestamps[value]
 
 
 def _timestamp(value: Any, _: Any = None) -> datetime:
@@ -355,15 +371,31 @@ _INLINE: dict[Any, str] = {
         "if v is not None and type(v) is not int and type(v) is not float: v = _number_or_none(v)"
     ),
     bool | None: "if v is not None and type(v) is not bool: v = _bool_or_none(v)",
-    datetime | None: (
-        "if v is not None:\n"
-        "        t = _ts_get(v, _ts_miss)\n"
-        "        v = _timestamp_or_none(v) if t is _ts_miss else t"
-    ),
+    datetime | None: "v = _ts[v]",
     Mapping[str, Any]: "if type(v) is not dict: v = _mapping(v)",
     Mapping[str, Any] | None: "if v is not None and type(v) is not dict: v = _mapping_or_none(v)",
     Any: "",
 }
+
+#: Field types whose JSON values are scalars: a model reading only these can be shared (interned).
+_SCALAR_TYPES = frozenset(
+    {str, str | None, int, int | None, float | None, bool | None, datetime | None}
+)
+MAX_SHAPES = 8  # key sets per model that get a hook of their own
+_INTERNED_SIZE = 1024  # instances remembered per interning hook (cleared when full)
+_interned_caches: list[dict[tuple[Any, ...], Any]] = []
+#: A model's fast hook -> its hooks by number of keys, so a parent's hook can call them directly.
+_BY_SIZE: weakref.WeakKeyDictionary[Callable[..., Any], dict[int, Callable[[Any], Any]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def clear_caches() -> None:
+    """Forget remembered timestamps and shared instances (benchmarks use it to time cold pages)."""
+    _timestamps.clear()
+    _timestamps[None] = None
+    for cache in _interned_caches:
+        cache.clear()
 
 
 def _slot_twin(cl: type) -> type | None:
@@ -395,93 +427,211 @@ def _optional_model(tp: Any) -> type | None:
     return None
 
 
-def _compile_fast_hook(cl: type[T], conv: cattrs.Converter) -> Callable[[Any, Any], T]:
-    """A fast structure hook for the attrs class ``cl``, generated once per class.
+def _all_text(values: tuple[Any, ...]) -> bool:
+    """Whether every value is a string or null: only such keys are interned (``1 == 1.0 == True``)."""
+    return all(value is None or type(value) is str for value in values)
 
-    It reads each field with an inline type check (no call for values that already fit), calls the
-    hooks of nested models, and fills the new instance's slots directly (see :func:`_slot_twin`):
-    the models are plain frozen attrs classes without validators, converters or
-    ``__attrs_post_init__``, so this builds exactly what ``__init__`` would, at a fraction of the
-    cost of cattrs' generic hooks. A required key that is missing raises ``KeyError``; the detailed
-    converter then names it.
+
+class _HookBuilder:
+    """Writes the fast hooks of one attrs class: the general one, and one per key set seen.
+
+    The models are plain frozen attrs classes without validators, converters or
+    ``__attrs_post_init__``, so a hook builds exactly what ``__init__`` would by filling the slots
+    of a twin (see :func:`_slot_twin`), at a fraction of the cost of cattrs' generic hooks.
     """
-    model: Any = cl
-    fields = attrs.fields(attrs.resolve_types(model))
-    for a in fields:
-        if a.validator is not None or a.converter is not None:
-            raise TypeError(f"{cl.__name__}.{a.name}: fast hooks need fields without validators")
-    if hasattr(cl, "__attrs_post_init__"):
-        raise TypeError(f"{cl.__name__}: fast hooks need classes without __attrs_post_init__")
-    known, aliases, fallbacks = _keys_of(cl)
-    env: dict[str, Any] = {
-        "_cl": cl,
-        "_new": object.__new__,
-        "_EMPTY": EMPTY,
-        "_known": known,
-        "_aliases": aliases,
-        "_fallbacks": fallbacks,
-        "_unknown": _unknown,
-        "_apply_fallbacks": _apply_fallbacks,
-        "_kind": _kind,
-        "_ts_get": _timestamps.get,
-        "_ts_miss": _timestamps,
-        "_str": _str,
-        "_str_or_none": _str_or_none,
-        "_int": _int,
-        "_int_or_none": _int_or_none,
-        "_number_or_none": _number_or_none,
-        "_bool_or_none": _bool_or_none,
-        "_timestamp_or_none": _timestamp_or_none,
-        "_mapping": _mapping,
-        "_mapping_or_none": _mapping_or_none,
-    }
-    lines = [
-        "def hook(o, _=None):",
-        "    if type(o) is not dict:",
-        "        raise TypeError(f'expected an object, got {_kind(o)}')",
-    ]
-    if fallbacks:
-        lines.append("    o = _apply_fallbacks(o, _fallbacks)")
-    twin = _slot_twin(cl)
-    env["_twin"] = twin
-    lines += ["    g = o.get", "    i = _new(_cl)" if twin is None else "    i = _new(_twin)"]
 
-    def store(name: str, value: str) -> str:
-        if twin is not None:
+    def __init__(self, cl: type, conv: cattrs.Converter) -> None:
+        model: Any = cl
+        self.cl = cl
+        self.fields = [a for a in attrs.fields(attrs.resolve_types(model)) if a.name != "extra"]
+        for a in self.fields:
+            if a.validator is not None or a.converter is not None:
+                raise TypeError(
+                    f"{cl.__name__}.{a.name}: fast hooks need fields without validators"
+                )
+        if hasattr(cl, "__attrs_post_init__"):
+            raise TypeError(f"{cl.__name__}: fast hooks need classes without __attrs_post_init__")
+        self.has_extra = "extra" in attrs.fields_dict(model)
+        self.known, aliases, fallbacks = _keys_of(cl)
+        self.required = frozenset(a.name for a in self.fields if a.default is attrs.NOTHING)
+        self.twin = _slot_twin(cl)
+        self.env: dict[str, Any] = {
+            "_cl": cl,
+            "_twin": self.twin,
+            "_new": object.__new__,
+            "_EMPTY": EMPTY,
+            "_known": self.known,
+            "_aliases": aliases,
+            "_fallbacks": fallbacks,
+            "_unknown": _unknown,
+            "_apply_fallbacks": _apply_fallbacks,
+            "_kind": _kind,
+            "_ts": _timestamps,
+            "_str": _str,
+            "_str_or_none": _str_or_none,
+            "_int": _int,
+            "_int_or_none": _int_or_none,
+            "_number_or_none": _number_or_none,
+            "_bool_or_none": _bool_or_none,
+            "_mapping": _mapping,
+            "_mapping_or_none": _mapping_or_none,
+            "_all_text": _all_text,
+        }
+        self.inline: dict[str, str] = {}  # field -> the code structuring ``v`` in place
+        self.inline_known: dict[str, str] = {}  # the same for hooks of known key sets
+        for a in self.fields:
+            code = known_code = _INLINE.get(a.type, "")
+            if a.type not in _INLINE:
+                target = _optional_model(a.type) or a.type  # ``M | None``: None is checked inline
+                nested = conv.get_structure_hook(target)
+                self.env[f"_hook_{a.name}"] = nested
+                self.env[f"_type_{a.name}"] = target
+                code = known_code = f"v = _hook_{a.name}(v, _type_{a.name})"
+                if nested in _BY_SIZE:  # a nested model: call its hook for the size directly
+                    self.env[f"_sizes_{a.name}"] = _BY_SIZE[nested].get
+                    known_code = (
+                        f"v = (_sizes_{a.name}(len(v)) or _hook_{a.name})(v) "
+                        f"if type(v) is dict else _hook_{a.name}(v, _type_{a.name})"
+                    )
+                if a.default is None:
+                    code, known_code = (
+                        f"if v is not None: {code}",
+                        f"if v is not None: {known_code}",
+                    )
+            self.inline[a.name] = code
+            self.inline_known[a.name] = known_code
+
+    def _store(self, name: str, value: str) -> str:
+        if self.twin is not None:
             return f"i.{name} = {value}"
         setter = f"_set_{name}"
-        env[setter] = cl.__dict__[name].__set__  # the slot's descriptor
+        self.env[setter] = self.cl.__dict__[name].__set__  # the slot's descriptor
         return f"{setter}(i, {value})"
 
-    for a in fields:
-        if a.name == "extra":
-            continue
-        required = a.default is attrs.NOTHING
-        lines.append(f"    v = o[{a.name!r}]" if required else f"    v = g({a.name!r})")
-        inline = _INLINE.get(a.type)
-        if inline is None:
-            hook_name = f"_hook_{a.name}"
-            target = _optional_model(a.type) or a.type  # ``M | None``: None is checked inline
-            env[hook_name] = conv.get_structure_hook(target)
-            env[f"_type_{a.name}"] = target
-            inline = f"v = {hook_name}(v, _type_{a.name})"
-            if not required and a.default is None:
-                inline = f"if v is not None: {inline}"
-        if inline:
-            lines.append(f"    {inline}")
-        lines.append(f"    {store(a.name, 'v')}")
-    if any(a.name == "extra" for a in fields):
+    def _compile(self, name: str, lines: list[str], env: dict[str, Any]) -> Any:
+        source = "\n".join(lines)
+        exec(compile(source, f"<refiner_async fast hook for {self.cl.__name__}>", "exec"), env)
+        return env[name]
+
+    def _field_lines(self, name: str, *, known: bool = False) -> list[str]:
+        code = (self.inline_known if known else self.inline)[name]
+        return [f"    {code}"] if code else []
+
+    def general(self) -> Callable[[Any], Any]:
+        """The hook for any object: reads each field by name, keeps unknown keys on ``extra``.
+
+        A required key that is missing raises ``KeyError``; the detailed converter then names it.
+        """
+        lines = ["def general(o):"]
+        if self.env["_fallbacks"]:
+            lines.append("    o = _apply_fallbacks(o, _fallbacks)")
         lines += [
-            "    if _known.issuperset(o):",
-            f"        {store('extra', '_EMPTY')}",
-            "    else:",
-            f"        {store('extra', '_unknown(o, _known, _aliases) or _EMPTY')}",
+            "    g = o.get",
+            "    i = _new(_cl)" if self.twin is None else "    i = _new(_twin)",
         ]
-    if twin is not None:
-        lines.append("    i.__class__ = _cl  # the filled twin becomes the frozen model")
-    lines.append("    return i")
-    exec(compile("\n".join(lines), f"<refiner_async fast hook for {cl.__name__}>", "exec"), env)
-    hook: Callable[[Any, Any], T] = env["hook"]
+        for a in self.fields:
+            lines.append(
+                f"    v = o[{a.name!r}]" if a.name in self.required else f"    v = g({a.name!r})"
+            )
+            lines += self._field_lines(a.name)
+            lines.append(f"    {self._store(a.name, 'v')}")
+        if self.has_extra:
+            lines += [
+                "    if _known.issuperset(o):",
+                f"        {self._store('extra', '_EMPTY')}",
+                "    else:",
+                f"        {self._store('extra', '_unknown(o, _known, _aliases) or _EMPTY')}",
+            ]
+        if self.twin is not None:
+            lines.append("    i.__class__ = _cl  # the filled twin becomes the frozen model")
+        lines.append("    return i")
+        return self._compile("general", lines, self.env)  # type: ignore[no-any-return]
+
+    def for_keys(self, keys: tuple[str, ...]) -> Callable[[Any], Any] | None:
+        """A hook for objects with exactly ``keys`` (None when they are not all known fields).
+
+        It takes every value with one ``itemgetter`` call and needs no unknown-key check. When every
+        field it reads is a scalar, the instances it builds from strings and nulls alone are
+        remembered and shared: the models are immutable, and a survey or an account recurs on
+        many responses.
+        """
+        present = [a for a in self.fields if a.name in keys]
+        if len(present) != len(keys) or not self.required.issubset(keys):
+            return None
+        env = dict(self.env)
+        names = [f"f{n}" for n in range(len(present))]
+        values = "(_get(o),)" if len(present) == 1 else "_get(o)"  # always a tuple
+        if present:
+            env["_get"] = operator.itemgetter(*(a.name for a in present))
+        shared = bool(present) and all(a.type in _SCALAR_TYPES for a in present)
+        lines = ["def for_keys(o):"]
+        if shared:
+            cache: dict[tuple[Any, ...], Any] = {}
+            _interned_caches.append(cache)
+            env["_interned"] = cache
+            lines += [
+                f"    key = {values}",
+                "    i = _interned.get(key)",
+                "    if i is not None:",
+                "        return i",
+                f"    {', '.join(names)}, = key",
+            ]
+        elif present:
+            lines.append(f"    {', '.join(names)}, = {values}")
+        lines.append("    i = _new(_cl)" if self.twin is None else "    i = _new(_twin)")
+        for a, local in zip(present, names, strict=True):
+            lines.append(f"    v = {local}")
+            lines += self._field_lines(a.name, known=True)
+            lines.append(f"    {self._store(a.name, 'v')}")
+        for a in self.fields:
+            if a.name not in keys:
+                env[f"_default_{a.name}"] = a.default
+                lines.append(f"    {self._store(a.name, f'_default_{a.name}')}")
+        if self.has_extra:
+            lines.append(f"    {self._store('extra', '_EMPTY')}")
+        if self.twin is not None:
+            lines.append("    i.__class__ = _cl  # the filled twin becomes the frozen model")
+        if shared:
+            lines += [
+                "    if _all_text(key):",
+                f"        if len(_interned) >= {_INTERNED_SIZE}:",
+                "            _interned.clear()",
+                "        _interned[key] = i",
+            ]
+        lines.append("    return i")
+        return self._compile("for_keys", lines, env)  # type: ignore[no-any-return]
+
+
+def _compile_fast_hook(cl: type[T], conv: cattrs.Converter) -> Callable[[Any, Any], T]:
+    """A fast structure hook for the attrs class ``cl``.
+
+    Objects are told apart by their number of keys: the first object of each size that holds only
+    known fields gets a hook of its own (:meth:`_HookBuilder.for_keys`); another object of that size
+    (a missing field replaced by an unknown key) makes it raise ``KeyError`` and is read by the
+    general hook, as is every object of a size that held unknown keys, and anything beyond
+    ``MAX_SHAPES`` sizes.
+    """
+    builder = _HookBuilder(cl, conv)
+    general = builder.general()
+    by_size: dict[int, Callable[[Any], Any]] = {}
+
+    def learn(o: dict[str, Any]) -> Callable[[Any], Any]:
+        specific = builder.for_keys(tuple(o)) if len(by_size) < MAX_SHAPES else None
+        chosen = by_size[len(o)] = specific or general
+        return chosen
+
+    def hook(o: Any, _: Any = None) -> T:
+        if type(o) is not dict:
+            raise TypeError(f"expected an object, got {_kind(o)}")
+        read = by_size.get(len(o)) or learn(o)
+        if read is not general:
+            try:
+                return read(o)  # type: ignore[no-any-return]
+            except KeyError:  # same size, other keys
+                pass
+        return general(o)  # type: ignore[no-any-return]
+
+    _BY_SIZE[hook] = by_size
     return hook
 
 

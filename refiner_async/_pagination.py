@@ -74,7 +74,7 @@ import hashlib
 import json
 import math
 from collections import deque
-from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping, Sequence
 from contextlib import aclosing
 from typing import Any, Generic, Literal, TypeGuard, TypeVar
 
@@ -188,44 +188,53 @@ def decode_resume_token(
 class _SeenKeys:
     """Identities of items already read, to drop repeats and to see pages overlap.
 
-    Keeps the keys of the last ``pages_kept`` pages (None: of every page).
+    Remembers the keys of at least the last ``pages_kept`` pages (None: of every page) and at most
+    about twice as many: older keys are dropped in bulk, and a key remembered longer only drops more
+    repeats.
     """
 
     def __init__(self, key: Callable[[Any], object] | None, pages_kept: int | None) -> None:
         self._key = key
         self.pages_kept = pages_kept
-        self._pages: deque[list[object]] = deque()  # keys per remembered page, oldest first
-        self._counts: dict[object, int] = {}  # key -> number of remembered pages holding it
+        self._serial = 0  # pages remembered so far
+        self._newest: dict[object, int] = {}  # key -> serial of the newest page holding it
+        self._sizes: deque[int] = deque()  # key counts of the last ``pages_kept`` pages
+        self._kept = 0  # their sum
         self.enabled = True  # False once an item has no hashable identity: no de-duplication
 
-    def identity(self, item: object) -> object | None:
-        """The item's key, or None when de-duplication is off."""
+    def identities(self, items: tuple[Any, ...]) -> list[object] | None:
+        """The keys of ``items`` in order, or None when de-duplication is off (an item without a
+        hashable key turns it off for good)."""
         if not self.enabled:
             return None
-        ident = self._key(item) if self._key is not None else item
+        idents = list(items) if self._key is None else list(map(self._key, items))
         try:
-            hash(ident)
+            hash(tuple(idents))
         except TypeError:
             self.enabled = False
-            self._pages.clear()
-            self._counts.clear()
+            self._newest.clear()
             return None
-        return ident
+        return idents
 
     def __contains__(self, ident: object) -> bool:
-        return ident is not None and ident in self._counts
+        return ident in self._newest
+
+    def overlaps(self, idents: list[object] | None) -> bool:
+        """Whether any of ``idents`` was read before."""
+        return idents is not None and not self._newest.keys().isdisjoint(idents)
 
     def remember(self, idents: list[object]) -> None:
-        self._pages.append(idents)
-        for ident in idents:
-            self._counts[ident] = self._counts.get(ident, 0) + 1
-        while self.pages_kept is not None and len(self._pages) > self.pages_kept:
-            for ident in self._pages.popleft():
-                left = self._counts[ident] - 1
-                if left:
-                    self._counts[ident] = left
-                else:
-                    del self._counts[ident]
+        self._serial += 1
+        self._newest.update(dict.fromkeys(idents, self._serial))
+        if self.pages_kept is None:
+            return
+        self._sizes.append(len(idents))
+        self._kept += len(idents)
+        while len(self._sizes) > self.pages_kept:
+            self._kept -= self._sizes.popleft()
+        if len(self._newest) > 2 * self._kept + 1000:
+            oldest = self._serial - len(self._sizes) + 1
+            self._newest = {k: serial for k, serial in self._newest.items() if serial >= oldest}
 
 
 def _last_page(page: Page[Any], page_length: int) -> int | None:
@@ -339,26 +348,14 @@ class _Run(Generic[T]):
         """Accept a page: drop repeats, apply ``start.skip`` and ``max_items``, advance the resume
         point to ``after``. Returns the page to hand out, or None when nothing in it is new."""
         items = page.items
-        out: list[T] = []
-        idents: list[object] = []
-        fresh: set[object] = set()
+        keys = self._seen.identities(items)
         cut = len(items)
-        for index, item in enumerate(items):
-            ident = self._seen.identity(item)
-            if index < start.skip:  # yielded before the resume point: remember, do not repeat
-                if ident is not None:
-                    idents.append(ident)
-                continue
-            if self._remaining is not None and len(out) >= self._remaining:
-                cut = index
-                break
-            if ident is not None:
-                if ident in self._seen or ident in fresh:
-                    self.stats.duplicates_dropped += 1
-                    continue
-                fresh.add(ident)
-                idents.append(ident)
-            out.append(item)
+        whole = not start.skip and (self._remaining is None or self._remaining >= cut)
+        if whole and (keys is None or (len(set(keys)) == cut and not self._seen.overlaps(keys))):
+            out: Sequence[T] = items  # the usual page: every item new, nothing cut
+            idents = keys or []
+        else:
+            out, idents, cut = self._select(items, keys, start.skip)
         self._seen.remember(idents)
         self._yielded += len(out)
         self.stats.items += len(out)
@@ -375,6 +372,32 @@ class _Run(Generic[T]):
             return None
         self._emitted += 1
         return attrs.evolve(page, items=tuple(out), resume_token=self._token(after))
+
+    def _select(
+        self, items: tuple[T, ...], keys: list[object] | None, skip: int
+    ) -> tuple[list[T], list[object], int]:
+        """Item by item: the items to hand out, the keys to remember, and where ``max_items`` cut
+        the page (its length when it did not). Items before ``skip`` were yielded before the resume
+        point: remembered, not repeated."""
+        out: list[T] = []
+        idents: list[object] = []
+        fresh: set[object] = set()
+        for index, item in enumerate(items):
+            ident = None if keys is None else keys[index]
+            if index < skip:
+                if ident is not None:
+                    idents.append(ident)
+                continue
+            if self._remaining is not None and len(out) >= self._remaining:
+                return out, idents, index
+            if ident is not None:
+                if ident in self._seen or ident in fresh:
+                    self.stats.duplicates_dropped += 1
+                    continue
+                fresh.add(ident)
+                idents.append(ident)
+            out.append(item)
+        return out, idents, len(items)
 
     def _after(self, page: Page[T], number: int | None, last: int | None) -> _Position | None:
         """Where reading continues after ``page`` (read as page ``number``, None: by cursor)."""
@@ -505,7 +528,7 @@ class _Run(Generic[T]):
             expected = self._length if last is not None and number < last else None
         if expected is not None and len(page.items) != expected:
             return True
-        return any(self._seen.identity(item) in self._seen for item in page.items)
+        return self._seen.overlaps(self._seen.identities(page.items))
 
     async def _by_numbers(self, first: Page[T], start: _Position) -> AsyncGenerator[Page[T], None]:
         """Read by page number, concurrently while the offsets hold (see the module docstring)."""
