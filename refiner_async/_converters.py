@@ -548,22 +548,26 @@ class _HookBuilder:
         return self._compile("general", lines, self.env)  # type: ignore[no-any-return]
 
     def for_keys(self, keys: tuple[str, ...]) -> Callable[[Any], Any] | None:
-        """A hook for objects with exactly ``keys`` (None when they are not all known fields).
+        """A hook for objects with exactly ``keys`` (None when a required field is missing or a
+        fallback key stands in for one).
 
-        It takes every value with one ``itemgetter`` call and needs no unknown-key check. When every
-        field it reads is a scalar, the instances it builds from strings and nulls alone are
-        remembered and shared: the models are immutable, and a survey or an account recurs on
-        many responses.
+        It takes every value with one ``itemgetter`` call; the unknown keys, known in advance, go to
+        ``extra``. When the keys are all fields and every one is a scalar, the instances it builds
+        from strings and nulls alone are remembered and shared: the models are immutable, and a
+        survey or an account recurs on many responses.
         """
         present = [a for a in self.fields if a.name in keys]
-        if len(present) != len(keys) or not self.required.issubset(keys):
+        unknown = [key for key in keys if key not in self.known]
+        if not self.required.issubset(keys) or any(key in self.env["_aliases"] for key in keys):
             return None
+        if not self.has_extra:
+            unknown = []  # a model without ``extra`` ignores them
         env = dict(self.env)
-        names = [f"f{n}" for n in range(len(present))]
-        values = "(_get(o),)" if len(present) == 1 else "_get(o)"  # always a tuple
-        if present:
-            env["_get"] = operator.itemgetter(*(a.name for a in present))
-        shared = bool(present) and all(a.type in _SCALAR_TYPES for a in present)
+        names = [f"f{n}" for n in range(len(present) + len(unknown))]
+        values = "(_get(o),)" if len(names) == 1 else "_get(o)"  # always a tuple
+        if names:
+            env["_get"] = operator.itemgetter(*(a.name for a in present), *unknown)
+        shared = bool(present) and not unknown and all(a.type in _SCALAR_TYPES for a in present)
         lines = ["def for_keys(o):"]
         if shared:
             cache: dict[tuple[Any, ...], Any] = {}
@@ -576,10 +580,10 @@ class _HookBuilder:
                 "        return i",
                 f"    {', '.join(names)}, = key",
             ]
-        elif present:
+        elif names:
             lines.append(f"    {', '.join(names)}, = {values}")
         lines.append("    i = _new(_cl)" if self.twin is None else "    i = _new(_twin)")
-        for a, local in zip(present, names, strict=True):
+        for a, local in zip(present, names, strict=False):  # then the unknown keys
             lines.append(f"    v = {local}")
             lines += self._field_lines(a.name, known=True)
             lines.append(f"    {self._store(a.name, 'v')}")
@@ -588,7 +592,11 @@ class _HookBuilder:
                 env[f"_default_{a.name}"] = a.default
                 lines.append(f"    {self._store(a.name, f'_default_{a.name}')}")
         if self.has_extra:
-            lines.append(f"    {self._store('extra', '_EMPTY')}")
+            extra = ", ".join(
+                f"{key!r}: {local}"
+                for key, local in zip(unknown, names[len(present) :], strict=True)
+            )
+            lines.append(f"    {self._store('extra', '{' + extra + '}' if unknown else '_EMPTY')}")
         if self.twin is not None:
             lines.append("    i.__class__ = _cl  # the filled twin becomes the frozen model")
         if shared:
@@ -605,11 +613,11 @@ class _HookBuilder:
 def _compile_fast_hook(cl: type[T], conv: cattrs.Converter) -> Callable[[Any, Any], T]:
     """A fast structure hook for the attrs class ``cl``.
 
-    Objects are told apart by their number of keys: the first object of each size that holds only
-    known fields gets a hook of its own (:meth:`_HookBuilder.for_keys`); another object of that size
-    (a missing field replaced by an unknown key) makes it raise ``KeyError`` and is read by the
-    general hook, as is every object of a size that held unknown keys, and anything beyond
-    ``MAX_SHAPES`` sizes.
+    Objects are told apart by their number of keys: the first object of each size gets a hook for
+    its keys (:meth:`_HookBuilder.for_keys`), for up to ``MAX_SHAPES`` sizes. Another object of that
+    size with other keys makes that hook raise ``KeyError`` and is read by the general hook, as is
+    anything else without a hook of its own (an object lacking a required field, one using a
+    fallback key, any size beyond the first ``MAX_SHAPES``).
     """
     builder = _HookBuilder(cl, conv)
     general = builder.general()
@@ -617,8 +625,10 @@ def _compile_fast_hook(cl: type[T], conv: cattrs.Converter) -> Callable[[Any, An
 
     def learn(o: dict[str, Any]) -> Callable[[Any], Any]:
         specific = builder.for_keys(tuple(o)) if len(by_size) < MAX_SHAPES else None
-        chosen = by_size[len(o)] = specific or general
-        return chosen
+        if specific is None:
+            return general
+        by_size[len(o)] = specific
+        return specific
 
     def hook(o: Any, _: Any = None) -> T:
         if type(o) is not dict:

@@ -367,3 +367,67 @@ def test_timestamp_cache_stays_bounded() -> None:
             2026, 1, 1, hours, minutes, seconds, tzinfo=UTC
         )
     assert len(_converters._timestamps) <= _converters._TIMESTAMP_CACHE_SIZE
+
+
+def test_objects_of_one_size_with_other_keys_are_read_in_full() -> None:
+    """Hooks are chosen by the number of keys: an object of a size seen before whose keys differ
+    (a field missing, an unknown key instead) is still read exactly, in any order of arrival."""
+    conv = make_converter()
+    hook = _compile_fast_hook(Segment, conv)
+    first = hook({"uuid": "s1", "name": "A"}, Segment)
+    other = hook({"uuid": "s2", "brand_new": [1]}, Segment)
+    again = hook({"uuid": "s3", "name": "C"}, Segment)
+    assert (first.uuid, first.name, first.extra) == ("s1", "A", {})
+    assert (other.uuid, other.name, other.extra) == ("s2", None, {"brand_new": [1]})
+    assert (again.uuid, again.name) == ("s3", "C")
+    with pytest.raises(KeyError):
+        hook({"name": "no uuid"}, Segment)
+
+
+def test_many_key_sets_of_one_model_are_all_read() -> None:
+    """More key sets than get hooks of their own, sizes shared by several, unknown keys among
+    them: every one is read exactly."""
+    values: dict[str, Any] = {
+        "remote_id": "u1",
+        "email": "a@b.io",
+        "display_name": None,
+        "first_seen_at": "2020-09-02 21:53:33",
+        "attributes": {"plan": "pro"},
+        "brand_new": [1],
+    }
+    read = {**values, "first_seen_at": datetime(2020, 9, 2, 21, 53, 33, tzinfo=UTC)}
+    conv = Converter()
+    names = list(values)
+    for size in range(len(names) + 1):
+        for start in range(len(names)):
+            chosen = [names[(start + n) % len(names)] for n in range(size)]
+            contact = conv.structure({"uuid": "c", **{k: values[k] for k in chosen}}, Contact)
+            for key in names[:-1]:
+                default = {} if key == "attributes" else None
+                assert getattr(contact, key) == (read[key] if key in chosen else default)
+            assert contact.extra == ({"brand_new": [1]} if "brand_new" in chosen else {})
+
+
+def test_refs_read_from_text_alone_are_shared() -> None:
+    """The same survey ref on many responses is one immutable instance; values that only compare
+    equal (1, 1.0) are never shared."""
+    conv = Converter()  # hooks learn key sets as they meet them: start from none
+    page = {"items": [copy.deepcopy(RESPONSE) for _ in range(3)]}
+    items = conv.structure_page(page, Response).items
+    assert items[0].form is items[1].form is items[2].form
+    assert items[0].form == FormRef(uuid="f1", name="Survey")
+    assert items[0].contact is not items[1].contact  # holds a nested object: built each time
+    ints = conv.structure({"uuid": 1, "name": "x"}, FormRef)
+    floats = conv.structure({"uuid": 1.0, "name": "x"}, FormRef)
+    assert (ints.uuid, floats.uuid) == ("1", "1.0")
+
+
+@pytest.mark.parametrize("text", ["0000-00-00 00:00:00", "", " 2020-09-02 21:53:33 "])
+def test_unusual_timestamps_on_the_fast_path(text: str) -> None:
+    """PHP's zero date and padded text read the same through every hook, cached or not."""
+    expected = (
+        None if text.strip() in ("", "0000-00-00 00:00:00") else parse_timestamp(text.strip())
+    )
+    for _ in range(2):  # parsed, then from the cache
+        item = structure_page({"items": [{**RESPONSE, "completed_at": text}]}, Response).items[0]
+        assert item.completed_at == expected
