@@ -26,8 +26,10 @@ validation) to name the failing field. ``benchmarks/decode_cost.py`` measures th
 
 from __future__ import annotations
 
+import itertools
 import math
 import operator
+import re
 import typing
 import weakref
 from collections.abc import Callable, Mapping
@@ -92,7 +94,9 @@ FALLBACK_KEYS: Mapping[type, Mapping[str, str]] = {
 
 _PAGE_FIGURES = ("current_page", "last_page", "items_count", "page_length")
 MAX_CURSOR_CHARS = 4096  # a longer next_page_cursor is refused as not fitting
-_TIMESTAMP_CACHE_SIZE = 4096  # distinct timestamp strings remembered (cleared when full)
+_TIMESTAMP_CACHE_SIZE = (
+    8192  # distinct timestamp strings remembered (cleared when full): a page holds up to 7,000
+)
 _ZERO_DATES = frozenset({"", "0000-00-00 00:00:00", "0000-00-00T00:00:00Z", "0000-00-00"})
 
 
@@ -180,6 +184,44 @@ class _TimestampCache(dict[Any, "datetime | None"]):
 
 
 _timestamps = _TimestampCache({None: None})
+
+
+def _timestamp_fields(cl: type) -> tuple[Callable[[Any], Any], int] | None:
+    """An ``itemgetter`` of ``cl``'s top-level optional timestamp fields and their number (None:
+    it has none)."""
+    model: Any = cl
+    names = [a.name for a in attrs.fields(attrs.resolve_types(model)) if a.type == datetime | None]
+    return (operator.itemgetter(*names), len(names)) if names else None
+
+
+def _warm_timestamps(items: list[Any], fields: Callable[[Any], Any], count: int) -> None:
+    """Parse a page's distinct naive timestamps at once, before its items are structured.
+
+    ``fields`` reads an item's ``count`` timestamp fields (see :func:`_timestamp_fields`). Each
+    distinct ``YYYY-MM-DD HH:MM:SS`` string not yet cached is parsed by one C-level ``map`` and
+    cached, so the hooks find every one of them in the cache. Anything unusual (a missing field, a
+    value of another form, a string that does not parse) is left to the hooks, which handle it one
+    value at a time.
+    """
+    try:
+        values = map(fields, items)
+        texts = set(itertools.chain.from_iterable(values) if count > 1 else values)
+    except (KeyError, TypeError):  # a field missing, an item not an object, an unhashable value
+        return
+    texts.difference_update(_timestamps.keys())
+    new = [text for text in texts if type(text) is str and len(text) == 19]
+    if not new or len(new) >= _TIMESTAMP_CACHE_SIZE:
+        return
+    try:
+        parsed = list(
+            map(datetime.fromisoformat, map(operator.add, new, itertools.repeat("+00:00")))
+        )
+    except ValueError:
+        return
+    if len(_timestamps) + len(new) >= _TIMESTAMP_CACHE_SIZE:
+        _timestamps.clear()
+        _timestamps[None] = None
+    _timestamps.update(zip(new, parsed, strict=True))
 
 
 def _timestamp_or_none(value: Any, _: Any = None) -> datetime | None:
@@ -513,8 +555,8 @@ class _HookBuilder:
         exec(compile(source, f"<refiner_async fast hook for {self.cl.__name__}>", "exec"), env)
         return env[name]
 
-    def _field_lines(self, name: str, *, known: bool = False) -> list[str]:
-        code = (self.inline_known if known else self.inline)[name]
+    def _field_lines(self, name: str) -> list[str]:
+        code = self.inline[name]
         return [f"    {code}"] if code else []
 
     def general(self) -> Callable[[Any], Any]:
@@ -584,9 +626,10 @@ class _HookBuilder:
             lines.append(f"    {', '.join(names)}, = {values}")
         lines.append("    i = _new(_cl)" if self.twin is None else "    i = _new(_twin)")
         for a, local in zip(present, names, strict=False):  # then the unknown keys
-            lines.append(f"    v = {local}")
-            lines += self._field_lines(a.name, known=True)
-            lines.append(f"    {self._store(a.name, 'v')}")
+            code = self.inline_known[a.name]
+            if code:
+                lines.append("    " + re.sub(r"\bv\b", local, code))
+            lines.append(f"    {self._store(a.name, local)}")
         for a in self.fields:
             if a.name not in keys:
                 env[f"_default_{a.name}"] = a.default
@@ -780,6 +823,7 @@ class Converter:
     def __init__(self) -> None:
         self.fast = make_converter()
         self.detailed = make_converter(detailed=True)
+        self._timestamp_fields: dict[type, tuple[Callable[[Any], Any], int] | None] = {}
 
     def structure(self, payload: Any, cl: type[T], *, method: str = "", path: str = "") -> T:
         """``payload`` as a ``cl``, or :class:`ResponseValidationError` naming the failing field."""
@@ -805,10 +849,28 @@ class Converter:
         if type(raw_items) is not list:
             raise _invalid(f"expected an array, got {_kind(raw_items)}", method, path, "items")
         hook = self.fast.get_structure_hook(item_type)
+        if item_type not in self._timestamp_fields:
+            self._timestamp_fields[item_type] = _timestamp_fields(item_type)
+        fields = self._timestamp_fields[item_type]
+        if fields is not None and len(raw_items) > 1:
+            _warm_timestamps(raw_items, *fields)
+        by_size = _BY_SIZE.get(hook)
         try:
-            items = tuple([hook(item, item_type) for item in raw_items])
+            if by_size is None:
+                items = tuple([hook(item, item_type) for item in raw_items])
+            else:  # each item's hook for its size, straight away (see _compile_fast_hook)
+                size = by_size.get
+                items = tuple(
+                    [
+                        read(item) if (read := size(len(item))) else hook(item, item_type)
+                        for item in raw_items
+                    ]
+                )
         except Exception:
-            raise self._explain_items(raw_items, item_type, method, path) from None
+            try:  # one dispatched by size may have met other keys of that size
+                items = tuple([hook(item, item_type) for item in raw_items])
+            except Exception:
+                raise self._explain_items(raw_items, item_type, method, path) from None
         pagination = payload.get("pagination")
         if pagination is None or pagination == []:
             pagination = {}
