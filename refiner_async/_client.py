@@ -200,11 +200,12 @@ class RefinerClient:
         json: Mapping[str, Any] | None = None,
         idempotent: bool = True,
         read: Callable[[Any], Any] | None = None,
+        later: bool = False,
     ) -> Any:
         """Send one call through the shared limiter and retry policy; returns the decoded JSON, or
-        what ``read`` makes of it."""
+        what ``read`` makes of it (``later=True``: a function returning it; see HTTPCore.request)."""
         return await self._core.request(
-            method, path, params=params, json=json, idempotent=idempotent, read=read
+            method, path, params=params, json=json, idempotent=idempotent, read=read, later=later
         )
 
     async def aclose(self) -> None:

@@ -424,7 +424,7 @@ _SCALAR_TYPES = frozenset(
     {str, str | None, int, int | None, float | None, bool | None, datetime | None}
 )
 MAX_SHAPES = 8  # key sets per model that get a hook of their own
-_INTERNED_SIZE = 1024  # instances remembered per interning hook (cleared when full)
+_INTERNED_SIZE = 4096  # instances remembered per interning hook (cleared when full)
 _interned_caches: list[dict[tuple[Any, ...], Any]] = []
 #: A model's fast hook -> its hooks by number of keys, so a parent's hook can call them directly.
 _BY_SIZE: weakref.WeakKeyDictionary[Callable[..., Any], dict[int, Callable[[Any], Any]]] = (
@@ -467,11 +467,6 @@ def _optional_model(tp: Any) -> type | None:
     if len(args) == 1 and args[0] in MODELS and type(None) in typing.get_args(tp):
         return args[0]  # type: ignore[no-any-return]
     return None
-
-
-def _all_text(values: tuple[Any, ...]) -> bool:
-    """Whether every value is a string or null: only such keys are interned (``1 == 1.0 == True``)."""
-    return all(value is None or type(value) is str for value in values)
 
 
 class _HookBuilder:
@@ -517,7 +512,6 @@ class _HookBuilder:
             "_bool_or_none": _bool_or_none,
             "_mapping": _mapping,
             "_mapping_or_none": _mapping_or_none,
-            "_all_text": _all_text,
         }
         self.inline: dict[str, str] = {}  # field -> the code structuring ``v`` in place
         self.inline_known: dict[str, str] = {}  # the same for hooks of known key sets
@@ -621,6 +615,8 @@ class _HookBuilder:
                 "    if i is not None:",
                 "        return i",
                 f"    {', '.join(names)}, = key",
+                # only strings and nulls are remembered: 1, 1.0 and True are equal keys
+                "    text = " + " and ".join(f"({n} is None or type({n}) is str)" for n in names),
             ]
         elif names:
             lines.append(f"    {', '.join(names)}, = {values}")
@@ -644,7 +640,7 @@ class _HookBuilder:
             lines.append("    i.__class__ = _cl  # the filled twin becomes the frozen model")
         if shared:
             lines += [
-                "    if _all_text(key):",
+                "    if text:",
                 f"        if len(_interned) >= {_INTERNED_SIZE}:",
                 "            _interned.clear()",
                 "        _interned[key] = i",

@@ -7,6 +7,7 @@ aiohttp failure is translated here, once, into the error tree of :mod:`refiner_a
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import platform
 import time
@@ -76,11 +77,14 @@ class HTTPCore:
         json: Mapping[str, Any] | None = None,
         idempotent: bool = True,
         read: Callable[[Any], Any] | None = None,
+        later: bool = False,
     ) -> Any:
         """Send ``method path`` with query ``params`` and/or a JSON body; retry as the policy allows.
 
         ``read`` turns the decoded JSON into the caller's result (a page of models, say) inside the
         same turn as the decoding, so that one response's CPU work is never split or stacked.
+        ``later=True`` returns, for a 2xx answer, a function that decodes and reads its body when
+        called (raising :class:`ResponseDecodeError` if it is not JSON; no retry then).
 
         ``idempotent=False`` marks writes that must not be repeated once they may have reached the
         server (track-event, store response): those retry only failed connects and 429 refusals.
@@ -95,7 +99,9 @@ class HTTPCore:
         while True:
             attempt += 1
             try:
-                return await self._attempt(method, path, query, body, user, attempt, deadline, read)
+                return await self._attempt(
+                    method, path, query, body, user, attempt, deadline, read, later
+                )
             except errors.RefinerError as error:
                 if isinstance(error, errors._RequestError):
                     error.attempts = attempt
@@ -134,6 +140,7 @@ class HTTPCore:
         attempt: int,
         deadline: float | None,
         read: Callable[[Any], Any] | None,
+        later: bool,
     ) -> Any:
         session = self._session()
         loop = asyncio.get_running_loop()
@@ -177,12 +184,13 @@ class HTTPCore:
         elapsed_ms = (loop.time() - started) * 1000
         logger.debug("%s %s -> %d (attempt %d, %.0f ms)", method, path, status, attempt, elapsed_ms)
         if 200 <= status < 300:
+            opener = functools.partial(_open, raw, content_type, status, method, path, read)
+            if later:
+                return opener
             # One response's decoding at a time, each in its own loop pass: responses that arrive
             # together are decoded in turn, with timers and other tasks running in between.
             async with self._decode_turn:
-                with gc_paused():
-                    payload = _decode(raw, content_type, status=status, method=method, path=path)
-                    return payload if read is None else read(payload)
+                return opener()
         raise _protocol.error_for_status(
             status,
             _protocol.redact_body(_error_body(raw), self._api_key),
@@ -242,6 +250,25 @@ def _too_large(
         path=path,
         status=status,
     )
+
+
+def _open(
+    raw: bytes,
+    content_type: str,
+    status: int,
+    method: str,
+    path: str,
+    read: Callable[[Any], Any] | None,
+) -> Any:
+    """A 2xx body decoded, then turned into the caller's result by ``read``, with the collector
+    paused (see :mod:`._gc`)."""
+    with gc_paused():
+        payload = _decode(raw, content_type, status=status, method=method, path=path)
+        if read is not None:
+            # Rebinding frees the decoded JSON before the collector runs again, so that its next
+            # collection need not traverse it.
+            payload = read(payload)
+    return payload
 
 
 def _decode(raw: bytes, content_type: str, *, status: int, method: str, path: str) -> Any:

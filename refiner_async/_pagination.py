@@ -80,13 +80,14 @@ from typing import Any, Generic, Literal, TypeGuard, TypeVar
 
 import attrs
 
-from .errors import InvalidParameterError, PaginationError, RefinerError
+from .errors import InvalidParameterError, PaginationError, RefinerError, ResponseDecodeError
 from .models.page import Page
 
 __all__ = [
     "AUTO_PAGE_NUMBERS_MAX_ITEMS",
     "DEFAULT_MAX_PAGES",
     "FetchPage",
+    "FetchPageLater",
     "PaginationMode",
     "PaginationStats",
     "Paginator",
@@ -96,6 +97,11 @@ T = TypeVar("T")
 
 PaginationMode = Literal["auto", "pages", "cursor"]
 FetchPage = Callable[[dict[str, Any]], Awaitable[Page[T]]]
+#: A prefetch under way: the request's parameters and the function opening its answer.
+_Prefetch = asyncio.Task[tuple[dict[str, Any], Callable[[], Page[T]]]]
+#: Like FetchPage, but the answer is opened (decoded and structured) only when the returned
+#: function is called: a prefetched page waits as bytes until it is handed out.
+FetchPageLater = Callable[[dict[str, Any]], Awaitable[Callable[[], Page[T]]]]
 
 AUTO_PAGE_NUMBERS_MAX_ITEMS = 10_000  # "auto" reads by page number up to this many items
 DEFAULT_MAX_PAGES = 100_000  # page requests one iteration may send before PaginationError
@@ -126,6 +132,7 @@ class PaginationStats:
     items: int = 0  # items yielded
     duplicates_dropped: int = 0  # items read twice because the data moved, not yielded again
     repairs: int = 0  # times a change in the data was detected and repaired
+    refetched: int = 0  # prefetched pages requested again because their body was not JSON
 
 
 def query_fingerprint(endpoint: str, params: Mapping[str, Any], page_length: int) -> str:
@@ -275,7 +282,7 @@ class _Run(Generic[T]):
         pages_kept = source._window + 2 if source._supports_cursor else None
         self._seen = _SeenKeys(source._key, pages_kept)
         self._cursors: set[str] = set()  # cursors requested by this iteration, for cycle detection
-        self._tasks: set[asyncio.Task[Page[T]]] = set()  # prefetches not yet taken
+        self._tasks: set[_Prefetch[T]] = set()  # prefetches not yet taken
         self._handoff: _Position | None = None  # set when page-number reading hands over to cursors
         self.stats = PaginationStats()
 
@@ -301,26 +308,39 @@ class _Run(Generic[T]):
         self._count_request()
         return await self._src._fetch(self._params(position))
 
-    def _launch(self, position: _Position) -> asyncio.Task[Page[T]]:
+    def _launch(self, position: _Position) -> _Prefetch[T]:
         self._count_request()
         task = asyncio.create_task(self._call(self._params(position)))
         task.add_done_callback(_mark_retrieved)
         self._tasks.add(task)
         return task
 
-    async def _call(self, params: dict[str, Any]) -> Page[T]:
-        return await self._src._fetch(params)
+    async def _call(self, params: dict[str, Any]) -> tuple[dict[str, Any], Callable[[], Page[T]]]:
+        later = self._src._fetch_later
+        if later is not None:
+            return params, await later(params)
+        page = await self._src._fetch(params)
+        return params, lambda: page
 
-    async def _take(self, task: asyncio.Task[Page[T]]) -> Page[T]:
+    async def _take(self, task: _Prefetch[T]) -> Page[T]:
+        """A prefetched page, opened now: decoded and structured just before it is handed out, so
+        that the pages waiting meanwhile are bytes (no objects for the collector to traverse, less
+        memory) and the one handed out is fresh in the CPU's caches. A body that turns out not to
+        be JSON is fetched again, with the retries every request has."""
         if task.done():
             # Give the loop a turn between pages that arrived together, so that other tasks
             # (and the prefetches' own reads) run between two pages' worth of consumer work.
             await asyncio.sleep(0)
-        page = await task  # on failure the task stays in _tasks; the cleanup waits for it
+        params, page = await task  # on failure the task stays in _tasks; the cleanup waits for it
         self._tasks.discard(task)
-        return page
+        try:
+            return page()
+        except ResponseDecodeError:
+            self._count_request()
+            self.stats.refetched += 1
+            return await self._src._fetch(params)
 
-    async def _drop(self, tasks: list[asyncio.Task[Page[T]]]) -> None:
+    async def _drop(self, tasks: list[_Prefetch[T]]) -> None:
         """Cancel prefetches and wait until they have ended (their results are discarded)."""
         for task in tasks:
             self._tasks.discard(task)
@@ -480,7 +500,7 @@ class _Run(Generic[T]):
         """Follow next_page_cursor from ``request`` (``page``: its answer, when already read)."""
         if request.cursor is not None:
             self._cursors.add(request.cursor)
-        task: asyncio.Task[Page[T]] | None = None
+        task: _Prefetch[T] | None = None
         while True:
             if page is None:
                 page = await (self._take(task) if task is not None else self._get(request))
@@ -500,7 +520,7 @@ class _Run(Generic[T]):
             page, request = None, after
 
     def _fill(
-        self, pending: dict[int, asyncio.Task[Page[T]]], number: int, last: int | None, width: int
+        self, pending: dict[int, _Prefetch[T]], number: int, last: int | None, width: int
     ) -> None:
         """Request pages ``number``.. up to ``width`` ahead, the last page, and what max_items needs."""
         stop = number + width - 1
@@ -534,7 +554,7 @@ class _Run(Generic[T]):
         """Read by page number, concurrently while the offsets hold (see the module docstring)."""
         assert start.page is not None
         length, window = self._length, self._src._window
-        pending: dict[int, asyncio.Task[Page[T]]] = {}
+        pending: dict[int, _Prefetch[T]] = {}
         sequential = False  # True once offsets moved in a list without cursors
         last = _last_page(first, length)
         base = first  # the page read last that the next one is checked against
@@ -612,6 +632,8 @@ class Paginator(Generic[T]):
     Args:
         fetch: sends one page request with the given parameters and returns the Page.
         params: the call's filters, sent with every page request.
+        fetch_later: optional; as ``fetch``, but returns a function that opens the answer into the
+            Page: prefetched pages then wait as bytes until they are handed out.
         page_length: items per page (1..1000), sent with every page request.
         max_items: stop after this many items in total (None: all).
         mode: ``"pages"``, ``"cursor"`` or ``"auto"``.
@@ -635,6 +657,7 @@ class Paginator(Generic[T]):
         fetch: FetchPage[T],
         *,
         params: Mapping[str, Any],
+        fetch_later: FetchPageLater[T] | None = None,
         page_length: int = 1000,
         max_items: int | None = None,
         mode: PaginationMode = "auto",
@@ -659,6 +682,7 @@ class Paginator(Generic[T]):
         if max_pages < 1:
             raise InvalidParameterError("max_pages", "must be at least 1")
         self._fetch = fetch
+        self._fetch_later = fetch_later
         self._params = {k: v for k, v in params.items() if k not in _PAGING_PARAMS}
         self._page_length = page_length
         self._max_items = max_items

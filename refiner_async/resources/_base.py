@@ -2,40 +2,47 @@
 
 A resource validates its arguments (``_validate``), sends one request through the client's
 ``_request`` (limiter, retries, error mapping), and reads the answer with the converter. List calls
-return a :class:`~refiner_async._pagination.Paginator` fed by :func:`page_fetcher`.
+return a :class:`~refiner_async._pagination.Paginator` fed by :func:`page_fetchers`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import _validate
 from .._converters import structure, structure_page
-from .._pagination import PaginationMode, Paginator
+from .._pagination import FetchPage, FetchPageLater, PaginationMode, Paginator
 from ..models.page import Page
 
 if TYPE_CHECKING:  # the client imports the resources; this import is for the annotations only
     from .._client import RefinerClient
 
-__all__ = ["Resource", "page_fetcher"]
+__all__ = ["Resource", "page_fetchers"]
 
 T = TypeVar("T")
 
 
-def page_fetcher(
+def page_fetchers(
     client: RefinerClient, path: str, item_type: type[T]
-) -> Callable[[dict[str, Any]], Awaitable[Page[T]]]:
-    """The paginator's ``fetch``: one ``GET path`` with exactly the given params, read as a Page."""
+) -> tuple[FetchPage[T], FetchPageLater[T]]:
+    """The paginator's ``fetch`` and ``fetch_later``: one ``GET path`` with exactly the given
+    params, read as a Page at once or when the page is handed out."""
+
+    def read(payload: Any) -> Page[T]:
+        return structure_page(payload, item_type, method="GET", path=path)
 
     async def fetch(params: dict[str, Any]) -> Page[T]:
-        def read(payload: Any) -> Page[T]:
-            return structure_page(payload, item_type, method="GET", path=path)
-
         page: Page[T] = await client._request("GET", path, params=params, read=read)
         return page
 
-    return fetch
+    async def fetch_later(params: dict[str, Any]) -> Callable[[], Page[T]]:
+        opener: Callable[[], Page[T]] = await client._request(
+            "GET", path, params=params, read=read, later=True
+        )
+        return opener
+
+    return fetch, fetch_later
 
 
 def _uuid_of(item: Any) -> object:
@@ -100,8 +107,10 @@ class Resource:
         mode: PaginationMode = _validate.choice(  # type: ignore[assignment]
             "pagination", pagination, _validate.PAGINATION_MODES
         )
+        fetch, fetch_later = page_fetchers(self._client, path, item_type)
         return Paginator(
-            page_fetcher(self._client, path, item_type),
+            fetch,
+            fetch_later=fetch_later,
             params={k: v for k, v in filters.items() if v is not None},
             page_length=_validate.page_length(page_length),
             max_items=_validate.max_items(max_items),

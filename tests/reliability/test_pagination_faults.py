@@ -20,7 +20,7 @@ from aiohttp import web
 from refiner_async import PaginationError, RefinerClient, ServerError
 from refiner_async._pagination import Paginator
 from refiner_async.models import Response
-from refiner_async.resources._base import page_fetcher
+from refiner_async.resources._base import page_fetchers
 from refiner_async.testing import FakeRefiner
 
 pytestmark = pytest.mark.usefixtures("instant")
@@ -195,8 +195,10 @@ async def test_t14_max_pages_caps_an_endless_listing(
     server.script = {None: (server.items[:10], "c1")}
     server.script.update({f"c{n}": (server.items[:10], f"c{n + 1}") for n in range(1, 100)})
     async with RefinerClient(api_key, base_url=base, rate_limit=None) as client:
+        fetch, fetch_later = page_fetchers(client, "/responses", Response)
         listing = Paginator(
-            page_fetcher(client, "/responses", Response),
+            fetch,
+            fetch_later=fetch_later,
             params={},
             page_length=10,
             mode="cursor",

@@ -19,7 +19,12 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from refiner_async._pagination import Paginator, decode_resume_token, query_fingerprint
-from refiner_async.errors import InvalidParameterError, PaginationError, ServerError
+from refiner_async.errors import (
+    InvalidParameterError,
+    PaginationError,
+    ResponseDecodeError,
+    ServerError,
+)
 from refiner_async.models.page import Page
 
 
@@ -885,3 +890,32 @@ async def test_fetch_page_sends_exactly_one_request_by_number_or_cursor() -> Non
     with pytest.raises(ValueError, match="page"):
         await paginator.fetch_page(page=0)
     assert len(sent) == 3
+
+
+@pytest.mark.parametrize("mode", ["pages", "cursor"])
+async def test_pages_read_ahead_are_opened_when_handed_out(mode: str) -> None:
+    """With ``fetch_later``, pages read ahead wait unopened until their turn; one that does not
+    open (its body is not JSON) is requested again, and the listing stays exact."""
+    fake = FakeList(95)
+    opened: list[int] = []  # request indexes, in the order their pages were opened
+    bad_once = {3}  # the third request's answer does not decode the first time
+
+    async def fetch_later(params: dict[str, Any]) -> Callable[[], Page[Item]]:
+        page = await fake.fetch(params)
+        index = len(fake.requests)
+
+        def open_page() -> Page[Item]:
+            if index in bad_once:
+                bad_once.discard(index)
+                raise ResponseDecodeError("not JSON", method="GET", path="/responses", status=200)
+            opened.append(index)
+            return page
+
+        return open_page
+
+    listing = fake.paginator(mode=mode, window=4, fetch_later=fetch_later)
+    items = await listing.collect()
+    assert [item.uuid for item in items] == [f"u{seq}" for seq in range(95, 0, -1)]
+    assert listing.stats.refetched == 1
+    assert len(fake.requests) == 11  # 10 pages and the one requested again
+    assert opened == sorted(opened)  # opened in order, never ahead of their turn
