@@ -46,7 +46,10 @@ look unchanged while an item slid across the boundary. Pass ``new_items_first=Fa
 so ``"auto"`` reads them by cursor; ``"pages"`` remains an explicit choice of speed, and forms, which
 have no cursor, keep that limit.
 
-Memory: at most ``window`` pages in flight or buffered, plus the key set. The key set holds the
+Memory: at most ``window`` pages in flight or buffered, plus the key set. With ``fetch_later`` (every
+resource list) a buffered page is its undecoded body, opened when it is handed out: only the page
+being handed out exists as objects, and it is fresh in the CPU's caches when the consumer reads it;
+a body found then not to be JSON is requested again. The key set holds the
 identities of the last ``window + 2`` pages when the endpoint has cursors (enough to see an overlap;
 repairs continue by cursor and need no older keys) and of every item yielded for forms (page-number
 repair must recognise items from any page it re-reads; forms lists are small). With ``key=None``
