@@ -430,8 +430,16 @@ def _headline_lines() -> list[str]:
             f"of it with {told['server_429']} 429s when the client is told the limit (target "
             f"0.95: {_met(told['target']['met'])}); {untold['efficiency_median']:.2f} with "
             f"{untold['server_429']} 429s and {untold['failures']} listers failing when it is not "
-            f"(target 0.85, nothing lost: {_met(untold['target']['met'])}; {r['mode']} run)."
+            f"(target 0.85, nothing lost: {_met(untold['target']['met'])})"
         )
+        long = r["runs"].get("untold_long")
+        if long is not None:
+            lines[-1] += (
+                f", **{long['efficiency_second_half_median']:.2f}** once it has learned the limit "
+                f"(the second half of a {long['duration_s']:g} s run; target 0.9: "
+                f"{_met(long['target']['met'])})"
+            )
+        lines[-1] += f" ({r['mode']} run)."
     r = load_result("memory")
     if r:
         h, t = r["headline"], r["target"]

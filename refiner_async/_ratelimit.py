@@ -7,13 +7,32 @@ Every request of a client passes :meth:`Limiter.slot` once per attempt, meeting 
 3. the cooldown: after a 429 the whole limiter pauses until the Retry-After instant, one pause for
    every caller rather than one sleep per task;
 4. the client-wide bucket (the API's 4,000 per minute per key);
-5. after a 429, a learned pace: 90% of the rate at which the server answered in the second before
-   the 429 (since the first answer in it, if that is later: at least over 0.2 s), growing by a
-   quarter each second without another one. A client not told the server's limit thus
-   stops sending everyone back at once after each cooldown.
+5. after a 429, a learned pace (below).
 
-Buckets are aiolimiter leaky buckets sized so that no one-second window sees more than the nominal
-rate: capacity ``max(1, min(2, rate / 20), 0.02 * rate)`` draining at ``min(0.97 * rate, rate - capacity + 1)``. A
+A request that got its turn in 4 or 5 while a cooldown began waits for the cooldown and queues
+again, so that the callers leave at the pace when it ends, not all together into another 429.
+
+The learned pace lets a client that is not told the server's limit settle just under it:
+
+- *Ceiling.* The first 429 of a cooldown measures the rate at which the server was answering: over
+  the second before it, or since the first answer in it if that is later. Measured over at least
+  half a second, that rate replaces the ceiling, the server's rate as far as the client knows; a
+  shorter stretch (the handful of answers to a first burst) measures nothing and leaves it.
+- *Resume.* After the cooldown the pace is 96% of the measured rate, never above 96% of the ceiling.
+- *Grow.* Below 96% of the ceiling the pace doubles each second, so a pace set low is back within
+  a second or two; with no ceiling known it grows until the server refuses, which measures one.
+- *Probe.* The ceiling itself creeps up with the square of the time since it was measured (1% after
+  20 s, 4% after 40 s, double after 200 s): a limit that holds is crossed again only every minute or
+  so, and a ceiling set low by a one-off 429 (a per-user one, say) is left behind within minutes.
+
+While the pace doubles, the second before the 429 spans part of the rise: with a server burst of
+about a tenth of its rate the measure lands within a few percent of that rate; a smaller burst reads
+low (the probe lifts it within a minute or two), a larger one high (the next 429, at the pace,
+measures again, 7% lower). A configured rate lower than the pace always wins.
+
+Buckets are leaky buckets (aiolimiter's, and for the learned pace one whose rate can change) sized
+so that no one-second window sees more than the nominal rate: capacity
+``max(1, min(2, rate / 20), 0.02 * rate)`` draining at ``min(0.97 * rate, rate - capacity + 1)``. A
 plain ``AsyncLimiter(rate, 1)`` would let a full second's worth through at once (1.5x the rate over
 two seconds), and ``AsyncLimiter(1, 1 / rate)`` reaches only about 70% of the rate.
 """
@@ -22,16 +41,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator
 
 from aiolimiter import AsyncLimiter
 
-__all__ = ["Limiter", "bucket_shape", "grown_rate", "rate_after_429"]
+__all__ = [
+    "Limiter",
+    "bucket_shape",
+    "ceiling_after_429",
+    "grown_rate",
+    "probed_ceiling",
+    "rate_after_429",
+]
 
 MAX_TRACKED_USERS = 10_000  # per-user buckets kept (least recently used dropped first)
-RATE_SPAN = 1.0  # seconds of answers a pace is learned from after a 429
+RATE_SPAN = 1.0  # seconds of answers a 429 measures the server's rate over
 MIN_RATE_SPAN = 0.2  # the shortest stretch an answer rate is measured over
+CEILING_SPAN = 0.5  # a 429 sets a ceiling only from answers spread over at least this long
+HOLD = 0.96  # the share of the ceiling the learned pace keeps to
+GROWTH = 2.0  # a learned pace below its hold grows by this factor per second of sending
+PROBE_SECONDS = 200.0  # seconds without a 429 after which a ceiling is probed at twice its measure
 
 
 def bucket_shape(rate: float) -> tuple[float, float]:
@@ -45,23 +76,76 @@ def bucket_shape(rate: float) -> tuple[float, float]:
     return capacity, drain
 
 
-def rate_after_429(answered: int, seconds: float) -> float:
-    """The pace to keep after a 429: 90% of the rate the server answered at just before it.
+def ceiling_after_429(answered: int, seconds: float) -> float | None:
+    """The server's rate as a 429 shows it: ``answered`` requests over the last ``seconds``.
 
-    ``answered`` requests were answered (not refused) over the last ``seconds``; the server's answers
-    are the best sign of what it allows. Never below 1 per second.
+    Only a stretch of at least :data:`CEILING_SPAN` measures a rate; over a shorter one (the
+    handful of answers to a first burst) it is None, and the ceiling known before stands.
     """
-    return max(1.0, 0.9 * answered / seconds)
+    return answered / seconds if seconds >= CEILING_SPAN else None
 
 
-def grown_rate(rate: float) -> float:
-    """The learned pace after a full second without a 429: 25% more, so a pace set low recovers."""
-    return rate * 1.25
+def rate_after_429(answered: int, seconds: float, ceiling: float | None) -> float:
+    """The pace to resume at after a 429: 96% of the answer rate, never above 96% of the ceiling.
+
+    ``answered`` requests were answered (not refused) over the last ``seconds``, counted as at least
+    :data:`MIN_RATE_SPAN`. Never below 1 per second.
+    """
+    rate = HOLD * answered / max(seconds, MIN_RATE_SPAN)
+    if ceiling is not None:
+        rate = min(rate, HOLD * ceiling)
+    return max(1.0, rate)
+
+
+def probed_ceiling(ceiling: float, quiet: float) -> float:
+    """The ceiling ``quiet`` seconds after it was measured, without another 429 since.
+
+    It grows with the square of the time: 1% after 20 s, 4% after 40 s, double after 200 s. A pace
+    at 96% of a limit that holds crosses it again only after about a minute, and a ceiling set low
+    by a one-off 429 (a per-user one, say) is left behind within minutes.
+    """
+    return ceiling * (1.0 + (quiet / PROBE_SECONDS) ** 2)
+
+
+def grown_rate(rate: float, seconds: float, ceiling: float | None) -> float:
+    """The learned pace after ``seconds`` more of sending without a 429: doubling each second up to
+    96% of the (probed) ceiling, or until the server refuses when none is known. Never lowered."""
+    grown = rate * math.pow(GROWTH, seconds)
+    if ceiling is not None:
+        grown = min(grown, HOLD * ceiling)
+    return max(rate, grown)
 
 
 def _bucket(rate: float) -> AsyncLimiter:
     capacity, drain = bucket_shape(rate)
     return AsyncLimiter(capacity, capacity / drain)
+
+
+class _Pace:
+    """A bucket shaped like :func:`bucket_shape` whose rate may change under its waiters.
+
+    The learned pace changes with every answer while it grows. A new aiolimiter bucket for each
+    change would start empty and let its capacity through at once each time; here the bucket's state
+    is the instant it is next empty (``_due``), kept across changes. Waiters take turns (the lock is
+    first come, first served) and are admitted once the bucket holds room for one more.
+    """
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self._due = 0.0  # loop time at which the bucket, draining, is empty
+        self._turn = asyncio.Lock()
+
+    async def acquire(self) -> None:
+        loop = asyncio.get_running_loop()
+        async with self._turn:
+            while True:  # the rate may change while the first in line sleeps
+                capacity, drain = bucket_shape(self.rate)
+                now = loop.time()
+                room_at = self._due - (capacity - 1.0) / drain
+                if room_at <= now:
+                    break
+                await asyncio.sleep(room_at - now)
+            self._due = max(self._due, now) + 1.0 / drain
 
 
 class Limiter:
@@ -81,9 +165,10 @@ class Limiter:
         self._paused_until = 0.0  # loop time before which no request may start (429 cooldown)
         self._rate = rate  # the configured client-wide rate (None: not told)
         self._answered: deque[float] = deque()  # loop times of non-429 answers in the last second
-        self._learned: float | None = None  # pace learned from 429s, below the configured rate
-        self._learned_bucket: AsyncLimiter | None = None
-        self._learned_at = 0.0  # loop time the learned pace was last set or grown
+        self._ceiling: float | None = None  # the server's rate as the last measured 429 showed it
+        self._ceiling_at = 0.0  # loop time the ceiling was measured (the end of that cooldown)
+        self._pace: _Pace | None = None  # the pace learned from 429s, below the configured rate
+        self._paced_since = 0.0  # loop time the pace was last grown (or its cooldown ended)
 
     def pause(self, seconds: float) -> None:
         """Hold every request back for ``seconds`` from now (extends, never shortens, a pause)."""
@@ -93,14 +178,19 @@ class Limiter:
     @property
     def learned_rate(self) -> float | None:
         """Requests per second the client keeps to since the server answered 429 (None: no limit learned)."""
-        return self._learned
+        return None if self._pace is None else self._pace.rate
+
+    @property
+    def ceiling(self) -> float | None:
+        """The server's rate as the last 429 measured over long enough showed it (None: not known)."""
+        return self._ceiling
 
     def throttled(self, seconds: float) -> None:
         """The server answered 429: pause everyone for ``seconds``, then keep to a learned pace.
 
-        Only the first 429 of a cooldown sets the pace: the others answer requests that were
-        already on their way, and say nothing new about the server's limit. Without any answer in
-        the last second there is no rate to learn from; the cooldown alone applies.
+        Only the first 429 of a cooldown learns: the others answer requests that were already on
+        their way, and say nothing new about the server's limit. Without any answer in the last
+        second there is no rate to learn from; the cooldown alone applies.
         """
         now = asyncio.get_running_loop().time()
         first = now >= self._paused_until
@@ -110,28 +200,38 @@ class Limiter:
             return
         # Measured over the second before the 429, or since the first answer in it: a client that
         # began sending a moment ago is not held to the handful of answers it has had so far.
-        span = max(MIN_RATE_SPAN, now - self._answered[0])
-        self._learn(rate_after_429(len(self._answered), span), now)
+        answered, span = len(self._answered), now - self._answered[0]
+        measured = ceiling_after_429(answered, span)
+        if measured is not None:  # the latest measure replaces the ceiling, lower or higher
+            self._ceiling, self._ceiling_at = measured, self._paused_until
+        self._paced_since = self._paused_until  # the pace grows with the time spent sending at it
+        self._set_pace(rate_after_429(answered, span, self._ceiling))
 
     def answered(self) -> None:
-        """The server answered a request without refusing it; a learned pace grows each quiet second."""
+        """The server answered a request without refusing it; a learned pace grows while none is refused."""
         now = asyncio.get_running_loop().time()
         self._answered.append(now)
         self._forget_before(now - RATE_SPAN)
-        if self._learned is not None and now - self._learned_at >= 1.0:
-            self._learn(grown_rate(self._learned), now)
+        if self._pace is None or now <= self._paced_since:
+            return
+        ceiling = None
+        if self._ceiling is not None:
+            ceiling = probed_ceiling(self._ceiling, now - self._ceiling_at)
+        rate = grown_rate(self._pace.rate, now - self._paced_since, ceiling)
+        self._paced_since = now
+        self._set_pace(rate)
 
     def _forget_before(self, moment: float) -> None:
         while self._answered and self._answered[0] < moment:
             self._answered.popleft()
 
-    def _learn(self, rate: float, now: float) -> None:
-        self._learned_at = now
+    def _set_pace(self, rate: float) -> None:
         if self._rate is not None and rate >= self._rate:
-            self._learned = self._learned_bucket = None  # the configured bucket is the tighter one
-            return
-        self._learned = rate
-        self._learned_bucket = _bucket(rate)
+            self._pace = None  # the configured bucket is the tighter one
+        elif self._pace is None:
+            self._pace = _Pace(rate)
+        else:
+            self._pace.rate = rate
 
     @property
     def paused_for(self) -> float:
@@ -163,13 +263,14 @@ class Limiter:
         if user is not None and (bucket := self._user_bucket(user)) is not None:
             await bucket.acquire()  # before taking a slot, so one busy user cannot hold them all
         async with self._in_flight:
-            await self._cooldown()
-            if self._bucket is not None:
-                await self._bucket.acquire()
-            learned = None
-            while self._learned_bucket is not learned:  # relearned while waiting: the new pace
-                learned = self._learned_bucket
-                if learned is not None:
-                    await learned.acquire()
-            await self._cooldown()  # a 429 may have arrived while this request waited for a token
+            while True:
+                await self._cooldown()
+                if self._bucket is not None:
+                    await self._bucket.acquire()
+                if self._pace is not None:
+                    await self._pace.acquire()
+                if self.paused_for == 0:
+                    break
+                # A 429 arrived while this request waited for its turn: the turn is void. Queue again
+                # when the cooldown ends, so the waiters leave at the pace, not all at its end.
             yield loop.time() - started

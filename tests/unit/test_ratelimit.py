@@ -1,14 +1,26 @@
-"""The shared limiter on a virtual clock: rate conformance, concurrency, per-user buckets, 429 cooldown."""
+"""The shared limiter on a virtual clock: rate conformance, concurrency, per-user buckets, 429 cooldown
+and the pace learned from 429s."""
 
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
-from refiner_async._ratelimit import Limiter, bucket_shape
+from refiner_async._ratelimit import (
+    HOLD,
+    Limiter,
+    bucket_shape,
+    ceiling_after_429,
+    grown_rate,
+    probed_ceiling,
+    rate_after_429,
+)
+from refiner_async.testing._faults import TokenBucket, retry_after_header
 
 
 def max_in_window(times: list[float], window: float) -> int:
@@ -140,16 +152,17 @@ def test_per_user_bucket_limits_one_user_not_others(run_virtual: Callable[[Any],
 
 
 def test_learned_pace_after_a_429(run_virtual: Callable[[Any], Any]) -> None:
-    """After a 429 the client keeps to 90% of the rate the server answered at before it."""
+    """A 429 measured over long enough sets the ceiling; after the cooldown the client keeps to 96%
+    of it, within the pace in every second."""
 
-    async def scenario() -> tuple[float | None, list[float]]:
+    async def scenario() -> tuple[float | None, float | None, list[float]]:
         limiter = Limiter(rate=None, max_concurrency=100)
         loop = asyncio.get_running_loop()
         for _ in range(20):  # the server answered 20 requests in 0.8 s
             await asyncio.sleep(0.04)
             limiter.answered()
         limiter.throttled(2.0)
-        learned = limiter.learned_rate
+        ceiling, learned = limiter.ceiling, limiter.learned_rate
         starts: list[float] = []
 
         async def call() -> None:
@@ -157,36 +170,242 @@ def test_learned_pace_after_a_429(run_virtual: Callable[[Any], Any]) -> None:
                 starts.append(loop.time())
 
         await asyncio.gather(*(call() for _ in range(40)))
-        return learned, starts
+        return ceiling, learned, starts
 
-    learned, starts = run_virtual(scenario())
-    assert learned == pytest.approx(0.9 * 20 / 0.76)  # 20 answers from 0.04 s to 0.8 s
+    ceiling, learned, starts = run_virtual(scenario())
+    assert ceiling == pytest.approx(20 / 0.76)  # 20 answers from 0.04 s to 0.8 s
+    assert learned == pytest.approx(HOLD * ceiling)
     assert min(starts) >= 2.8  # the 2 s cooldown, counted from the 429
     assert max_in_window(starts, 1.0) <= learned + 1  # a bucket admits whole requests
 
 
-def test_learned_pace_grows_back_and_yields_to_the_configured_rate(
-    run_virtual: Callable[[Any], Any],
+def test_the_policy_in_numbers() -> None:
+    """A short stretch measures no ceiling; the pace resumes at 96% of the measure, capped by the
+    ceiling; it doubles per second up to 96% of the ceiling, never shrinking; the ceiling is probed
+    upward with the square of the quiet time."""
+    assert ceiling_after_429(4, 0.01) is None  # four answers to a first burst
+    assert ceiling_after_429(30, 0.75) == pytest.approx(40.0)
+    assert rate_after_429(4, 0.01, None) == pytest.approx(HOLD * 4 / 0.2)
+    assert rate_after_429(4, 0.01, 10.0) == pytest.approx(HOLD * 10.0)
+    assert rate_after_429(0, 1.0, None) == 1.0
+    assert grown_rate(10.0, 1.0, None) == pytest.approx(20.0)
+    assert grown_rate(10.0, 1.0, 15.0) == pytest.approx(HOLD * 15.0)
+    assert grown_rate(20.0, 1.0, 15.0) == 20.0  # above the hold: held, not lowered
+    assert probed_ceiling(40.0, 0.0) == 40.0
+    assert probed_ceiling(40.0, 20.0) == pytest.approx(40.4)
+    assert probed_ceiling(40.0, 200.0) == pytest.approx(80.0)
+
+
+@dataclass
+class Run:
+    """What callers sharing one limiter did against a token-bucket server."""
+
+    limiter: Limiter
+    sends: list[float] = field(default_factory=list)  # when each request reached the server
+    answers: list[float] = field(default_factory=list)  # when each answer (not a 429) came back
+    cooldowns: list[tuple[float, float]] = field(default_factory=list)  # first 429, pause end
+
+    def between(self, times: list[float], start: float, end: float) -> list[float]:
+        return [t for t in times if start <= t < end]
+
+
+async def against_a_server(
+    rate: float, burst: float, seconds: float, *, callers: int = 16, told: float | None = None
+) -> Run:
+    """``callers`` looping through one limiter for ``seconds`` against the emulator's rule (a token
+    bucket; 429 with whole seconds of Retry-After, at least 1), retrying as the client does (the
+    hint plus up to 10%), 2-10 ms per request."""
+    loop = asyncio.get_running_loop()
+    rng = random.Random(f"{rate}-{burst}")
+    server = TokenBucket(rate, burst, loop.time())
+    run = Run(Limiter(rate=told, max_concurrency=callers))
+
+    async def caller() -> None:
+        while True:
+            latency = rng.uniform(0.002, 0.010)
+            async with run.limiter.slot():
+                await asyncio.sleep(latency / 2)
+                run.sends.append(loop.time())
+                refused = server.take(loop.time())
+                await asyncio.sleep(latency / 2)
+            if refused is None:
+                run.answers.append(loop.time())
+                run.limiter.answered()
+                continue
+            hint = float(retry_after_header(refused, decimal=False))
+            first = run.limiter.paused_for == 0
+            run.limiter.throttled(hint + rng.random() * min(1.0, 0.1 * hint))
+            if first:
+                run.cooldowns.append((loop.time(), loop.time() + run.limiter.paused_for))
+
+    tasks = [asyncio.create_task(caller()) for _ in range(callers)]
+    await asyncio.sleep(seconds)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return run
+
+
+@pytest.mark.parametrize("rate", [25.0, 40.0, 100.0])
+def test_settles_just_under_a_limit_it_was_not_told(
+    run_virtual: Callable[[Any], Any], rate: float
 ) -> None:
-    """Each second without a 429 adds a quarter to the learned pace, until the configured rate rules."""
+    """16 callers, not told the server's limit (burst a tenth of it): the burst at the start and one
+    overshoot are refused, then no second holds more than the learned ceiling (nor the server's rate),
+    the callers get at least 90% of the rate, and no 429 follows for the rest of 30 s."""
+    run: Run = run_virtual(against_a_server(rate, rate / 10, 30.0))
+    ceiling = run.limiter.ceiling
+    assert ceiling is not None
+    assert 0.95 * rate <= ceiling <= 1.05 * rate
+    assert len(run.cooldowns) == 2
+    assert run.cooldowns[0][0] < 0.1  # the first burst
+    learned = run.cooldowns[-1][1]
+    assert learned < 5.0
+    after = run.between(run.sends, learned, 30.0)
+    assert max_in_window(after, 1.0) <= min(ceiling, rate)
+    steady = run.between(run.answers, learned + 1.0, 30.0)
+    assert len(steady) / (29.0 - learned) >= 0.9 * rate
+
+
+def test_a_low_pace_recovers_in_two_seconds(run_virtual: Callable[[Any], Any]) -> None:
+    """A 429 right after a cooldown (a short stretch of answers) drops the pace to a guess far
+    below a known ceiling; it is back within 96% of the ceiling in about a second."""
+
+    async def scenario() -> tuple[float, float | None, float, list[float]]:
+        limiter = Limiter(rate=None, max_concurrency=16)
+        loop = asyncio.get_running_loop()
+        for _ in range(40):  # 40 per second for a second: a ceiling of 40
+            await asyncio.sleep(0.025)
+            limiter.answered()
+        limiter.throttled(1.0)
+        await asyncio.sleep(1.0)
+        for _ in range(4):  # four answers in 20 ms after the cooldown, then a 429
+            await asyncio.sleep(0.005)
+            limiter.answered()
+        limiter.throttled(1.0)
+        low, resumed = limiter.learned_rate or 0.0, loop.time() + limiter.paused_for
+        starts: list[float] = []
+
+        async def call() -> None:
+            while True:
+                async with limiter.slot():
+                    starts.append(loop.time())
+                    await asyncio.sleep(0.005)
+                limiter.answered()
+
+        tasks = [asyncio.create_task(call()) for _ in range(16)]
+        await asyncio.sleep(resumed + 3.0 - loop.time())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return low, limiter.ceiling, resumed, starts
+
+    low, ceiling, resumed, starts = run_virtual(scenario())
+    assert ceiling == pytest.approx(40 / 0.975)  # the first 429's measure stands
+    assert low < 0.6 * HOLD * ceiling
+    second = len([t for t in starts if resumed + 1.0 <= t < resumed + 2.0])
+    third = len([t for t in starts if resumed + 2.0 <= t < resumed + 3.0])
+    assert second >= 0.9 * HOLD * ceiling
+    assert third >= 0.9 * HOLD * ceiling
+    assert max_in_window(starts, 1.0) <= HOLD * ceiling + 1
+
+
+def test_a_one_off_429_does_not_cap_for_ever(run_virtual: Callable[[Any], Any]) -> None:
+    """A 429 while the client ran at 10 per second (a per-user one, say) sets a ceiling of 10 the
+    server does not hold to: the pace stays near it for a while, then outgrows it within minutes."""
+
+    async def scenario() -> tuple[float, list[float]]:
+        limiter = Limiter(rate=None, max_concurrency=16)
+        loop = asyncio.get_running_loop()
+        for _ in range(10):
+            await asyncio.sleep(0.1)
+            limiter.answered()
+        limiter.throttled(1.0)
+        resumed = loop.time() + limiter.paused_for
+        starts: list[float] = []
+
+        async def call() -> None:
+            while True:
+                async with limiter.slot():
+                    starts.append(loop.time())
+                    await asyncio.sleep(0.005)
+                limiter.answered()
+
+        tasks = [asyncio.create_task(call()) for _ in range(16)]
+        await asyncio.sleep(resumed + 240.0 - loop.time())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return resumed, starts
+
+    resumed, starts = run_virtual(scenario())
+
+    def per_second(at: float) -> int:
+        return len([t for t in starts if resumed + at <= t < resumed + at + 1.0])
+
+    assert per_second(10.0) <= HOLD * 10 * 1.01 + 1  # held just under the ceiling at first
+    assert per_second(60.0) <= HOLD * 10 * 1.1 + 1
+    assert per_second(200.0) >= 1.8 * HOLD * 10  # probed at double the ceiling by 200 s
+    assert per_second(239.0) >= 2.2 * HOLD * 10
+
+
+def test_waiters_leave_at_the_pace_when_a_cooldown_ends(run_virtual: Callable[[Any], Any]) -> None:
+    """Requests waiting for their turn when a 429 arrives neither start during the cooldown nor all
+    together at its end: they queue again and leave at the pace."""
+
+    async def scenario() -> tuple[tuple[float, float], float, list[float]]:
+        limiter = Limiter(rate=None, max_concurrency=16)
+        loop = asyncio.get_running_loop()
+        for _ in range(40):  # a ceiling of 40, a pace of 38.4
+            await asyncio.sleep(0.025)
+            limiter.answered()
+        limiter.throttled(0.0)
+        starts: list[float] = []
+        cooldown = (0.0, 0.0)
+
+        async def call() -> None:
+            while True:
+                async with limiter.slot():
+                    starts.append(loop.time())
+                    await asyncio.sleep(0.005)
+                limiter.answered()
+
+        tasks = [asyncio.create_task(call()) for _ in range(16)]
+        await asyncio.sleep(5.0)
+        limiter.throttled(1.0)
+        cooldown = (loop.time(), loop.time() + limiter.paused_for)
+        await asyncio.sleep(3.0)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return cooldown, limiter.learned_rate or 0.0, starts
+
+    (begin, end), pace, starts = run_virtual(scenario())
+    assert not [t for t in starts if begin < t < end]
+    assert len([t for t in starts if end <= t < end + 0.1]) <= 2 + 0.1 * pace
+    assert max_in_window([t for t in starts if t >= end], 1.0) <= pace + 1
+
+
+def test_learned_pace_yields_to_the_configured_rate(run_virtual: Callable[[Any], Any]) -> None:
+    """A pace guessed from a short stretch grows back until the configured rate is the tighter
+    limit; then only the configured bucket applies."""
 
     async def scenario() -> list[float | None]:
         limiter = Limiter(rate=30.0, max_concurrency=10)
-        seen = []
-        for _ in range(10):  # 10 answers over 0.9 s: 11.1 per second
-            await asyncio.sleep(0.1)
+        for _ in range(2):
+            await asyncio.sleep(0.01)
             limiter.answered()
         limiter.throttled(0.0)
-        seen.append(limiter.learned_rate)
-        for _ in range(12):
-            await asyncio.sleep(1.0)
+        seen = [limiter.learned_rate]
+        for _ in range(30):
+            await asyncio.sleep(0.1)
             limiter.answered()
             seen.append(limiter.learned_rate)
         return seen
 
     seen = run_virtual(scenario())
-    assert seen[0] == pytest.approx(10.0)
-    assert seen[1] == pytest.approx(12.5)
+    assert seen[0] == pytest.approx(HOLD * 2 / 0.2)
+    assert seen[10] == pytest.approx(HOLD * 2 / 0.2 * 2)  # doubled in a second
     assert seen[-1] is None  # grown past 30/s: only the configured bucket applies
     rates = [r for r in seen if r is not None]
     assert rates == sorted(rates)
