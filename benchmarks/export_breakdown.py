@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import cProfile
+import functools
 import gc
 import io
 import pstats
@@ -58,9 +59,14 @@ def fetch_bodies(pages: int) -> list[bytes]:
 def stages(bodies: list[bytes]) -> dict[str, Callable[[], int]]:
     """Each stage as a function that replays every page and returns the items it saw."""
 
-    async def fetch(params: dict[str, Any]) -> Page[Response]:
-        raw = bodies[params["page"] - 1]
+    def read(raw: bytes) -> Page[Response]:
         return structure_page(orjson.loads(raw), Response, method="GET", path="/responses")
+
+    async def fetch(params: dict[str, Any]) -> Page[Response]:
+        return read(bodies[params["page"] - 1])
+
+    async def fetch_later(params: dict[str, Any]) -> Callable[[], Page[Response]]:
+        return functools.partial(read, bodies[params["page"] - 1])
 
     def orjson_only() -> int:
         n = 0
@@ -82,6 +88,7 @@ def stages(bodies: list[bytes]) -> dict[str, Callable[[], int]]:
             n = 0
             listing = Paginator(
                 fetch,
+                fetch_later=fetch_later,  # as client.responses.list: read ahead as bytes
                 params={"include": "all"},
                 page_length=1000,
                 mode="pages",
