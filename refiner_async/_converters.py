@@ -588,8 +588,8 @@ class _HookBuilder:
         return self._compile("general", lines, self.env)  # type: ignore[no-any-return]
 
     def for_keys(self, keys: tuple[str, ...]) -> Callable[[Any], Any] | None:
-        """A hook for objects with exactly ``keys`` (None when a required field is missing or a
-        fallback key stands in for one).
+        """A hook for objects with exactly ``keys`` (None when a required field is missing, a
+        fallback key stands in for one, or the model keeps no unknown keys and some are there).
 
         It takes every value with one ``itemgetter`` call; the unknown keys, known in advance, go to
         ``extra``. When the keys are all fields and every one is a scalar, the instances it builds
@@ -600,8 +600,8 @@ class _HookBuilder:
         unknown = [key for key in keys if key not in self.known]
         if not self.required.issubset(keys) or any(key in self.env["_aliases"] for key in keys):
             return None
-        if not self.has_extra:
-            unknown = []  # a model without ``extra`` ignores them
+        if unknown and not self.has_extra:
+            return None  # ignoring them would also ignore a known key in their place
         env = dict(self.env)
         names = [f"f{n}" for n in range(len(present) + len(unknown))]
         values = "(_get(o),)" if len(names) == 1 else "_get(o)"  # always a tuple

@@ -449,3 +449,17 @@ def test_a_page_reads_every_timestamp_form_and_names_a_bad_one() -> None:
     with pytest.raises(ResponseValidationError) as caught:
         structure_page({"items": bad}, Response)
     assert caught.value.field_path == "items[4].received_at"
+
+
+def test_a_model_without_extra_never_mistakes_a_field_for_an_ignored_key() -> None:
+    """A model keeping no unknown keys: an object of the same size holding a field where an earlier
+    one held an unknown key still gets that field read."""
+
+    @attrs.frozen
+    class Plain:
+        uuid: str
+        name: str | None = None
+
+    hook = _compile_fast_hook(Plain, make_converter())
+    assert hook({"uuid": "p1", "other": 1}, Plain) == Plain(uuid="p1")
+    assert hook({"uuid": "p2", "name": "n"}, Plain) == Plain(uuid="p2", name="n")
