@@ -212,7 +212,7 @@ def _warm_timestamps(items: list[Any], fields: Callable[[Any], Any], count: int)
         texts = set(itertools.chain.from_iterable(values) if count > 1 else values)
     except (KeyError, TypeError):  # a field missing, an item not an object, an unhashable value
         return
-    texts.difference_update(_timestamps.keys())
+    texts = texts.difference(_timestamps)  # looks each text up in the cache (not the reverse)
     new = [text for text in texts if type(text) is str and len(text) == 19]
     if not new or len(new) >= _TIMESTAMP_CACHE_SIZE:
         return
