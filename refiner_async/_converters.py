@@ -30,6 +30,7 @@ again by the detailed variant (``make_converter(detailed=True)``, built on cattr
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import operator
@@ -430,6 +431,11 @@ _SCALAR_TYPES = frozenset(
 MAX_SHAPES = 8  # key sets per model that get a hook of their own
 _INTERNED_SIZE = 4096  # instances remembered per interning hook (cleared when full)
 _interned_caches: list[dict[tuple[Any, ...], Any]] = []
+#: A hook for one key set that shares its instances -> its value getter, whether it reads one key,
+#: and its remembered instances, so that a parent's hook can look them up itself.
+_SHARING: weakref.WeakKeyDictionary[
+    Callable[..., Any], tuple[Callable[[Any], Any], bool, dict[tuple[Any, ...], Any]]
+] = weakref.WeakKeyDictionary()
 #: A model's fast hook -> its hooks by number of keys, so a parent's hook can call them directly.
 _BY_SIZE: weakref.WeakKeyDictionary[Callable[..., Any], dict[int, Callable[[Any], Any]]] = (
     weakref.WeakKeyDictionary()
@@ -587,15 +593,18 @@ class _HookBuilder:
         lines.append("    return i")
         return self._compile("general", lines, self.env)  # type: ignore[no-any-return]
 
-    def for_keys(self, keys: tuple[str, ...]) -> Callable[[Any], Any] | None:
+    def for_keys(self, o: dict[str, Any]) -> Callable[[Any], Any] | None:
         """A hook for objects with exactly ``keys`` (None when a required field is missing, a
         fallback key stands in for one, or the model keeps no unknown keys and some are there).
 
         It takes every value with one ``itemgetter`` call; the unknown keys, known in advance, go to
         ``extra``. When the keys are all fields and every one is a scalar, the instances it builds
         from strings and nulls alone are remembered and shared: the models are immutable, and a
-        survey or an account recurs on many responses.
+        survey or an account recurs on many responses. A nested object of ``o`` that such a hook
+        of its model reads is looked up in its instances inline (objects of another size are
+        handed to its model's hook).
         """
+        keys = tuple(o)
         present = [a for a in self.fields if a.name in keys]
         unknown = [key for key in keys if key not in self.known]
         if not self.required.issubset(keys) or any(key in self.env["_aliases"] for key in keys):
@@ -626,8 +635,11 @@ class _HookBuilder:
             lines.append(f"    {', '.join(names)}, = {values}")
         lines.append("    i = _new(_cl)" if self.twin is None else "    i = _new(_twin)")
         for a, local in zip(present, names, strict=False):  # then the unknown keys
+            shared_lines = self._shared_lines(a, o[a.name], local, env)
             code = self.inline_known[a.name]
-            if code:
+            if shared_lines:
+                lines += shared_lines
+            elif code:
                 lines.append("    " + re.sub(r"\bv\b", local, code))
             lines.append(f"    {self._store(a.name, local)}")
         for a in self.fields:
@@ -650,7 +662,34 @@ class _HookBuilder:
                 "        _interned[key] = i",
             ]
         lines.append("    return i")
-        return self._compile("for_keys", lines, env)  # type: ignore[no-any-return]
+        hook = self._compile("for_keys", lines, env)
+        if shared:
+            _SHARING[hook] = (env["_get"], len(names) == 1, env["_interned"])
+        return hook  # type: ignore[no-any-return]
+
+    def _shared_lines(self, a: Any, value: Any, local: str, env: dict[str, Any]) -> list[str]:
+        """Code reading field ``a`` (the nested object ``value`` in the sample) into ``local`` by
+        looking its instance up inline, when its model shares instances of that size; else []."""
+        nested: Callable[..., Any] | None = self.env.get(f"_hook_{a.name}")
+        if type(value) is not dict or nested is None or nested not in _BY_SIZE:
+            return []
+        with contextlib.suppress(Exception):  # let the nested model learn the size (a misfit: no)
+            nested(value, self.env[f"_type_{a.name}"])
+        specific = _BY_SIZE[nested].get(len(value))
+        sharing = None if specific is None else _SHARING.get(specific)
+        if sharing is None:
+            return []
+        getter, single, cache = sharing
+        env[f"_shared_get_{a.name}"], env[f"_shared_{a.name}"] = getter, cache
+        key = f"(_shared_get_{a.name}({local}),)" if single else f"_shared_get_{a.name}({local})"
+        call = f"_hook_{a.name}({local}, _type_{a.name})"
+        otherwise = "elif" if a.default is None else "else"
+        return [
+            f"    if type({local}) is dict and len({local}) == {len(value)}:",
+            f"        {local} = _shared_{a.name}.get({key}) or {call}",
+            f"    {otherwise}{f' {local} is not None' if a.default is None else ''}:",
+            f"        {local} = {call}",
+        ]
 
 
 def _compile_fast_hook(cl: type[T], conv: cattrs.Converter) -> Callable[[Any, Any], T]:
@@ -667,7 +706,7 @@ def _compile_fast_hook(cl: type[T], conv: cattrs.Converter) -> Callable[[Any, An
     by_size: dict[int, Callable[[Any], Any]] = {}
 
     def learn(o: dict[str, Any]) -> Callable[[Any], Any]:
-        specific = builder.for_keys(tuple(o)) if len(by_size) < MAX_SHAPES else None
+        specific = builder.for_keys(o) if len(by_size) < MAX_SHAPES else None
         if specific is None:
             return general
         by_size[len(o)] = specific

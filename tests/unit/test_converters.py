@@ -463,3 +463,19 @@ def test_a_model_without_extra_never_mistakes_a_field_for_an_ignored_key() -> No
     hook = _compile_fast_hook(Plain, make_converter())
     assert hook({"uuid": "p1", "other": 1}, Plain) == Plain(uuid="p1")
     assert hook({"uuid": "p2", "name": "n"}, Plain) == Plain(uuid="p2", name="n")
+
+
+def test_nested_refs_of_a_known_size_with_other_keys_are_read_in_full() -> None:
+    """A response's survey ref is looked up by the response's own hook once its key set is known;
+    a ref of that size with other keys, a null one or a misfit are still read exactly."""
+    conv = Converter()
+    first, second = (conv.structure(copy.deepcopy(RESPONSE), Response) for _ in range(2))
+    assert first.form is second.form
+    other = conv.structure({**RESPONSE, "form": {"uuid": "f2", "label": "x"}}, Response)
+    assert other.form == FormRef(uuid="f2", extra={"label": "x"})
+    assert conv.structure({**RESPONSE, "form": None}, Response).form is None
+    numeric = conv.structure({**RESPONSE, "form": {"uuid": 7, "name": "Survey"}}, Response)
+    assert numeric.form == FormRef(uuid="7", name="Survey")
+    with pytest.raises(ResponseValidationError) as caught:
+        conv.structure({**RESPONSE, "form": ["f1"]}, Response)
+    assert caught.value.field_path == "form"
