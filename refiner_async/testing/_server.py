@@ -328,9 +328,16 @@ class FakeRefiner:
         return out
 
     def open_connections(self) -> int:
+        """Client connections whose socket is still open.
+
+        A connection the client has closed no longer counts, even while its request is still
+        being answered (aiohttp keeps such a connection listed until the handler ends).
+        """
         runner = self._runner
         server = runner.server if runner is not None else None
-        return len(server.connections) if server is not None else 0
+        if server is None:
+            return 0
+        return sum(1 for handler in server.connections if handler.transport is not None)
 
     def stats(self) -> dict[str, Any]:
         """The journal as a plain, JSON-ready dict (also served at ``GET /__admin/stats``)."""
