@@ -109,8 +109,9 @@ async def settle(done: Callable[[], bool], seconds: float = SETTLE_SECONDS) -> N
 def _serves_a_request(task: asyncio.Task[Any]) -> bool:
     """A server-side request handler (the emulator's or a raw test server's), not an SDK task.
 
-    aiohttp.web does not cancel a handler whose client went away, so a handler sleeping in a
-    ``delay`` fault outlives the emulator; the gate cancels those without blaming the SDK.
+    aiohttp.web does not cancel a handler whose client went away, so a raw test server's handler,
+    or one of an emulator not stopped yet (``FakeRefiner.stop()`` cancels its own), may still be
+    running when the test ends; the gate cancels those without blaming the SDK.
     """
     return getattr(task.get_coro(), "__qualname__", "").startswith("RequestHandler.")
 
