@@ -354,6 +354,7 @@ class Store:
     # ---------------------------------------------------------------- serialization
 
     def response_head(self, r: Response) -> bytes:
+        """``r`` as JSON up to its contact object, cached: the documented fields (no ``tags``)."""
         head = r.head
         if head is None:
             obj = {
@@ -647,6 +648,7 @@ class Store:
         return out
 
     def store_response(self, params: Params) -> Response:
+        """POST /responses: a completed response with flat answers and tags (see ASSUMPTIONS)."""
         form = self.form_param(params)
         answers: dict[str, Any] = {}
         for key, value in params.raw.items():
@@ -690,6 +692,7 @@ class Store:
         return r
 
     def tag_response(self, params: Params) -> None:
+        """Add tags to a response: kept for the tag filters, not listed on response items."""
         uuid = params.get_str("uuid")
         if uuid is None:
             raise bad_request("uuid is required")
