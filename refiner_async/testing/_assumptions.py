@@ -179,8 +179,13 @@ ASSUMPTIONS: Final = MappingProxyType(
             "equality; a list answer matches when it contains the value)."
         ),
         "responses.tags": (
-            "Tags are not part of response items; tag uuids are uuid5 of the name "
-            "(fake.tag_uuid(name)). POST /responses/tags adds tags (at most 20 per request)."
+            "Tags given to POST /responses (tags) and POST /responses/tags are kept on the "
+            "response: tag_uuid on /responses and tag_uuids[] on /reporting find it. Response "
+            "items carry no tags key: refiner-api.md (section 5.9) has seen a tags array only in "
+            "webhook payloads and marks its presence in GET /responses UNKNOWN. Tag uuids are "
+            "uuid5 of the name (fake.tag_uuid(name)). POST /responses/tags adds tags, never "
+            "removes any (at most 20 per request); a store answered with an existing duplicate "
+            "leaves that response's tags as they were."
         ),
         "responses.account_null": "contact.account is null for contacts without an account.",
         "responses.store": (

@@ -154,6 +154,7 @@ class FakeRefiner:
         self._t0 = time.monotonic()
         self._mutation: _MutationPlan | None = None
         self._mutation_task: asyncio.Task[None] | None = None
+        self._handlers: set[asyncio.Task[Any]] = set()  # requests being answered
         self._responses_served = 0
         self._mutation_rounds = 0
         self._routes: dict[tuple[str, str], Handler] = {
@@ -214,7 +215,12 @@ class FakeRefiner:
             self._bucket = TokenBucket(self._rate_limit, burst, time.monotonic())
 
     async def stop(self) -> None:
-        """Stop serving and close every connection."""
+        """Stop serving and close every connection.
+
+        Requests still being answered are cancelled, not waited for: a handler sleeping in
+        ``latency`` or a ``delay`` fault ends now (its connection is closed), whether or not its
+        client is still there, and no handler task outlives the emulator.
+        """
         self.stop_mutation()
         if self._mutation_task is not None:
             with contextlib.suppress(asyncio.CancelledError):
@@ -222,7 +228,15 @@ class FakeRefiner:
             self._mutation_task = None
         runner, self._runner = self._runner, None
         if runner is not None:
+            await self._cancel_handlers()
             await runner.cleanup()
+
+    async def _cancel_handlers(self) -> None:
+        """Cancel every request handler and wait until they have ended."""
+        handlers = [task for task in self._handlers if task is not asyncio.current_task()]
+        for task in handlers:
+            task.cancel()
+        await asyncio.gather(*handlers, return_exceptions=True)
 
     async def __aenter__(self) -> FakeRefiner:
         await self.start()
@@ -328,9 +342,16 @@ class FakeRefiner:
         return out
 
     def open_connections(self) -> int:
+        """Client connections whose socket is still open.
+
+        A connection the client has closed no longer counts, even while its request is still
+        being answered (aiohttp keeps such a connection listed until the handler ends).
+        """
         runner = self._runner
         server = runner.server if runner is not None else None
-        return len(server.connections) if server is not None else 0
+        if server is None:
+            return 0
+        return sum(1 for handler in server.connections if handler.transport is not None)
 
     def stats(self) -> dict[str, Any]:
         """The journal as a plain, JSON-ready dict (also served at ``GET /__admin/stats``)."""
@@ -364,6 +385,18 @@ class FakeRefiner:
     # ------------------------------------------------------------------ request pipeline
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        """Answer one request, registered in ``_handlers`` so that ``stop()`` can cancel it."""
+        if self._runner is None:  # stop() is underway: take no new request
+            return self._drop(request)
+        task = asyncio.current_task()
+        assert task is not None
+        self._handlers.add(task)
+        try:
+            return await self._answer(request)
+        finally:
+            self._handlers.discard(task)
+
+    async def _answer(self, request: web.Request) -> web.StreamResponse:
         if request.path.startswith("/__admin"):
             return await self._admin(request)
         arrived = time.monotonic()
@@ -554,6 +587,13 @@ class FakeRefiner:
                     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             transport.abort()
         return web.Response(status=500)  # never written: the transport is gone
+
+    @staticmethod
+    def _drop(request: web.Request) -> web.Response:
+        """Close the connection and send nothing."""
+        if request.transport is not None:
+            request.transport.close()
+        return web.Response(status=503)  # never written: the transport is closing
 
     @staticmethod
     async def _truncated(

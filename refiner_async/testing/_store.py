@@ -5,7 +5,10 @@ out; every refusal is an :class:`~._params.ApiError`.
 
 Responses are kept in three lists sorted by ``Response.key`` (newest first, then uuid), one per
 value of ``include``; inserts and deletes keep them sorted (bisect), so a page is a slice and a
-cursor is a bisect. Filtered views are computed once per (filters, data version) and cached.
+cursor is a bisect. A filtered listing is a :class:`View`, built once per set of filters and then
+kept in step with every write: inserting, deleting or re-tagging a response moves that response
+(and its contact) in or out of the cached views, and only a change to contacts themselves drops
+the views that read contacts (they are rebuilt when next listed).
 Each response's JSON is serialized once, in two parts (the response itself, then the contact
 object shared by all responses of that contact), and pages are assembled by joining bytes.
 """
@@ -22,9 +25,9 @@ import time
 import uuid as uuid_module
 from bisect import bisect_left, bisect_right, insort
 from collections import Counter, OrderedDict, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
 import orjson
 
@@ -98,6 +101,51 @@ class ListResult:
 
     items: list[Any]
     pagination: dict[str, Any]
+
+
+@dataclass(slots=True, eq=False)
+class View(Generic[T]):
+    """A cached listing: every item that ``match``es, sorted by ``key`` (keys are unique).
+
+    Kept in step one item at a time: an item whose data is about to change is ``discard``ed while
+    its key and match are still those it was placed with, and ``place``d again once changed.
+    ``reads_contacts``: the view also depends on contact data, which it cannot follow that way.
+    """
+
+    match: Callable[[T], bool]
+    key: Callable[[T], Key]
+    items: list[T]
+    reads_contacts: bool = True
+
+    def discard(self, item: T) -> None:
+        i = bisect_left(self.items, self.key(item), key=self.key)
+        if i < len(self.items) and self.items[i] is item:
+            del self.items[i]
+
+    def place(self, item: T) -> None:
+        if self.match(item):
+            insort(self.items, item, key=self.key)
+
+
+def _discard(views: Iterable[View[T]], item: T) -> None:
+    for view in views:
+        view.discard(item)
+
+
+def _place(views: Iterable[View[T]], item: T) -> None:
+    for view in views:
+        view.place(item)
+
+
+def _remember(cache: OrderedDict[str, View[T]], name: str, build: Callable[[], View[T]]) -> View[T]:
+    """The view cached as ``name``, built when missing; the least recently used ones are dropped."""
+    view = cache.get(name)
+    if view is None:
+        view = cache[name] = build()
+        while len(cache) > _VIEW_CACHE:
+            cache.popitem(last=False)
+    cache.move_to_end(name)
+    return view
 
 
 @dataclass(slots=True)
@@ -210,8 +258,6 @@ class Store:
         self.clock = clock
         self.rng = random.Random(f"{seed}-writes")
         self.tag_namespace = uuid_module.uuid5(uuid_module.NAMESPACE_URL, f"refiner-fake:{seed}")
-        self.version = 0  # bumped by every write; filtered views are cached per version
-        self.contact_version = 0  # bumped by writes that change contacts (not their responses)
 
         self.accounts: dict[str, Account] = {a.remote_id or a.uuid: a for a in dataset.accounts}
         self.contacts: dict[str, Contact] = {c.uuid: c for c in dataset.contacts}
@@ -230,7 +276,8 @@ class Store:
             "partials": [r for r in dataset.responses if r.kind <= PARTIAL],
             "completed": [r for r in dataset.responses if r.kind == COMPLETED],
         }
-        self._views: OrderedDict[str, tuple[int, list[Any]]] = OrderedDict()
+        self._response_views: OrderedDict[str, View[Response]] = OrderedDict()
+        self._contact_views: OrderedDict[str, View[Contact]] = OrderedDict()
         self._cached_heads: deque[Response] = deque()
         self.cache_items = cache_items
         self._question_ids = frozenset(q.identifier for f in dataset.forms for q in f.questions)
@@ -249,22 +296,11 @@ class Store:
     def now(self) -> int:
         return int(self.clock())
 
-    def _bump(self, *, contacts: bool = False) -> None:
-        self.version += 1
-        if contacts:
-            self.contact_version += 1
-
-    def _cached(self, key: str, build: Callable[[], list[T]], version: int) -> list[T]:
-        hit = self._views.get(key)
-        if hit is not None and hit[0] == version:
-            self._views.move_to_end(key)
-            return hit[1]
-        items = build()
-        self._views[key] = (version, items)
-        self._views.move_to_end(key)
-        while len(self._views) > _VIEW_CACHE:
-            self._views.popitem(last=False)
-        return items
+    def _contacts_changed(self) -> None:
+        """Contacts changed (traits, names, segments, accounts...): drop the views reading them."""
+        self._contact_views.clear()
+        for name in [n for n, view in self._response_views.items() if view.reads_contacts]:
+            del self._response_views[name]
 
     def tag_uuid(self, name: str) -> str:
         """The (deterministic) uuid of a response tag."""
@@ -318,6 +354,7 @@ class Store:
     # ---------------------------------------------------------------- serialization
 
     def response_head(self, r: Response) -> bytes:
+        """``r`` as JSON up to its contact object, cached: the documented fields (no ``tags``)."""
         head = r.head
         if head is None:
             obj = {
@@ -451,14 +488,32 @@ class Store:
     def response_view(self, q: ResponseQuery) -> tuple[list[Response], int, int]:
         """The matching responses as ``seq[lo:hi]``, newest first."""
         base = self.lists[q.include]
-        lo, hi = 0, len(base)
-        dates_on_key = q.include != "all"  # with include=all dates compare last_shown_at
-        if dates_on_key:
-            if q.end is not None:
-                lo = bisect_left(base, (-q.end + 1, ""), key=_rkey)
-            if q.start is not None:
-                hi = bisect_left(base, (-q.start + 1, ""), key=_rkey)
-            hi = max(lo, hi)
+        first, past = _key_bounds(q)
+        lo = 0 if first is None else bisect_left(base, first, key=_rkey)
+        hi = len(base) if past is None else max(lo, bisect_left(base, past, key=_rkey))
+        checks = self._response_checks(q)
+        if not checks:
+            return base, lo, hi
+        kinds = INCLUDE_KINDS[q.include]
+
+        def match(r: Response) -> bool:
+            key = _rkey(r)
+            return (
+                r.kind in kinds
+                and (first is None or first <= key)
+                and (past is None or key < past)
+                and all(check(r) for check in checks)
+            )
+
+        def build() -> View[Response]:
+            items = [r for r in base[lo:hi] if all(check(r) for check in checks)]
+            return View(match, _rkey, items, reads_contacts=_reads_contacts(q))
+
+        view = _remember(self._response_views, q.fingerprint(), build)
+        return view.items, 0, len(view.items)
+
+    def _response_checks(self, q: ResponseQuery) -> list[Callable[[Response], bool]]:
+        """The filters of ``q`` beyond ``include`` and the sort-key bounds of ``_key_bounds``."""
         checks: list[Callable[[Response], bool]] = []
         if q.forms:
             forms = frozenset(q.forms)
@@ -466,7 +521,7 @@ class Store:
         if q.segments:
             members = [self.segments[s].members for s in q.segments if s in self.segments]
             checks.append(lambda r: any(r.contact in m for m in members))
-        if not dates_on_key and (q.start is not None or q.end is not None):
+        if q.include == "all" and (q.start is not None or q.end is not None):
             start = q.start if q.start is not None else -(2**62)
             end = q.end if q.end is not None else 2**62
             checks.append(lambda r: start <= r.last_shown_at < end)
@@ -492,14 +547,7 @@ class Store:
                     and _matches(r.contact.account.attributes, wanted_a)
                 )
             )
-        if not checks:
-            return base, lo, hi
-
-        def build() -> list[Response]:
-            return [r for r in base[lo:hi] if all(check(r) for check in checks)]
-
-        items = self._cached(f"responses:{q.fingerprint()}", build, self.version)
-        return items, 0, len(items)
+        return checks
 
     def list_responses(self, params: Params) -> bytes:
         q = self.response_query(params)
@@ -520,13 +568,16 @@ class Store:
         for include, kinds in INCLUDE_KINDS.items():
             if r.kind in kinds:
                 insort(self.lists[include], r, key=_rkey)
-        insort(r.contact.responses, r, key=_rkey)
+        _place(self._response_views.values(), r)
+        contact = r.contact
+        _discard(self._contact_views.values(), contact)  # its sort key may move with r
+        insort(contact.responses, r, key=_rkey)
+        _place(self._contact_views.values(), contact)
         r.form.count_view(r)
-        self.touch_contact(r.contact)
+        self.touch_contact(contact)
         if tracked:
             self.inserted_since.add(r.uuid)
         self.inserted_total += 1
-        self._bump()
 
     def _remove_response(self, r: Response) -> None:
         del self.responses[r.uuid]
@@ -537,15 +588,18 @@ class Store:
                 i = bisect_left(lst, key, key=_rkey)
                 if i < len(lst) and lst[i] is r:
                     del lst[i]
-        if r in r.contact.responses:
-            r.contact.responses.remove(r)
+        _discard(self._response_views.values(), r)
+        contact = r.contact
+        _discard(self._contact_views.values(), contact)
+        if r in contact.responses:
+            contact.responses.remove(r)
+        _place(self._contact_views.values(), contact)
         r.form.uncount_view(r)
-        self.touch_contact(r.contact)
+        self.touch_contact(contact)
         if r.uuid in self.inserted_since:
             self.inserted_since.discard(r.uuid)
         self.deleted_since[r.uuid] = r.kind
         self.deleted_total += 1
-        self._bump()
 
     def insert_generated(self, n: int, *, where: str, kind: int) -> list[Response]:
         """Insert ``n`` generated responses: newest (``where="head"``) or anywhere in time."""
@@ -594,6 +648,7 @@ class Store:
         return out
 
     def store_response(self, params: Params) -> Response:
+        """POST /responses: a completed response with flat answers and tags (see ASSUMPTIONS)."""
         form = self.form_param(params)
         answers: dict[str, Any] = {}
         for key, value in params.raw.items():
@@ -637,6 +692,7 @@ class Store:
         return r
 
     def tag_response(self, params: Params) -> None:
+        """Add tags to a response: kept for the tag filters, not listed on response items."""
         uuid = params.get_str("uuid")
         if uuid is None:
             raise bad_request("uuid is required")
@@ -649,8 +705,9 @@ class Store:
         if r is None:
             raise ApiError(404, "Response not found")
         current = r.tags or []
+        _discard(self._response_views.values(), r)
         r.tags = current + [t for t in tags if t not in current]
-        self._bump()
+        _place(self._response_views.values(), r)
 
     # ---------------------------------------------------------------- contacts
 
@@ -718,7 +775,7 @@ class Store:
             self.by_email.setdefault(email.lower(), []).append(contact)
         contact.last_seen_at = max(contact.last_seen_at, now)
         self.touch_contact(contact)
-        self._bump(contacts=True)
+        self._contacts_changed()
         return contact
 
     def identify(self, params: Params) -> Contact:
@@ -772,7 +829,7 @@ class Store:
             account.members.add(contact)
         for member in account.members:
             self.touch_contact(member)
-        self._bump(contacts=True)
+        self._contacts_changed()
 
     def track(self, params: Params) -> Contact:
         event = params.get_str("event")
@@ -797,7 +854,7 @@ class Store:
             segment.members.discard(contact)
         if contact.account is not None:
             contact.account.members.discard(contact)
-        self._bump(contacts=True)
+        self._contacts_changed()
 
     def _contact_key(self, order_by: str) -> Callable[[Contact], Key]:
         sign = -1 if self.contacts_desc else 1
@@ -818,6 +875,23 @@ class Store:
             )
         return lambda c: (0, c.email.lower(), c.uuid) if c.email else (1, "", c.uuid)
 
+    def _contact_match(
+        self, form_uuid: str | None, segment_uuid: str | None, search: str | None
+    ) -> Callable[[Contact], bool]:
+        """The filters of a contacts listing: answered the form, in the segment, found by search."""
+        checks: list[Callable[[Contact], bool]] = []
+        if form_uuid is not None:
+            checks.append(
+                lambda c: any(r.form.uuid == form_uuid and r.kind <= PARTIAL for r in c.responses)
+            )
+        if segment_uuid is not None:
+            segment = self.segments.get(segment_uuid)
+            members = segment.members if segment is not None else set()
+            checks.append(lambda c: c in members)
+        if search is not None:
+            checks.append(lambda c: _contact_matches_search(c, search))
+        return lambda c: all(check(c) for check in checks)
+
     def list_contacts(self, params: Params) -> bytes:
         order_by = params.get_str("order_by") or "first_seen_at"
         if order_by not in CONTACT_ORDERS:
@@ -830,26 +904,12 @@ class Store:
         key = self._contact_key(order_by)
         fp = fingerprint("contacts", order_by, self.contacts_desc, form_uuid, segment_uuid, search)
 
-        def build() -> list[Contact]:
-            items = sorted(self.contacts.values(), key=key)
-            if form_uuid is not None:
-                items = [
-                    c
-                    for c in items
-                    if any(r.form.uuid == form_uuid and r.kind <= PARTIAL for r in c.responses)
-                ]
-            if segment_uuid is not None:
-                segment = self.segments.get(segment_uuid)
-                members = segment.members if segment is not None else set()
-                items = [c for c in items if c in members]
-            if search is not None:
-                items = [c for c in items if _contact_matches_search(c, search)]
-            return items
+        def build() -> View[Contact]:
+            match = self._contact_match(form_uuid, segment_uuid, search)
+            items = [c for c in sorted(self.contacts.values(), key=key) if match(c)]
+            return View(match, key, items)
 
-        # Responses only matter to this listing through form_uuid and last_form_submission_at.
-        depends_on_responses = form_uuid is not None or order_by == "last_form_submission_at"
-        version = self.version if depends_on_responses else self.contact_version
-        items = self._cached(f"contacts:{fp}", build, version)
+        items = _remember(self._contact_views, fp, build).items
         shape: tuple[type, ...] = (
             (int, str, str) if order_by in ("display_name", "email") else (int, int, str)
         )
@@ -903,7 +963,6 @@ class Store:
         now = self.now()
         form.updated_at = now
         form.history.append(HistoryEntry(new_uuid(self.rng), action, now, form.snapshot()))
-        self._bump()
 
     def publish_form(self, params: Params) -> Form:
         form = self.form_param(params)
@@ -996,7 +1055,7 @@ class Store:
                 segment.members.discard(contact)
                 contact.segments.remove(segment)
         self.touch_contact(contact)
-        self._bump(contacts=True)
+        self._contacts_changed()
         return contact, segment
 
     # ---------------------------------------------------------------- account and reporting
@@ -1117,6 +1176,22 @@ def _account_fields(params: Params) -> dict[str, Any] | None:
     if account is not None and _blank(account.get("id")):
         raise bad_request("account[id] is required")
     return account
+
+
+def _key_bounds(q: ResponseQuery) -> tuple[Key | None, Key | None]:
+    """The date range as sort keys: ``first <= key < past``. Only for completed and partials,
+    ordered by the time the dates compare; with include=all they compare last_shown_at instead
+    (a check in ``Store._response_checks``)."""
+    if q.include == "all":
+        return None, None
+    first = None if q.end is None else (-q.end + 1, "")
+    past = None if q.start is None else (-q.start + 1, "")
+    return first, past
+
+
+def _reads_contacts(q: ResponseQuery) -> bool:
+    """Whether the checks of ``q`` read contact data (segments, names, traits, accounts)."""
+    return bool(q.segments or q.search or q.contact_data or q.account_data)
 
 
 def _uuid_filter(params: Params, name: str) -> tuple[str, ...]:

@@ -1,8 +1,10 @@
-"""Helpers for the emulator tests: a plain aiohttp session speaking to ``fake_refiner``."""
+"""Helpers for the emulator tests: a plain aiohttp session speaking to ``fake_refiner``, and
+``until`` to wait for something the server does on its own time (a closed socket noticed)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 import aiohttp
@@ -99,3 +101,18 @@ def _encode(params: ParamsArg) -> list[tuple[str, str]] | None:
 async def api(fake_refiner: FakeRefiner) -> AsyncIterator[Api]:
     async with aiohttp.ClientSession() as session:
         yield Api(session, fake_refiner)
+
+
+async def _until(done: Callable[[], object], seconds: float = 5.0) -> bool:
+    """Poll ``done`` every 10 ms until it holds; False if it still does not after ``seconds``."""
+    for _ in range(int(seconds / 0.01)):
+        if done():
+            return True
+        await asyncio.sleep(0.01)
+    return bool(done())
+
+
+@pytest.fixture
+def until() -> Callable[..., Awaitable[bool]]:
+    """``await until(lambda: condition, seconds=5.0)``: poll until it holds (see ``_until``)."""
+    return _until

@@ -185,24 +185,49 @@ async def test_per_user_limit(fake_refiner):
     assert (await _get(fake_refiner, "/segments"))[0] == 200
 
 
-async def test_stop_does_not_wait_for_a_hanging_request(fake_refiner_factory):
-    """stop() returns promptly even while a request hangs on a long delay fault."""
-    fake = await fake_refiner_factory(responses=10)
-    fake.faults.add("delay", delay=30)
-    headers = {"Authorization": f"Bearer {fake.api_key}"}
+def _handlers_running():
+    """aiohttp.web request handler tasks not yet finished (the emulator's or anyone's)."""
+    return [
+        t
+        for t in asyncio.all_tasks()
+        if not t.done() and t.get_coro().__qualname__.startswith("RequestHandler.")
+    ]
+
+
+@pytest.mark.fake_refiner(responses=10, latency=30)
+async def test_stop_cancels_a_request_sleeping_in_latency(fake_refiner, until):
+    """stop() cancels a handler sleeping in the latency option at once: it does not wait for
+    aiohttp's grace period (0.25 s, twice), the client's request fails and no handler is left."""
+    headers = {"Authorization": f"Bearer {fake_refiner.api_key}"}
     async with aiohttp.ClientSession(headers=headers) as session:
 
         async def hang():
-            async with session.get(fake.base_url + "/") as response:
+            async with session.get(fake_refiner.base_url + "/") as response:
                 return await response.read()
 
         pending = asyncio.create_task(hang())
-        for _ in range(500):  # until the request has arrived
-            if fake.journal.entries:
-                break
-            await asyncio.sleep(0.01)
+        assert await until(lambda: fake_refiner.journal.entries)
         started = time.monotonic()
-        await fake.stop()
-        assert time.monotonic() - started < 5
+        await fake_refiner.stop()
+        assert time.monotonic() - started < 0.25
         with pytest.raises(aiohttp.ClientError):
             await pending
+    assert _handlers_running() == []
+
+
+async def test_stop_cancels_a_delayed_request_whose_client_has_gone(fake_refiner_factory, until):
+    """A handler sleeping in a delay fault after its client closed the connection is not
+    waited for by aiohttp at all; stop() cancels it, so no handler task outlives the emulator."""
+    fake = await fake_refiner_factory(responses=10)
+    fake.faults.add("delay", delay=30)
+    _, writer = await asyncio.open_connection(fake.host, fake.port)
+    writer.write(
+        f"GET /v1/ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {fake.api_key}\r\n\r\n".encode()
+    )
+    assert await until(lambda: fake.journal.entries)
+    writer.close()
+    await writer.wait_closed()
+    assert await until(lambda: fake.open_connections() == 0)
+    assert _handlers_running()  # still sleeping for its gone client
+    await fake.stop()
+    assert _handlers_running() == []

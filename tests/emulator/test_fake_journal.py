@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 import orjson
 
@@ -87,3 +89,30 @@ async def test_idempotency_key_and_user_are_recorded(api, fake_refiner):
     await api.post("/identify-user", {"id": "idem-1"}, headers={"Idempotency-Key": "k-123"})
     entry = fake_refiner.journal.entries[-1]
     assert (entry.idempotency_key, entry.user, entry.status) == ("k-123", "idem-1", 200)
+
+
+async def test_open_connections_counts_only_connections_still_open(fake_refiner, until):
+    """Of 5 client connections (3 waiting on a delayed answer, 2 idle) the client closes 2 busy
+    ones and 1 idle one: open_connections() says 2, although 3 handlers still run."""
+    fake_refiner.faults.add("delay", path="/account", delay=30)
+    request = (
+        f"GET /v1/account HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {fake_refiner.api_key}\r\n"
+        "\r\n"
+    ).encode()
+    writers = [
+        (await asyncio.open_connection(fake_refiner.host, fake_refiner.port))[1] for _ in range(5)
+    ]
+    busy, idle = writers[:3], writers[3:]
+    for writer in busy:
+        writer.write(request)
+    assert await until(lambda: len(fake_refiner.journal.entries) == 3)
+    assert fake_refiner.open_connections() == 5
+    for writer in (busy[0], busy[1], idle[0]):
+        writer.close()
+        await writer.wait_closed()
+    assert await until(lambda: fake_refiner.open_connections() == 2)
+    assert fake_refiner.stats()["open_connections"] == 2
+    for writer in (busy[2], idle[1]):
+        writer.close()
+        await writer.wait_closed()
+    assert await until(lambda: fake_refiner.open_connections() == 0)

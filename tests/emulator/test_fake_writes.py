@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from refiner_async.testing import ASSUMPTIONS
+
 
 async def test_identify_creates_then_updates_the_same_contact(api):
     """identify-user upserts by id: traits flat, account with id, name sets display_name."""
@@ -125,6 +127,34 @@ async def test_tags_are_added_and_filterable(api, fake_refiner):
         "/responses/tags", {"uuid": target, "tags": [str(n) for n in range(21)]}
     )
     assert status == 400
+
+
+async def test_tags_are_kept_for_filters_but_not_listed_on_items(api, fake_refiner):
+    """Tags stored with POST /responses and added with POST /responses/tags are found by tag_uuid
+    and reporting tag_uuids[], yet items carry no tags key: the API doc leaves that UNKNOWN and
+    ASSUMPTIONS states the choice."""
+    form = (await api.ok("/forms"))["items"][0]["uuid"]
+    body = {"form_uuid": form, "id": "tagger", "nps": 9, "tags": ["vip"], "date": "2024-05-01"}
+    stored = (await api.post("/responses", body))[1]["uuid"]
+    tagged = (await api.ok("/responses", {"page_length": 1}))["items"][0]["uuid"]
+    assert (await api.post("/responses/tags", {"uuid": tagged, "tags": ["vip", "ux"]}))[0] == 200
+    found = await api.walk("/responses", {"tag_uuid": fake_refiner.tag_uuid("vip")})
+    assert {i["uuid"] for i in found} == {stored, tagged}
+    assert all("tags" not in item for item in found)
+    both = await api.walk("/responses", {"search": stored, "include": "all"})
+    assert "tags" not in both[0]
+    report = await api.ok(
+        "/reporting",
+        {
+            "type": "count",
+            "tag_uuids[]": fake_refiner.tag_uuid("vip"),
+            "date_range_start": "2024-01-01",
+        },
+    )
+    assert report["responses"] == 2
+    assumption = ASSUMPTIONS["responses.tags"]
+    assert "no tags key" in assumption
+    assert "UNKNOWN" in assumption
 
 
 async def test_sync_segment_adds_and_removes(api):

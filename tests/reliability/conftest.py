@@ -106,24 +106,12 @@ async def settle(done: Callable[[], bool], seconds: float = SETTLE_SECONDS) -> N
         await asyncio.sleep(0.01)
 
 
-def live_connections(fake: FakeRefiner) -> int:
-    """Client connections the emulator holds whose socket is still open.
-
-    (``fake.open_connections()`` also counts a connection the client has already closed while its
-    request handler is still running, e.g. sleeping in a ``delay`` fault.)
-    """
-    runner = fake._runner
-    server = runner.server if runner is not None else None
-    if server is None:
-        return 0
-    return sum(1 for handler in server.connections if handler.transport is not None)
-
-
 def _serves_a_request(task: asyncio.Task[Any]) -> bool:
     """A server-side request handler (the emulator's or a raw test server's), not an SDK task.
 
-    aiohttp.web does not cancel a handler whose client went away, so a handler sleeping in a
-    ``delay`` fault outlives the emulator; the gate cancels those without blaming the SDK.
+    aiohttp.web does not cancel a handler whose client went away, so a raw test server's handler,
+    or one of an emulator not stopped yet (``FakeRefiner.stop()`` cancels its own), may still be
+    running when the test ends; the gate cancels those without blaming the SDK.
     """
     return getattr(task.get_coro(), "__qualname__", "").startswith("RequestHandler.")
 
@@ -189,8 +177,8 @@ async def gate(
 
     async def stop(self: FakeRefiner) -> None:
         if self._runner is not None and not seen.open_clients():
-            await settle(lambda: not live_connections(self))
-            seen.server_leftovers.append(live_connections(self))
+            await settle(lambda: not self.open_connections())
+            seen.server_leftovers.append(self.open_connections())
         await original_stop(self)
 
     monkeypatch.setattr(RefinerClient, "__init__", init)
