@@ -198,9 +198,7 @@ def decode_resume_token(
 class _SeenKeys:
     """Identities of items already read, to drop repeats and to see pages overlap.
 
-    Remembers the keys of at least the last ``pages_kept`` pages (None: of every page) and at most
-    about twice as many: older keys are dropped in bulk, and a key remembered longer only drops more
-    repeats.
+    Keeps the keys of the last ``pages_kept`` pages (None: of every page).
     """
 
     def __init__(self, key: Callable[[Any], object] | None, pages_kept: int | None) -> None:
@@ -208,8 +206,8 @@ class _SeenKeys:
         self.pages_kept = pages_kept
         self._serial = 0  # pages remembered so far
         self._newest: dict[object, int] = {}  # key -> serial of the newest page holding it
-        self._sizes: deque[int] = deque()  # key counts of the last ``pages_kept`` pages
-        self._kept = 0  # their sum
+        self._pages: deque[tuple[int, list[object]]] = deque()  # (serial, keys), oldest first
+        self._shared = False  # True once a key was remembered by two pages
         self.enabled = True  # False once an item has no hashable identity: no de-duplication
 
     def identities(self, items: tuple[Any, ...]) -> list[object] | None:
@@ -223,6 +221,7 @@ class _SeenKeys:
         except TypeError:
             self.enabled = False
             self._newest.clear()
+            self._pages.clear()
             return None
         return idents
 
@@ -233,18 +232,23 @@ class _SeenKeys:
         """Whether any of ``idents`` was read before."""
         return idents is not None and not self._newest.keys().isdisjoint(idents)
 
-    def remember(self, idents: list[object]) -> None:
+    def remember(self, idents: list[object], *, new: bool = False) -> None:
+        """Remember a page's keys; ``new``: the caller saw that none of them is remembered yet."""
         self._serial += 1
+        self._shared = self._shared or not new
         self._newest.update(dict.fromkeys(idents, self._serial))
         if self.pages_kept is None:
             return
-        self._sizes.append(len(idents))
-        self._kept += len(idents)
-        while len(self._sizes) > self.pages_kept:
-            self._kept -= self._sizes.popleft()
-        if len(self._newest) > 2 * self._kept + 1000:
-            oldest = self._serial - len(self._sizes) + 1
-            self._newest = {k: serial for k, serial in self._newest.items() if serial >= oldest}
+        self._pages.append((self._serial, idents))
+        while len(self._pages) > self.pages_kept:
+            serial, old = self._pages.popleft()
+            if self._shared:  # forget only the keys no newer page holds
+                newest = self._newest
+                for ident in old:
+                    if newest.get(ident) == serial:
+                        del newest[ident]
+            else:  # every key is held by its one page
+                deque(map(self._newest.pop, old), maxlen=0)
 
 
 def _last_page(page: Page[Any], page_length: int) -> int | None:
@@ -376,10 +380,11 @@ class _Run(Generic[T]):
         whole = not start.skip and (self._remaining is None or self._remaining >= cut)
         if whole and (keys is None or (len(set(keys)) == cut and not self._seen.overlaps(keys))):
             out: Sequence[T] = items  # the usual page: every item new, nothing cut
-            idents = keys or []
+            idents, new = keys or [], True
         else:
             out, idents, cut = self._select(items, keys, start.skip)
-        self._seen.remember(idents)
+            new = False
+        self._seen.remember(idents, new=new)
         self._yielded += len(out)
         self.stats.items += len(out)
         if self._remaining is not None:

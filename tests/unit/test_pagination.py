@@ -919,3 +919,21 @@ async def test_pages_read_ahead_are_opened_when_handed_out(mode: str) -> None:
     assert listing.stats.refetched == 1
     assert len(fake.requests) == 11  # 10 pages and the one requested again
     assert opened == sorted(opened)  # opened in order, never ahead of their turn
+
+
+def test_seen_keys_forget_the_oldest_pages_but_not_keys_a_newer_page_holds() -> None:
+    """The key set holds the last ``pages_kept`` pages: a page's keys go with it, except those a
+    newer page also holds (an item read again after the data moved)."""
+    from refiner_async._pagination import _SeenKeys
+
+    seen = _SeenKeys(uuid_of, pages_kept=2)
+    seen.remember(["a", "b"], new=True)
+    seen.remember(["c"], new=True)
+    seen.remember(["d"], new=True)  # the page holding a and b is forgotten
+    assert ("a" in seen, "b" in seen, "c" in seen, "d" in seen) == (False, False, True, True)
+    seen.remember(["c", "e"])  # c read again on a newer page
+    seen.remember(["f"], new=True)  # forgets the first page holding c, and d's page
+    assert ("c" in seen, "d" in seen, "e" in seen, "f" in seen) == (True, False, True, True)
+    seen.remember(["g"], new=True)
+    seen.remember(["h"], new=True)
+    assert [key for key in "cdefgh" if key in seen] == ["g", "h"]
