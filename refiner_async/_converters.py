@@ -202,31 +202,38 @@ def _timestamp_fields(cl: type) -> tuple[Callable[[Any], Any], int] | None:
 def _warm_timestamps(items: list[Any], fields: Callable[[Any], Any], count: int) -> None:
     """Parse a page's distinct naive timestamps at once, before its items are structured.
 
-    ``fields`` reads an item's ``count`` timestamp fields (see :func:`_timestamp_fields`). Each
-    distinct ``YYYY-MM-DD HH:MM:SS`` string not yet cached is parsed by one C-level ``map`` and
-    cached, so the hooks find every one of them in the cache. Anything unusual (a missing field, a
-    value of another form, a string that does not parse) is left to the hooks, which handle it one
-    value at a time.
+    ``fields`` reads an item's ``count`` timestamp fields (see :func:`_timestamp_fields`). The
+    distinct strings not yet cached, all naive (``YYYY-MM-DD HH:MM:SS``, the responses' form) as a
+    rule, are parsed by one C-level ``map`` as UTC and cached, so the hooks find every one of them
+    in the cache; when some are of another form, only the ``YYYY-MM-DD HH:MM:SS`` ones are. Anything
+    unusual (a missing field, a number, a string that does not parse) is left to the hooks, which
+    handle it one value at a time.
     """
     try:
         values = map(fields, items)
         texts = set(itertools.chain.from_iterable(values) if count > 1 else values)
     except (KeyError, TypeError):  # a field missing, an item not an object, an unhashable value
         return
-    texts = texts.difference(_timestamps)  # looks each text up in the cache (not the reverse)
-    new = [text for text in texts if type(text) is str and len(text) == 19]
+    new = list(texts.difference(_timestamps))  # looks each text up in the cache (None is there)
     if not new or len(new) >= _TIMESTAMP_CACHE_SIZE:
         return
     try:
-        parsed = list(
-            map(datetime.fromisoformat, map(operator.add, new, itertools.repeat("+00:00")))
-        )
-    except ValueError:
-        return
+        parsed = _naive_utc(new)
+    except (TypeError, ValueError):  # another form among them: parse only the usual one
+        new = [text for text in new if type(text) is str and len(text) == 19]
+        try:
+            parsed = _naive_utc(new)
+        except ValueError:
+            return
     if len(_timestamps) + len(new) >= _TIMESTAMP_CACHE_SIZE:
         _timestamps.clear()
         _timestamps[None] = None
     _timestamps.update(zip(new, parsed, strict=True))
+
+
+def _naive_utc(texts: list[str]) -> list[datetime]:
+    """Naive ISO-8601 texts as aware UTC datetimes, in one C-level pass (ValueError: one is not)."""
+    return list(map(datetime.fromisoformat, map(operator.add, texts, itertools.repeat("+00:00"))))
 
 
 def _timestamp_or_none(value: Any, _: Any = None) -> datetime | None:
