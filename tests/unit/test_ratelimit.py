@@ -4,8 +4,9 @@ and the pace learned from 429s."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +33,29 @@ def max_in_window(times: list[float], window: float) -> int:
             start += 1
         best = max(best, end - start + 1)
     return best
+
+
+@contextlib.asynccontextmanager
+async def answered_callers(limiter: Limiter, count: int = 16) -> AsyncIterator[list[float]]:
+    """``count`` callers looping through ``limiter``, each request answered after 5 ms: yields the
+    loop times their requests started; the callers stop when the block ends."""
+    loop = asyncio.get_running_loop()
+    starts: list[float] = []
+
+    async def call() -> None:
+        while True:
+            async with limiter.slot():
+                starts.append(loop.time())
+                await asyncio.sleep(0.005)
+            limiter.answered()
+
+    tasks = [asyncio.create_task(call()) for _ in range(count)]
+    try:
+        yield starts
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 @pytest.mark.parametrize("rate", [5.0, 40.0, 4000 / 60, 1000.0])
@@ -284,20 +308,8 @@ def test_a_low_pace_recovers_in_two_seconds(run_virtual: Callable[[Any], Any]) -
             limiter.answered()
         limiter.throttled(1.0)
         low, resumed = limiter.learned_rate or 0.0, loop.time() + limiter.paused_for
-        starts: list[float] = []
-
-        async def call() -> None:
-            while True:
-                async with limiter.slot():
-                    starts.append(loop.time())
-                    await asyncio.sleep(0.005)
-                limiter.answered()
-
-        tasks = [asyncio.create_task(call()) for _ in range(16)]
-        await asyncio.sleep(resumed + 3.0 - loop.time())
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        async with answered_callers(limiter) as starts:
+            await asyncio.sleep(resumed + 3.0 - loop.time())
         return low, limiter.ceiling, resumed, starts
 
     low, ceiling, resumed, starts = run_virtual(scenario())
@@ -322,20 +334,8 @@ def test_a_one_off_429_does_not_cap_for_ever(run_virtual: Callable[[Any], Any]) 
             limiter.answered()
         limiter.throttled(1.0)
         resumed = loop.time() + limiter.paused_for
-        starts: list[float] = []
-
-        async def call() -> None:
-            while True:
-                async with limiter.slot():
-                    starts.append(loop.time())
-                    await asyncio.sleep(0.005)
-                limiter.answered()
-
-        tasks = [asyncio.create_task(call()) for _ in range(16)]
-        await asyncio.sleep(resumed + 240.0 - loop.time())
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        async with answered_callers(limiter) as starts:
+            await asyncio.sleep(resumed + 240.0 - loop.time())
         return resumed, starts
 
     resumed, starts = run_virtual(scenario())
@@ -360,24 +360,11 @@ def test_waiters_leave_at_the_pace_when_a_cooldown_ends(run_virtual: Callable[[A
             await asyncio.sleep(0.025)
             limiter.answered()
         limiter.throttled(0.0)
-        starts: list[float] = []
-        cooldown = (0.0, 0.0)
-
-        async def call() -> None:
-            while True:
-                async with limiter.slot():
-                    starts.append(loop.time())
-                    await asyncio.sleep(0.005)
-                limiter.answered()
-
-        tasks = [asyncio.create_task(call()) for _ in range(16)]
-        await asyncio.sleep(5.0)
-        limiter.throttled(1.0)
-        cooldown = (loop.time(), loop.time() + limiter.paused_for)
-        await asyncio.sleep(3.0)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        async with answered_callers(limiter) as starts:
+            await asyncio.sleep(5.0)
+            limiter.throttled(1.0)
+            cooldown = (loop.time(), loop.time() + limiter.paused_for)
+            await asyncio.sleep(3.0)
         return cooldown, limiter.learned_rate or 0.0, starts
 
     (begin, end), pace, starts = run_virtual(scenario())
