@@ -7,6 +7,7 @@ return a :class:`~refiner_async._pagination.Paginator` fed by :func:`page_fetche
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -21,6 +22,8 @@ if TYPE_CHECKING:  # the client imports the resources; this import is for the an
 __all__ = ["Resource", "page_fetchers"]
 
 T = TypeVar("T")
+
+_UUID_OF = operator.attrgetter("uuid")  # an item's identity, read in C
 
 
 def page_fetchers(
@@ -43,10 +46,6 @@ def page_fetchers(
         return opener
 
     return fetch, fetch_later
-
-
-def _uuid_of(item: Any) -> object:
-    return item.uuid
 
 
 class Resource:
@@ -120,5 +119,5 @@ class Resource:
             resume=_validate.resume(resume),
             window=self._client.max_concurrency,
             endpoint=path,
-            key=_uuid_of,
+            key=_UUID_OF,
         )
