@@ -208,6 +208,7 @@ class _SeenKeys:
         self._newest: dict[object, int] = {}  # key -> serial of the newest page holding it
         self._pages: deque[tuple[int, list[object]]] = deque()  # (serial, keys), oldest first
         self._shared = False  # True once a key was remembered by two pages
+        self._last: tuple[object, list[object]] = ((), [])  # the items last keyed, and their keys
         self.enabled = True  # False once an item has no hashable identity: no de-duplication
 
     def identities(self, items: tuple[Any, ...]) -> list[object] | None:
@@ -215,6 +216,8 @@ class _SeenKeys:
         hashable key turns it off for good)."""
         if not self.enabled:
             return None
+        if items is self._last[0]:  # the page just checked for drift, now handed out
+            return self._last[1]
         idents = list(items) if self._key is None else list(map(self._key, items))
         try:
             hash(tuple(idents))
@@ -223,6 +226,7 @@ class _SeenKeys:
             self._newest.clear()
             self._pages.clear()
             return None
+        self._last = (items, idents)
         return idents
 
     def __contains__(self, ident: object) -> bool:
