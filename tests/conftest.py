@@ -78,3 +78,14 @@ def instant() -> Iterator[None]:
 @pytest.fixture
 def api_key() -> str:
     return API_KEY
+
+
+def max_in_window(times: list[float], width: float) -> int:
+    """The most events inside any half-open window of ``width`` seconds."""
+    ordered = sorted(times)
+    best = lo = 0
+    for hi, t in enumerate(ordered):
+        while t - ordered[lo] >= width:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best

@@ -18,22 +18,13 @@ from refiner_async._ratelimit import Limiter
 from refiner_async._retry import RetryPolicy, _ceiling
 from refiner_async.testing import FakeRefiner
 
+from ..conftest import max_in_window
+
 POLICY = RetryPolicy()
 
 
 def http_date(offset: float) -> str:
     return email.utils.formatdate(time.time() + offset, usegmt=True)
-
-
-def max_in_window(times: list[float], width: float) -> int:
-    """The most events inside any half-open window of ``width`` seconds."""
-    ordered = sorted(times)
-    best = lo = 0
-    for hi, t in enumerate(ordered):
-        while t - ordered[lo] >= width:
-            lo += 1
-        best = max(best, hi - lo + 1)
-    return best
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -23,16 +23,7 @@ from refiner_async._ratelimit import (
 )
 from refiner_async.testing._faults import TokenBucket, retry_after_header
 
-
-def max_in_window(times: list[float], window: float) -> int:
-    """The largest number of events inside any half-open window of the given length."""
-    times = sorted(times)
-    best = start = 0
-    for end, t in enumerate(times):
-        while t - times[start] >= window:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
+from ..conftest import max_in_window
 
 
 @contextlib.asynccontextmanager
