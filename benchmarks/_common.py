@@ -469,3 +469,23 @@ def common_arguments(description: str) -> Any:
         "--quick", action="store_true", help="short settings to check the script, not to quote"
     )
     return parser
+
+
+def run_export_benchmark(
+    name: str,
+    description: str,
+    measure: Callable[[int, int], Awaitable[dict[str, Any]]],
+    render: Callable[[dict[str, Any]], str],
+    *,
+    rounds: tuple[int, int],
+) -> None:
+    """The ``main()`` of an export benchmark: ``--responses`` and ``--rounds`` (``rounds`` is the
+    default with and without ``--quick``), then measure and publish."""
+    parser = common_arguments(description)
+    parser.add_argument("--responses", type=int, default=None)
+    parser.add_argument("--rounds", type=int, default=None)
+    args = parser.parse_args()
+    responses = args.responses or (20_000 if args.quick else 100_000)
+    count = args.rounds or (rounds[0] if args.quick else rounds[1])
+    result = asyncio.run(measure(responses, count))
+    publish(name, result, render(result), quick=args.quick)

@@ -10,7 +10,6 @@ Run: ``python benchmarks/export_throughput.py [--quick]``.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import aiohttp
@@ -25,7 +24,7 @@ from _clients import (
     naive_export,
     sdk_export,
 )
-from _common import Emulator, alternate, common_arguments, emulator, publish, table, verdict
+from _common import Emulator, alternate, emulator, run_export_benchmark, table, verdict
 
 NAME = "export_throughput"
 TARGET = 1.5  # SDK time / floor time
@@ -149,14 +148,7 @@ def render(result: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    parser = common_arguments(__doc__.splitlines()[0])
-    parser.add_argument("--responses", type=int, default=None)
-    parser.add_argument("--rounds", type=int, default=None)
-    args = parser.parse_args()
-    responses = args.responses or (20_000 if args.quick else 100_000)
-    rounds = args.rounds or (3 if args.quick else 7)
-    result = asyncio.run(measure(responses, rounds))
-    publish(NAME, result, render(result), quick=args.quick)
+    run_export_benchmark(NAME, __doc__.splitlines()[0], measure, render, rounds=(3, 7))
 
 
 if __name__ == "__main__":

@@ -9,11 +9,10 @@ Run: ``python benchmarks/latency_export.py [--quick]``.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from _clients import naive_export, sdk_export
-from _common import alternate, common_arguments, emulator, publish, table, verdict
+from _common import alternate, emulator, run_export_benchmark, table, verdict
 
 NAME = "latency_export"
 LATENCY = 0.030  # seconds the emulator adds to every request
@@ -101,14 +100,7 @@ def render(result: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    parser = common_arguments(__doc__.splitlines()[0])
-    parser.add_argument("--responses", type=int, default=None)
-    parser.add_argument("--rounds", type=int, default=None)
-    args = parser.parse_args()
-    responses = args.responses or (20_000 if args.quick else 100_000)
-    rounds = args.rounds or (2 if args.quick else 5)
-    result = asyncio.run(measure(responses, rounds))
-    publish(NAME, result, render(result), quick=args.quick)
+    run_export_benchmark(NAME, __doc__.splitlines()[0], measure, render, rounds=(2, 5))
 
 
 if __name__ == "__main__":
