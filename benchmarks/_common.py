@@ -489,3 +489,9 @@ def run_export_benchmark(
     count = args.rounds or (rounds[0] if args.quick else rounds[1])
     result = asyncio.run(measure(responses, count))
     publish(name, result, render(result), quick=args.quick)
+
+
+def timing_cells(contender: Mapping[str, Any]) -> list[str]:
+    """The first cells of an export table's row: the contender, its median wall time and range."""
+    wall = contender["wall_s"]
+    return [contender["label"], f"{wall['median']:.3f}", f"{wall['min']:.3f}-{wall['max']:.3f}"]

@@ -24,7 +24,15 @@ from _clients import (
     naive_export,
     sdk_export,
 )
-from _common import Emulator, alternate, emulator, run_export_benchmark, table, verdict
+from _common import (
+    Emulator,
+    alternate,
+    emulator,
+    run_export_benchmark,
+    table,
+    timing_cells,
+    verdict,
+)
 
 NAME = "export_throughput"
 TARGET = 1.5  # SDK time / floor time
@@ -109,12 +117,9 @@ async def measure(responses: int, rounds: int) -> dict[str, Any]:
 def render(result: dict[str, Any]) -> str:
     rows = []
     for r in result["contenders"].values():
-        w = r["wall_s"]
         rows.append(
             [
-                r["label"],
-                f"{w['median']:.3f}",
-                f"{w['min']:.3f}-{w['max']:.3f}",
+                *timing_cells(r),
                 f"{r['items_per_s']:,}",
                 f"{r['mb_per_s']:.0f}",
                 f"{r['cpu_s_median']:.2f}",

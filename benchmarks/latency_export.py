@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from _clients import naive_export, sdk_export
-from _common import alternate, emulator, run_export_benchmark, table, verdict
+from _common import alternate, emulator, run_export_benchmark, table, timing_cells, verdict
 
 NAME = "latency_export"
 LATENCY = 0.030  # seconds the emulator adds to every request
@@ -71,12 +71,9 @@ async def measure(responses: int, rounds: int) -> dict[str, Any]:
 def render(result: dict[str, Any]) -> str:
     rows = []
     for r in result["contenders"].values():
-        w = r["wall_s"]
         rows.append(
             [
-                r["label"],
-                f"{w['median']:.3f}",
-                f"{w['min']:.3f}-{w['max']:.3f}",
+                *timing_cells(r),
                 f"{r['ms_per_page']:.1f}",
                 f"{r['items_per_s']:,}",
                 f"{r['cpu_s_median']:.2f}",
