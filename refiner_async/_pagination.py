@@ -10,8 +10,9 @@ The first request is always ``page=1`` (or the page a resume token names). Its a
 page 1 serves every mode and ``"auto"`` decides after it without a wasted request:
 
 * ``"pages"``: pages 2..N by number, at most ``window`` requests in flight, handed out strictly in
-  order. Page k+window is requested only once page k has been handed to the consumer, so at most
-  ``window`` pages wait in memory however slow the consumer is.
+  order. Page k+window is requested once page k has arrived, as it is opened for the consumer (so
+  that its decoding overlaps that request's latency), so at most ``window`` pages wait in memory
+  however slow the consumer is.
 * ``"cursor"``: follow ``next_page_cursor`` one page at a time, fetching the next page while the
   consumer works through the current one. A cursor that repeats, or leads back to an earlier one,
   raises :class:`PaginationError`; ``max_pages`` caps the requests of one iteration; an empty page
@@ -333,17 +334,22 @@ class _Run(Generic[T]):
         page = await self._src._fetch(params)
         return params, lambda: page
 
-    async def _take(self, task: _Prefetch[T]) -> Page[T]:
-        """A prefetched page, opened now: decoded and structured just before it is handed out, so
-        that the pages waiting meanwhile are bytes (no objects for the collector to traverse, less
-        memory) and the one handed out is fresh in the CPU's caches. A body that turns out not to
-        be JSON is fetched again, with the retries every request has."""
+    async def _arrival(self, task: _Prefetch[T]) -> tuple[dict[str, Any], Callable[[], Page[T]]]:
+        """A prefetch's answer, not opened yet: its request's parameters and its opener."""
         if task.done():
             # Give the loop a turn between pages that arrived together, so that other tasks
             # (and the prefetches' own reads) run between two pages' worth of consumer work.
             await asyncio.sleep(0)
-        params, page = await task  # on failure the task stays in _tasks; the cleanup waits for it
+        arrived = await task  # on failure the task stays in _tasks; the cleanup waits for it
         self._tasks.discard(task)
+        return arrived
+
+    async def _open(self, arrived: tuple[dict[str, Any], Callable[[], Page[T]]]) -> Page[T]:
+        """A prefetched page, opened now: decoded and structured just before it is handed out, so
+        that the pages waiting meanwhile are bytes (no objects for the collector to traverse, less
+        memory) and the one handed out is fresh in the CPU's caches. A body that turns out not to
+        be JSON is fetched again, with the retries every request has."""
+        params, page = arrived
         try:
             return page()
         except ResponseDecodeError:
@@ -515,7 +521,11 @@ class _Run(Generic[T]):
         task: _Prefetch[T] | None = None
         while True:
             if page is None:
-                page = await (self._take(task) if task is not None else self._get(request))
+                page = await (
+                    self._open(await self._arrival(task))
+                    if task is not None
+                    else self._get(request)
+                )
             after = self._after(page, None, None)
             cursor = after.cursor if after is not None else None
             if cursor is not None:
@@ -532,14 +542,25 @@ class _Run(Generic[T]):
             page, request = None, after
 
     def _fill(
-        self, pending: dict[int, _Prefetch[T]], number: int, last: int | None, width: int
+        self,
+        pending: dict[int, _Prefetch[T]],
+        number: int,
+        last: int | None,
+        width: int,
+        *,
+        opening: bool = False,
     ) -> None:
-        """Request pages ``number``.. up to ``width`` ahead, the last page, and what max_items needs."""
+        """Request pages ``number``.. up to ``width`` ahead, the last page, and what max_items needs.
+
+        ``opening``: page ``number - 1`` has arrived and is being opened, not handed out yet, so
+        max_items still counts its items among those wanted.
+        """
         stop = number + width - 1
         if last is not None:
             stop = min(stop, last)
         if self._remaining is not None:
-            stop = min(stop, number + math.ceil(self._remaining / self._length) - 1)
+            needed = math.ceil(self._remaining / self._length) - (1 if opening else 0)
+            stop = min(stop, number + needed - 1)
         for wanted in range(number, stop + 1):
             if wanted not in pending:
                 if not self._may_request():
@@ -576,7 +597,9 @@ class _Run(Generic[T]):
             while True:
                 width = 1 if sequential or last is None else window
                 if not self._finished:
-                    self._fill(pending, number, last, width)  # page k+window once k is handed out
+                    self._fill(
+                        pending, number, last, width
+                    )  # the window, after the first page or a repair
                 if out is not None:
                     yield out
                 if self._finished:
@@ -587,7 +610,11 @@ class _Run(Generic[T]):
                     return
                 if number not in pending:
                     pending[number] = self._launch(_Position(page=number))
-                page = await self._take(pending.pop(number))
+                arrived = await self._arrival(pending.pop(number))
+                if not self._finished and last is not None:  # a request leaves while it opens
+                    self._fill(pending, number + 1, last, width, opening=True)
+                    await asyncio.sleep(0)  # let it go out before the CPU work of opening
+                page = await self._open(arrived)
                 if sequential:
                     shrink = (base.items_count or 0) - (page.items_count or 0)
                     drift = (

@@ -921,6 +921,36 @@ async def test_pages_read_ahead_are_opened_when_handed_out(mode: str) -> None:
     assert opened == sorted(opened)  # opened in order, never ahead of their turn
 
 
+@pytest.mark.parametrize(("window", "max_items"), [(1, None), (3, None), (1, 35), (3, 35)])
+async def test_the_next_request_leaves_before_a_page_is_opened(
+    window: int, max_items: int | None
+) -> None:
+    """By page number, the request ``window`` pages ahead leaves once a page has arrived and
+    before it is opened, so that its decoding overlaps that request's latency; never further ahead,
+    past the last page or past what max_items needs."""
+    fake = FakeList(50)  # 5 pages of 10
+    sent_at_opening: dict[int, list[int]] = {}  # page -> the pages requested when it was opened
+
+    async def fetch_later(params: dict[str, Any]) -> Callable[[], Page[Item]]:
+        page = await fake.fetch(params)
+
+        def open_page() -> Page[Item]:
+            sent_at_opening[params["page"]] = fake.page_numbers()
+            return page
+
+        return open_page
+
+    listing = fake.paginator(
+        mode="pages", window=window, max_items=max_items, fetch_later=fetch_later
+    )
+    items = await listing.collect()
+    last = 5 if max_items is None else 4
+    assert len(items) == (50 if max_items is None else 35)
+    assert fake.page_numbers() == list(range(1, last + 1))  # each page once, none beyond
+    for page, sent in sent_at_opening.items():
+        assert sent == list(range(1, min(page + window, last) + 1))
+
+
 def test_seen_keys_forget_the_oldest_pages_but_not_keys_a_newer_page_holds() -> None:
     """The key set holds the last ``pages_kept`` pages: a page's keys go with it, except those a
     newer page also holds (an item read again after the data moved)."""
