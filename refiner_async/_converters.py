@@ -162,33 +162,31 @@ def _read_timestamp(value: Any) -> datetime | None:
     raise TypeError(f"expected a timestamp string, got {_kind(value)}")
 
 
-class _TimestampCache(dict[Any, "datetime | None"]):
-    """Timestamp text -> parsed value, so each distinct string is parsed once (datetimes are immutable).
+#: Timestamp text -> parsed value, so each distinct string is parsed once (datetimes are immutable).
+#: A plain dict, read with one subscript by the generated hooks (a subclass with ``__missing__``
+#: would take the interpreter's slower generic path on every read); a miss goes to
+#: :func:`_timestamp_or_none`, which parses and remembers. ``None`` maps to None. Holds at most
+#: ``_TIMESTAMP_CACHE_SIZE`` strings (cleared when full).
+_timestamps: dict[Any, datetime | None] = {None: None}
 
-    A generated hook reads a timestamp field with one subscript: ``None`` maps to None, a string
-    not seen yet is parsed by ``__missing__`` and remembered, anything else is parsed each time (a
-    number is never remembered: ``1``, ``1.0`` and ``True`` are equal keys). An unhashable value
-    raises TypeError like any other misfit. Holds at most ``_TIMESTAMP_CACHE_SIZE`` strings.
-    """
 
-    def __missing__(self, value: Any) -> datetime | None:
-        parsed: datetime | None
-        if type(value) is str and len(value) == 19:  # the responses' naive form: the hot path
-            try:
-                parsed = datetime.fromisoformat(value + "+00:00")
-            except ValueError:
-                parsed = _read_timestamp(value)
-        else:
+def _remember_timestamp(value: Any) -> datetime | None:
+    """A timestamp value not in the cache, parsed, and remembered when it is a string (a number
+    is never remembered: ``1``, ``1.0`` and ``True`` are equal keys)."""
+    parsed: datetime | None
+    if type(value) is str and len(value) == 19:  # the responses' naive form: the hot path
+        try:
+            parsed = datetime.fromisoformat(value + "+00:00")
+        except ValueError:
             parsed = _read_timestamp(value)
-        if type(value) is str:
-            if len(self) >= _TIMESTAMP_CACHE_SIZE:
-                self.clear()
-                self[None] = None
-            self[value] = parsed
-        return parsed
-
-
-_timestamps = _TimestampCache({None: None})
+    else:
+        parsed = _read_timestamp(value)
+    if type(value) is str:
+        if len(_timestamps) >= _TIMESTAMP_CACHE_SIZE:
+            _timestamps.clear()
+            _timestamps[None] = None
+        _timestamps[value] = parsed
+    return parsed
 
 
 def _timestamp_fields(cl: type) -> tuple[Callable[[Any], Any], int] | None:
@@ -237,7 +235,12 @@ def _naive_utc(texts: list[str]) -> list[datetime]:
 
 
 def _timestamp_or_none(value: Any, _: Any = None) -> datetime | None:
-    return _timestamps[value]
+    try:
+        return _timestamps[value]
+    except KeyError:
+        return _remember_timestamp(value)
+    except TypeError:  # unhashable: an array or an object
+        return _read_timestamp(value)  # raises TypeError naming what it got
 
 
 def _timestamp(value: Any, _: Any = None) -> datetime:
@@ -425,7 +428,10 @@ _INLINE: dict[Any, str] = {
         "if v is not None and type(v) is not int and type(v) is not float: v = _number_or_none(v)"
     ),
     bool | None: "if v is not None and type(v) is not bool: v = _bool_or_none(v)",
-    datetime | None: "v = _ts[v]",
+    # one subscript when the cache has it (always, after a page's warm-up); else parsed here
+    datetime | None: (
+        "try:\n    v = _ts[v]\nexcept (KeyError, TypeError):\n    v = _timestamp_or_none(v)"
+    ),
     Mapping[str, Any]: "if type(v) is not dict: v = _mapping(v)",
     Mapping[str, Any] | None: "if v is not None and type(v) is not dict: v = _mapping_or_none(v)",
     Any: "",
@@ -486,6 +492,11 @@ def _optional_model(tp: Any) -> type | None:
     return None
 
 
+def _indented(code: str, local: str) -> list[str]:
+    """Lines of inline ``code`` (see ``_INLINE``) reading ``local`` for ``v``, indented for a hook."""
+    return [f"    {line}" for line in re.sub(r"\bv\b", local, code).splitlines()]
+
+
 class _HookBuilder:
     """Writes the fast hooks of one attrs class: the general one, and one per key set seen.
 
@@ -521,6 +532,7 @@ class _HookBuilder:
             "_apply_fallbacks": _apply_fallbacks,
             "_kind": _kind,
             "_ts": _timestamps,
+            "_timestamp_or_none": _timestamp_or_none,
             "_str": _str,
             "_str_or_none": _str_or_none,
             "_int": _int,
@@ -567,8 +579,7 @@ class _HookBuilder:
         return env[name]
 
     def _field_lines(self, name: str) -> list[str]:
-        code = self.inline[name]
-        return [f"    {code}"] if code else []
+        return _indented(self.inline[name], "v")
 
     def general(self) -> Callable[[Any], Any]:
         """The hook for any object: reads each field by name, keeps unknown keys on ``extra``.
@@ -647,7 +658,7 @@ class _HookBuilder:
             if shared_lines:
                 lines += shared_lines
             elif code:
-                lines.append("    " + re.sub(r"\bv\b", local, code))
+                lines += _indented(code, local)
             lines.append(f"    {self._store(a.name, local)}")
         for a in self.fields:
             if a.name not in keys:
@@ -904,6 +915,10 @@ class Converter:
         try:
             if by_size is None:
                 items = tuple([hook(item, item_type) for item in raw_items])
+            elif len(sizes := set(map(len, raw_items))) == 1 and (
+                read := by_size.get(sizes.pop())
+            ):  # the usual page: every item of one size, read by its hook in one C-level loop
+                items = tuple(map(read, raw_items))
             else:  # each item's hook for its size, straight away (see _compile_fast_hook)
                 size = by_size.get
                 items = tuple(

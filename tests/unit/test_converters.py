@@ -458,6 +458,23 @@ def test_a_page_reads_every_timestamp_form_and_names_a_bad_one() -> None:
     assert caught.value.field_path == "items[5].received_at"
 
 
+def test_a_page_of_one_size_with_other_keys_and_odd_timestamps_is_read_exactly() -> None:
+    """Items of one size are read by one hook; one among them with other keys, a timestamp sent as
+    epoch seconds and one the cache cannot hold are still read as one at a time would, or named."""
+    items = [{**RESPONSE, "uuid": f"r{n}"} for n in range(3)]
+    odd = {k: v for k, v in RESPONSE.items() if k not in ("dismissed_at", "show_counter")}
+    items.append({**odd, "uuid": "r3", "brand_new": 1, "received_at": 1599083613})
+    assert len({len(item) for item in items}) == 1
+    page = structure_page({"items": copy.deepcopy(items)}, Response)
+    assert [item.uuid for item in page.items] == ["r0", "r1", "r2", "r3"]
+    assert page.items[3].extra == {"brand_new": 1}
+    assert page.items[3].received_at == datetime(2020, 9, 2, 21, 53, 33, tzinfo=UTC)
+    assert page.items[3] == structure(items[3], Response)
+    with pytest.raises(ResponseValidationError) as caught:
+        structure_page({"items": [*items, {**RESPONSE, "received_at": ["x"]}]}, Response)
+    assert caught.value.field_path == "items[4].received_at"
+
+
 def test_a_model_without_extra_never_mistakes_a_field_for_an_ignored_key() -> None:
     """A model keeping no unknown keys: an object of the same size holding a field where an earlier
     one held an unknown key still gets that field read."""
