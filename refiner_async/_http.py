@@ -24,7 +24,7 @@ from ._ratelimit import Limiter
 from ._retry import RetryPolicy, retry_wait, should_retry, surfaced_error
 from ._version import __version__
 
-__all__ = ["ClientStats", "HTTPCore"]
+__all__ = ["ClientStats", "HTTPCore", "Unopened"]
 
 logger = logging.getLogger("refiner_async")
 
@@ -42,6 +42,18 @@ class ClientStats:
     retries: int = 0  # attempts repeated after a failure
     rate_limited: int = 0  # 429 answers received
     rate_limit_wait: float = 0.0  # seconds of cooldown the 429s imposed
+
+
+@attrs.frozen
+class Unopened:
+    """A 2xx answer read but not decoded (``request(later=True)``): calling it decodes ``body`` and
+    reads it, raising :class:`ResponseDecodeError` if it is not JSON."""
+
+    body: bytes  # the raw answer, for a caller that wants a look before decoding it
+    open: Callable[[], Any]
+
+    def __call__(self) -> Any:
+        return self.open()
 
 
 class HTTPCore:
@@ -83,8 +95,8 @@ class HTTPCore:
 
         ``read`` turns the decoded JSON into the caller's result (a page of models, say) inside the
         same turn as the decoding, so that one response's CPU work is never split or stacked.
-        ``later=True`` returns, for a 2xx answer, a function that decodes and reads its body when
-        called (raising :class:`ResponseDecodeError` if it is not JSON; no retry then).
+        ``later=True`` returns, for a 2xx answer, an :class:`Unopened` that decodes and reads its body
+        when called (raising :class:`ResponseDecodeError` if it is not JSON; no retry then).
 
         ``idempotent=False`` marks writes that must not be repeated once they may have reached the
         server (track-event, store response): those retry only failed connects and 429 refusals.
@@ -186,7 +198,7 @@ class HTTPCore:
         if 200 <= status < 300:
             opener = functools.partial(_open, raw, content_type, status, method, path, read)
             if later:
-                return opener
+                return Unopened(raw, opener)
             # One response's decoding at a time, each in its own loop pass: responses that arrive
             # together are decoded in turn, with timers and other tasks running in between.
             async with self._decode_turn:

@@ -14,7 +14,8 @@ page 1 serves every mode and ``"auto"`` decides after it without a wasted reques
   that its decoding overlaps that request's latency), so at most ``window`` pages wait in memory
   however slow the consumer is.
 * ``"cursor"``: follow ``next_page_cursor`` one page at a time, fetching the next page while the
-  consumer works through the current one. A cursor that repeats, or leads back to an earlier one,
+  consumer works through the current one. It is requested as the current page is opened, by the
+  cursor read from its bytes (:func:`peek_cursor`); a wrong guess is dropped once the page is open. A cursor that repeats, or leads back to an earlier one,
   raises :class:`PaginationError`; ``max_pages`` caps the requests of one iteration; an empty page
   with a cursor is skipped and followed.
 * ``"auto"`` (the rule): page numbers when they buy concurrency, offsets are cheap and the order
@@ -77,6 +78,7 @@ import binascii
 import hashlib
 import json
 import math
+import re
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping, Sequence
 from contextlib import aclosing
@@ -270,6 +272,26 @@ def _earlier_page(a: _Position | None, b: _Position | None) -> bool:
     if a is None or b is None or a.page is None or b.page is None:
         return False
     return a.page < b.page
+
+
+_CURSOR_KEY = b'"next_page_cursor"'
+_CURSOR_VALUE = re.compile(rb'\s*:\s*"([^"\\\x00-\x1f]{1,%d})"' % MAX_CURSOR_CHARS)
+
+
+def peek_cursor(body: bytes) -> str | None:
+    """The ``next_page_cursor`` an unopened list answer seems to carry, read from its bytes without
+    decoding them: the value of the last key of that name when it is a plain string (no escapes),
+    else None. A guess, to be checked against the page once it is opened."""
+    at = body.rfind(_CURSOR_KEY)
+    if at < 0:
+        return None
+    match = _CURSOR_VALUE.match(body, at + len(_CURSOR_KEY))
+    if match is None:
+        return None
+    try:
+        return match.group(1).decode()
+    except UnicodeDecodeError:
+        return None
 
 
 def _mark_retrieved(task: asyncio.Task[Any]) -> None:
@@ -520,12 +542,13 @@ class _Run(Generic[T]):
             self._cursors.add(request.cursor)
         task: _Prefetch[T] | None = None
         while True:
-            if page is None:
-                page = await (
-                    self._open(await self._arrival(task))
-                    if task is not None
-                    else self._get(request)
-                )
+            early: tuple[str, _Prefetch[T]] | None = None  # the next page, asked for by a guess
+            if page is None and task is not None:
+                arrived = await self._arrival(task)
+                early = await self._launch_early(arrived, request)
+                page = await self._open(arrived)
+            elif page is None:
+                page = await self._get(request)
             after = self._after(page, None, None)
             cursor = after.cursor if after is not None else None
             if cursor is not None:
@@ -534,12 +557,40 @@ class _Run(Generic[T]):
             task = None
             if cursor is not None and after is not None and not self._finished:
                 self._cursors.add(cursor)
-                task = self._launch(after)  # read ahead while the consumer works
+                if early is not None and early[0] == cursor:
+                    task, early = early[1], None  # the guess was right: already under way
+                else:
+                    task = self._launch(after)  # read ahead while the consumer works
+            if early is not None:
+                await self._drop([early[1]])
             if out is not None:
                 yield out
             if task is None or after is None:
                 return
             page, request = None, after
+
+    async def _launch_early(
+        self, arrived: tuple[dict[str, Any], Callable[[], Page[T]]], request: _Position
+    ) -> tuple[str, _Prefetch[T]] | None:
+        """Request the page after an arrived one before opening it, by the cursor its bytes seem to
+        carry (see :func:`peek_cursor`), so that its decoding overlaps that request's latency.
+
+        Only while this page cannot end the listing by ``max_items``, and never by a cursor already
+        followed. The guess is checked once the page is opened; a wrong one is dropped.
+        """
+        body = getattr(arrived[1], "body", None)
+        cursor = peek_cursor(body) if isinstance(body, bytes) else None
+        if (
+            cursor is None
+            or cursor == request.cursor
+            or cursor in self._cursors
+            or (self._remaining is not None and self._remaining <= self._length)
+            or not self._may_request()
+        ):
+            return None
+        task = self._launch(_Position(cursor=cursor))
+        await asyncio.sleep(0)  # let it go out before the CPU work of opening
+        return cursor, task
 
     def _fill(
         self,

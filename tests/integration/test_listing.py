@@ -5,6 +5,9 @@ from __future__ import annotations
 import pytest
 
 from refiner_async import RefinerClient
+from refiner_async._pagination import peek_cursor
+from refiner_async.models import Response
+from refiner_async.resources._base import page_fetchers
 from refiner_async.testing import FakeRefiner
 
 pytestmark = pytest.mark.usefixtures("instant")
@@ -29,6 +32,29 @@ async def test_25k_responses_identical_in_every_mode(dataset_size: int) -> None:
         assert len(uuids) == dataset_size, mode
         assert set(uuids) == expected, mode
     assert results["pages"] == results["cursor"] == results["auto"]
+
+
+async def test_a_cursor_listing_sends_one_request_per_page() -> None:
+    """By cursor, each page's successor is requested by the cursor read from its bytes before it is
+    opened: the guess holds on the emulator's answers, so no request is wasted."""
+    pages = 0
+    async with FakeRefiner(seed=3, responses=2_500, contacts=450) as fake:
+        async with RefinerClient(fake.api_key, base_url=fake.base_url, rate_limit=None) as client:
+            for listing, length in (
+                (client.responses.list(include="all", page_length=100, pagination="cursor"), 100),
+                (client.contacts.list(page_length=50), 50),
+            ):
+                items = await listing.collect()
+                assert len({item.uuid for item in items}) == len(items)
+                assert listing.stats.requests == -(-len(items) // length)
+                pages += listing.stats.requests
+            _, fetch_later = page_fetchers(client, "/responses", Response)
+            unopened = await fetch_later({"include": "all", "page_length": 100, "page": 1})
+            cursor = peek_cursor(unopened.body)  # type: ignore[attr-defined]
+        requests = fake.stats()["requests_total"]
+    assert (pages, requests) == (25 + 9, 25 + 9 + 1)
+    assert cursor is not None
+    assert cursor == unopened().next_page_cursor
 
 
 async def test_every_resource_lists_completely() -> None:

@@ -951,6 +951,100 @@ async def test_the_next_request_leaves_before_a_page_is_opened(
         assert sent == list(range(1, min(page + window, last) + 1))
 
 
+@attrs.frozen
+class Unopened:
+    """A prefetched answer as the client keeps it: its raw bytes, opened when called."""
+
+    body: bytes
+    open: Callable[[], Page[Item]]
+
+    def __call__(self) -> Page[Item]:
+        return self.open()
+
+
+def cursor_bytes(cursor: str | None) -> bytes:
+    """The tail of a list answer's body carrying ``cursor``."""
+    return json.dumps({"items": [], "pagination": {"next_page_cursor": cursor}}).encode()
+
+
+@pytest.mark.parametrize("guess", ["right", "wrong", "none"])
+async def test_by_cursor_the_next_request_leaves_before_a_page_is_opened(guess: str) -> None:
+    """By cursor, the next page is requested by the cursor an arrived page's bytes carry, before
+    the page is opened; a wrong guess is dropped and the right cursor followed, and a body without
+    a readable cursor waits for the page. Every item once either way."""
+    fake = FakeList(50)  # 5 pages of 10
+    sent_at_opening: list[list[str]] = []  # the cursors requested when each page was opened
+
+    async def fetch_later(params: dict[str, Any]) -> Callable[[], Page[Item]]:
+        page = await fake.fetch(params)
+        told = {"right": page.next_page_cursor, "wrong": "c999", "none": None}[guess]
+
+        def open_page() -> Page[Item]:
+            sent_at_opening.append([r["page_cursor"] for r in fake.requests[1:]])
+            return page
+
+        return Unopened(cursor_bytes(told), open_page) if guess != "none" else open_page
+
+    listing = fake.paginator(mode="cursor", fetch_later=fetch_later)
+    items = await listing.collect()
+    assert [item.uuid for item in items] == [f"u{seq}" for seq in range(50, 0, -1)]
+    followed = [f"c{seq}" for seq in (41, 31, 21, 11)]
+    right = [r["page_cursor"] for r in fake.requests[1:] if r["page_cursor"] != "c999"]
+    assert right == followed  # each page once, in order
+    if guess == "right":
+        assert len(fake.requests) == 5
+        assert sent_at_opening == [followed[: n + 2] for n in range(3)] + [followed]
+    elif guess == "wrong":
+        assert len(fake.requests) == 5 + 4  # one dropped guess per page opened
+        assert fake.in_flight == 0
+
+
+async def test_a_guessed_cursor_is_not_requested_when_max_items_may_end_the_page() -> None:
+    """No request by a guessed cursor while the page about to open may hold the last items wanted,
+    or when the guess is a cursor already followed."""
+    fake = FakeList(50)
+
+    async def fetch_later(params: dict[str, Any]) -> Callable[[], Page[Item]]:
+        page = await fake.fetch(params)
+        return Unopened(cursor_bytes(page.next_page_cursor), lambda: page)
+
+    items = await fake.paginator(mode="cursor", max_items=25, fetch_later=fetch_later).collect()
+    assert len(items) == 25
+    assert len(fake.requests) == 3  # pages 1-3; page 3's guess (page 4) never sent
+    fake.requests.clear()
+
+    async def repeating(params: dict[str, Any]) -> Callable[[], Page[Item]]:
+        page = await fake.fetch(params)
+        # the cursor just used
+        return Unopened(cursor_bytes(params.get("page_cursor")), lambda: page)
+
+    assert len(await fake.paginator(mode="cursor", fetch_later=repeating).collect()) == 50
+    assert len(fake.requests) == 5
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b'{"items":[],"pagination":{"next_page_cursor":"eyJwIjoyfQ=="}}', "eyJwIjoyfQ=="),
+        (b'{"pagination": {"next_page_cursor" : "abc"}, "items": [{"a": 1}]}', "abc"),
+        (
+            b'{"items":[{"data":{"next_page_cursor":"x"}}],"pagination":{"next_page_cursor":"y"}}',
+            "y",
+        ),
+        (b'{"items":[],"pagination":{"next_page_cursor":null}}', None),
+        (b'{"items":[],"pagination":{"next_page_cursor":"a\\"b"}}', None),
+        (b'{"items":[],"pagination":{"next_page_cursor":""}}', None),
+        (b'{"items":[],"pagination":{"next_page_cursor":"\xff"}}', None),
+        (b'{"items":[],"pagination":{}}', None),
+        (b"not json", None),
+    ],
+)
+def test_peek_cursor_reads_a_plain_cursor_from_bytes(body: bytes, expected: str | None) -> None:
+    from refiner_async._pagination import peek_cursor
+
+    assert peek_cursor(body) == expected
+
+
 def test_seen_keys_forget_the_oldest_pages_but_not_keys_a_newer_page_holds() -> None:
     """The key set holds the last ``pages_kept`` pages: a page's keys go with it, except those a
     newer page also holds (an item read again after the data moved)."""
