@@ -15,9 +15,10 @@ page 1 serves every mode and ``"auto"`` decides after it without a wasted reques
   however slow the consumer is.
 * ``"cursor"``: follow ``next_page_cursor`` one page at a time, fetching the next page while the
   consumer works through the current one. It is requested as the current page is opened, by the
-  cursor read from its bytes (:func:`peek_cursor`); a wrong guess is dropped once the page is open. A cursor that repeats, or leads back to an earlier one,
-  raises :class:`PaginationError`; ``max_pages`` caps the requests of one iteration; an empty page
-  with a cursor is skipped and followed.
+  cursor read from its bytes (:func:`peek_cursor`); a wrong guess is dropped once the page is open.
+  A cursor that repeats, or leads back to an earlier one, raises :class:`PaginationError`;
+  ``max_pages`` caps the requests of one iteration; an empty page with a cursor is skipped and
+  followed.
 * ``"auto"`` (the rule): page numbers when they buy concurrency, offsets are cheap and the order
   keeps them honest, that is when ``window > 1``, page 1 reports ``items_count <=
   AUTO_PAGE_NUMBERS_MAX_ITEMS`` (10,000, the vendor's advice) and ``new_items_first`` holds; cursors
@@ -647,10 +648,8 @@ class _Run(Generic[T]):
         try:
             while True:
                 width = 1 if sequential or last is None else window
-                if not self._finished:
-                    self._fill(
-                        pending, number, last, width
-                    )  # the window, after the first page or a repair
+                if not self._finished:  # the window, after the first page or a repair
+                    self._fill(pending, number, last, width)
                 if out is not None:
                     yield out
                 if self._finished:
