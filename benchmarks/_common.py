@@ -90,30 +90,6 @@ def _git_commit() -> str | None:
     return f"{out}+dirty" if dirty else out
 
 
-def decode_speed() -> float:
-    """Microseconds ``orjson.loads`` takes per object, decoding 20 distinct 2,000-object documents
-    one after the other and keeping what it decoded (median): how fast this machine is right now.
-    On a shared host that drifts between hours, and the CPU-bound figures with it; this figure in
-    each result's machine line lets two runs be told apart."""
-    import orjson  # the benchmarks' own dependency, not the standard library's
-
-    documents = [
-        orjson.dumps(
-            [
-                {"uuid": f"{k}-{n:034d}", "at": f"2026-01-01 00:{n % 60:02d}:{k:02d}", "n": n}
-                for n in range(2000)
-            ]
-        )
-        for k in range(20)
-    ]
-    kept, times = [], []
-    for document in documents:
-        started = time.perf_counter()
-        kept.append(orjson.loads(document))
-        times.append(time.perf_counter() - started)
-    return round(statistics.median(times) / 2000 * 1e6, 3)
-
-
 def machine() -> dict[str, Any]:
     """Where and with what a benchmark ran: CPU, cores, load, Python, package versions, commit."""
     versions = {}
@@ -127,7 +103,6 @@ def machine() -> dict[str, Any]:
         "cpu": cpu_model(),
         "cores": os.cpu_count(),
         "load_average": [round(x, 2) for x in load],
-        "decode_us_per_object": decode_speed(),
         "python": f"{platform.python_implementation()} {platform.python_version()}",
         "platform": platform.platform(terse=True),
         "packages": versions,
@@ -140,10 +115,8 @@ def machine_line(info: Mapping[str, Any]) -> str:
     pkgs = info.get("packages", {})
     shown = ", ".join(f"{k} {v}" for k, v in pkgs.items() if v and k != "refiner-async")
     load = "/".join(f"{x:g}" for x in info.get("load_average", []))
-    speed = info.get("decode_us_per_object")
-    pace = f", orjson.loads {speed:g} µs per small object" if speed else ""
     return (
-        f"{info.get('cpu')}, {info.get('cores')} cores, load {load} at start{pace}; "
+        f"{info.get('cpu')}, {info.get('cores')} cores, load {load} at start; "
         f"{info.get('python')}; {shown}; commit {info.get('commit')}"
     )
 
