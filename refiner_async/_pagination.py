@@ -722,7 +722,9 @@ class Paginator(Generic[T]):
         fetch: sends one page request with the given parameters and returns the Page.
         params: the call's filters, sent with every page request.
         fetch_later: optional; as ``fetch``, but returns a function that opens the answer into the
-            Page: prefetched pages then wait as bytes until they are handed out.
+            Page: prefetched pages then wait as bytes until they are handed out. When that function
+            carries the raw answer as ``body`` (the client's :class:`Unopened`), a cursor listing
+            requests the next page by the cursor read from it before opening the page.
         page_length: items per page (1..1000), sent with every page request.
         max_items: stop after this many items in total (None: all).
         mode: ``"pages"``, ``"cursor"`` or ``"auto"``.
