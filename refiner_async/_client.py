@@ -203,7 +203,7 @@ class RefinerClient:
         later: bool = False,
     ) -> Any:
         """Send one call through the shared limiter and retry policy; returns the decoded JSON, or
-        what ``read`` makes of it (``later=True``: a function returning it; see HTTPCore.request)."""
+        what ``read`` makes of it (``later=True``: an ``Unopened`` answer; see HTTPCore.request)."""
         return await self._core.request(
             method, path, params=params, json=json, idempotent=idempotent, read=read, later=later
         )

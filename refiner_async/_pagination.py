@@ -104,8 +104,10 @@ T = TypeVar("T")
 
 PaginationMode = Literal["auto", "pages", "cursor"]
 FetchPage = Callable[[dict[str, Any]], Awaitable[Page[T]]]
-#: A prefetch under way: the request's parameters and the function opening its answer.
-_Prefetch = asyncio.Task[tuple[dict[str, Any], Callable[[], Page[T]]]]
+#: An answer arrived and not opened yet: the request's parameters and the function opening it.
+_Arrived = tuple[dict[str, Any], Callable[[], Page[T]]]
+#: A prefetch under way.
+_Prefetch = asyncio.Task[_Arrived[T]]
 #: Like FetchPage, but the answer is opened (decoded and structured) only when the returned
 #: function is called: a prefetched page waits as bytes until it is handed out.
 FetchPageLater = Callable[[dict[str, Any]], Awaitable[Callable[[], Page[T]]]]
@@ -350,14 +352,14 @@ class _Run(Generic[T]):
         self._tasks.add(task)
         return task
 
-    async def _call(self, params: dict[str, Any]) -> tuple[dict[str, Any], Callable[[], Page[T]]]:
+    async def _call(self, params: dict[str, Any]) -> _Arrived[T]:
         later = self._src._fetch_later
         if later is not None:
             return params, await later(params)
         page = await self._src._fetch(params)
         return params, lambda: page
 
-    async def _arrival(self, task: _Prefetch[T]) -> tuple[dict[str, Any], Callable[[], Page[T]]]:
+    async def _arrival(self, task: _Prefetch[T]) -> _Arrived[T]:
         """A prefetch's answer, not opened yet: its request's parameters and its opener."""
         if task.done():
             # Give the loop a turn between pages that arrived together, so that other tasks
@@ -367,7 +369,7 @@ class _Run(Generic[T]):
         self._tasks.discard(task)
         return arrived
 
-    async def _open(self, arrived: tuple[dict[str, Any], Callable[[], Page[T]]]) -> Page[T]:
+    async def _open(self, arrived: _Arrived[T]) -> Page[T]:
         """A prefetched page, opened now: decoded and structured just before it is handed out, so
         that the pages waiting meanwhile are bytes (no objects for the collector to traverse, less
         memory) and the one handed out is fresh in the CPU's caches. A body that turns out not to
@@ -571,7 +573,7 @@ class _Run(Generic[T]):
             page, request = None, after
 
     async def _launch_early(
-        self, arrived: tuple[dict[str, Any], Callable[[], Page[T]]], request: _Position
+        self, arrived: _Arrived[T], request: _Position
     ) -> tuple[str, _Prefetch[T]] | None:
         """Request the page after an arrived one before opening it, by the cursor its bytes seem to
         carry (see :func:`peek_cursor`), so that its decoding overlaps that request's latency.
