@@ -331,7 +331,8 @@ def compile_fast_hook(
     its keys (:meth:`_HookBuilder.for_keys`), for up to ``MAX_SHAPES`` sizes. Another object of that
     size with other keys makes that hook raise ``KeyError`` and is read by the general hook, as is
     anything else without a hook of its own (an object lacking a required field, one using a
-    fallback key, any size beyond the first ``MAX_SHAPES``).
+    fallback key, any size beyond the first ``MAX_SHAPES``). ``caches`` are those its hooks read
+    and fill (by default the ones ``conv`` carries, see ``_caches.caches_of``).
     """
     caches = caches if caches is not None else caches_of(conv)
     builder = _HookBuilder(cl, conv, caches)
