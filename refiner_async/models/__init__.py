@@ -2,7 +2,7 @@
 
 Every model is ``@attrs.frozen(weakref_slot=False)``: frozen, slotted, and without a ``__weakref__``
 slot, so that the converter can fill a plain slotted twin and hand it over as the model (see
-``_converters._slot_twin``), which halves the cost of building a page of models.
+``_converters._codegen.slot_twin``), which halves the cost of building a page of models.
 """
 
 from .account import AccountInfo, Environment, Subscription, VerifyResult

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import copy
+import gc
+import linecache
+import traceback
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,8 +28,6 @@ from refiner_async import (
 from refiner_async._converters import (
     MODELS,
     Converter,
-    _compile_fast_hook,
-    _slot_twin,
     clear_caches,
     converter,
     make_converter,
@@ -34,6 +35,8 @@ from refiner_async._converters import (
     structure,
     structure_page,
 )
+from refiner_async._converters._codegen import compile_fast_hook, slot_twin
+from refiner_async._converters._timestamps import TIMESTAMP_CACHE_SIZE
 
 RESPONSE: dict[str, Any] = {
     "uuid": "r1",
@@ -322,7 +325,7 @@ def test_fast_hooks_refuse_models_with_validators() -> None:
         uuid: str = attrs.field(validator=attrs.validators.instance_of(str))
 
     with pytest.raises(TypeError, match="validators"):
-        _compile_fast_hook(Checked, cattrs.Converter())
+        compile_fast_hook(Checked, cattrs.Converter())
 
 
 def test_module_level_converter_is_shared() -> None:
@@ -347,9 +350,9 @@ def test_classes_whose_slots_cannot_be_swapped_use_descriptors() -> None:
         uuid: str
         name: str | None = None
 
-    assert _slot_twin(Weak) is None
-    assert _slot_twin(Segment) is not None
-    hook = _compile_fast_hook(Weak, make_converter())
+    assert slot_twin(Weak) is None
+    assert slot_twin(Segment) is not None
+    hook = compile_fast_hook(Weak, make_converter())
     built = hook({"uuid": "w", "name": "n", "other": 1}, Weak)
     assert built == Weak(uuid="w", name="n")
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
@@ -358,23 +361,21 @@ def test_classes_whose_slots_cannot_be_swapped_use_descriptors() -> None:
 
 def test_timestamp_cache_stays_bounded() -> None:
     """The timestamp cache never holds more than its size, however many distinct times are read."""
-    from refiner_async import _converters
-
-    for second in range(_converters._TIMESTAMP_CACHE_SIZE + 10):
+    for second in range(TIMESTAMP_CACHE_SIZE + 10):
         minutes, seconds = divmod(second, 60)
         hours, minutes = divmod(minutes, 60)
         text = f"2026-01-01 {hours:02d}:{minutes:02d}:{seconds:02d}"
         assert structure({"date_range_end": text}, Report).date_range_end == datetime(
             2026, 1, 1, hours, minutes, seconds, tzinfo=UTC
         )
-    assert len(_converters._timestamps) <= _converters._TIMESTAMP_CACHE_SIZE
+    assert len(converter.caches.timestamps.values) <= TIMESTAMP_CACHE_SIZE
 
 
 def test_objects_of_one_size_with_other_keys_are_read_in_full() -> None:
     """Hooks are chosen by the number of keys: an object of a size seen before whose keys differ
     (a field missing, an unknown key instead) is still read exactly, in any order of arrival."""
     conv = make_converter()
-    hook = _compile_fast_hook(Segment, conv)
+    hook = compile_fast_hook(Segment, conv)
     first = hook({"uuid": "s1", "name": "A"}, Segment)
     other = hook({"uuid": "s2", "brand_new": [1]}, Segment)
     again = hook({"uuid": "s3", "name": "C"}, Segment)
@@ -484,7 +485,7 @@ def test_a_model_without_extra_never_mistakes_a_field_for_an_ignored_key() -> No
         uuid: str
         name: str | None = None
 
-    hook = _compile_fast_hook(Plain, make_converter())
+    hook = compile_fast_hook(Plain, make_converter())
     assert hook({"uuid": "p1", "other": 1}, Plain) == Plain(uuid="p1")
     assert hook({"uuid": "p2", "name": "n"}, Plain) == Plain(uuid="p2", name="n")
 
@@ -503,3 +504,67 @@ def test_nested_refs_of_a_known_size_with_other_keys_are_read_in_full() -> None:
     with pytest.raises(ResponseValidationError) as caught:
         conv.structure({**RESPONSE, "form": ["f1"]}, Response)
     assert caught.value.field_path == "form"
+
+
+def test_a_traceback_through_a_generated_hook_shows_its_line() -> None:
+    """Generated hook source is registered in linecache: a traceback shows the failing line."""
+    hook = compile_fast_hook(Segment, make_converter())
+    with pytest.raises(KeyError) as caught:
+        hook({"name": "no uuid"}, Segment)
+    frames = traceback.extract_tb(caught.value.__traceback__)
+    generated = [f for f in frames if f.filename.startswith("<refiner_async generated hook")]
+    assert [f.name for f in generated] == ["general"]
+    assert generated[0].line == "v = o['uuid']"
+    assert "v = o['uuid']" in "".join(traceback.format_exception(caught.value))
+
+
+def test_each_generated_function_has_a_source_of_its_own() -> None:
+    """Every generated function is registered under its own file name, holding its own source."""
+    conv = Converter()
+    conv.structure({"uuid": "s1", "name": "A"}, Segment)
+    conv.structure({"uuid": "s2"}, Segment)
+    hook = conv.fast.get_structure_hook(Segment)
+    names = [read.__code__.co_filename for read in conv.caches.by_size[hook].values()]
+    assert len(set(names)) == len(names) == 2
+    sources = ["".join(linecache.getlines(name)) for name in names]
+    assert all(source.startswith("def for_keys(o):") for source in sources)
+    assert sources[0] != sources[1]
+
+
+def test_generated_source_leaves_linecache_with_its_converter() -> None:
+    """A converter's generated lines are dropped from linecache once its hooks are gone."""
+    conv = Converter()
+    conv.structure({"uuid": "s1", "name": "A"}, Segment)
+    (read,) = conv.caches.by_size[conv.fast.get_structure_hook(Segment)].values()
+    name = read.__code__.co_filename
+    assert name in linecache.cache
+    del conv, read
+    gc.collect()
+    assert name not in linecache.cache
+
+
+def test_each_converter_owns_its_caches() -> None:
+    """Timestamps and shared instances are remembered per converter; clearing one leaves others."""
+    first, second = Converter(), Converter()
+    text = "2021-03-04 05:06:07"
+    first.structure({"date_range_end": text}, Report)
+    assert text in first.caches.timestamps.values
+    assert text not in second.caches.timestamps.values
+    refs = [first.structure({"uuid": "f1", "name": "S"}, FormRef) for _ in range(2)]
+    assert refs[0] is refs[1]
+    assert second.structure({"uuid": "f1", "name": "S"}, FormRef) is not refs[0]
+    second.clear_caches()
+    assert text in first.caches.timestamps.values
+    assert first.structure({"uuid": "f1", "name": "S"}, FormRef) is refs[0]
+    first.clear_caches()
+    assert text not in first.caches.timestamps.values
+    assert first.structure({"uuid": "f1", "name": "S"}, FormRef) is not refs[0]
+
+
+def test_clear_caches_clears_the_module_level_converter() -> None:
+    """The module's clear_caches() forgets what structure() remembered."""
+    text = "2022-05-06 07:08:09"
+    structure({"date_range_end": text}, Report)
+    assert text in converter.caches.timestamps.values
+    clear_caches()
+    assert text not in converter.caches.timestamps.values

@@ -1,0 +1,168 @@
+"""The SDK's converter: reads payloads into models and pages, and names the field that does not fit.
+
+:class:`Converter` holds the fast cattrs converter (generated hooks, used for every read) and its
+detailed variant (used only after a failure, to find the failing field's path), and the caches both
+share. A failure raises :class:`ResponseValidationError` naming the field path, e.g.
+``items[3].contact.uuid``, with the request's method and path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from cattrs.errors import AttributeValidationNote, ClassValidationError, IterableValidationError
+
+from ..errors import ResponseValidationError
+from ..models.page import Page
+from ._caches import HookCaches
+from ._factory import make_converter
+from ._scalars import int_or_none, kind
+from ._timestamps import timestamp_fields
+
+T = TypeVar("T")
+
+_PAGE_FIGURES = ("current_page", "last_page", "items_count", "page_length")
+MAX_CURSOR_CHARS = 4096  # a longer next_page_cursor is refused as not fitting
+
+
+class Converter:
+    """The SDK's converter: the fast cattrs converter, and its detailed variant to name failures."""
+
+    def __init__(self) -> None:
+        self.caches = HookCaches()  # shared by both variants: one timestamp cache
+        self.fast = make_converter(caches=self.caches)
+        self.detailed = make_converter(detailed=True, caches=self.caches)
+        self._timestamp_fields: dict[type, tuple[Callable[[Any], Any], int] | None] = {}
+
+    def clear_caches(self) -> None:
+        """Forget remembered timestamps and shared instances (benchmarks use it to time cold pages)."""
+        self.caches.clear()
+
+    def structure(self, payload: Any, cl: type[T], *, method: str = "", path: str = "") -> T:
+        """``payload`` as a ``cl``, or :class:`ResponseValidationError` naming the failing field."""
+        try:
+            return self.fast.structure(payload, cl)
+        except Exception:
+            raise self._explain(payload, cl, method, path, "") from None
+
+    def structure_page(
+        self, payload: Any, item_type: type[T], *, method: str = "", path: str = ""
+    ) -> Page[T]:
+        """A list answer ``{"items": [...], "pagination": {...}}`` as a Page of ``item_type``.
+
+        Missing pagination fields read as None; forms send no ``next_page_cursor``. Pagination
+        figures must be integers (integral strings accepted) and the cursor a string of at most
+        ``MAX_CURSOR_CHARS`` characters.
+        """
+        if type(payload) is not dict:
+            raise _invalid(f"expected an object, got {kind(payload)}", method, path, "")
+        raw_items = payload.get("items")
+        if raw_items is None:
+            raw_items = []
+        if type(raw_items) is not list:
+            raise _invalid(f"expected an array, got {kind(raw_items)}", method, path, "items")
+        hook = self.fast.get_structure_hook(item_type)
+        if item_type not in self._timestamp_fields:
+            self._timestamp_fields[item_type] = timestamp_fields(item_type)
+        fields = self._timestamp_fields[item_type]
+        if fields is not None and len(raw_items) > 1:
+            self.caches.timestamps.warm(raw_items, *fields)
+        by_size = self.caches.by_size.get(hook)
+        try:
+            if by_size is None:
+                items = tuple([hook(item, item_type) for item in raw_items])
+            elif len(sizes := set(map(len, raw_items))) == 1 and (
+                read := by_size.get(sizes.pop())
+            ):  # the usual page: every item of one size, read by its hook in one C-level loop
+                items = tuple(map(read, raw_items))
+            else:  # each item's hook for its size, straight away (see compile_fast_hook)
+                size = by_size.get
+                items = tuple(
+                    [
+                        read(item) if (read := size(len(item))) else hook(item, item_type)
+                        for item in raw_items
+                    ]
+                )
+        except Exception:
+            try:  # one dispatched by size may have met other keys of that size
+                items = tuple([hook(item, item_type) for item in raw_items])
+            except Exception:
+                raise self._explain_items(raw_items, item_type, method, path) from None
+        pagination = payload.get("pagination")
+        if pagination is None or pagination == []:
+            pagination = {}
+        if type(pagination) is not dict:
+            raise _invalid(
+                f"expected an object, got {kind(pagination)}", method, path, "pagination"
+            )
+        figures: dict[str, int | None] = {}
+        for name in _PAGE_FIGURES:
+            try:
+                figures[name] = int_or_none(pagination.get(name))
+            except TypeError as exc:
+                raise _invalid(str(exc), method, path, f"pagination.{name}") from None
+        cursor = pagination.get("next_page_cursor")
+        if cursor is not None:
+            if type(cursor) is not str or len(cursor) > MAX_CURSOR_CHARS:
+                problem = (
+                    f"expected a string, got {kind(cursor)}"
+                    if type(cursor) is not str
+                    else f"longer than {MAX_CURSOR_CHARS} characters"
+                )
+                raise _invalid(problem, method, path, "pagination.next_page_cursor")
+            if not cursor:
+                cursor = None  # an empty cursor means there is no next page
+        return Page(
+            items=items,
+            current_page=figures["current_page"],
+            last_page=figures["last_page"],
+            items_count=figures["items_count"],
+            page_length=figures["page_length"],
+            next_page_cursor=cursor,
+        )
+
+    def _explain_items(
+        self, raw_items: list[Any], item_type: type[T], method: str, path: str
+    ) -> ResponseValidationError:
+        hook = self.fast.get_structure_hook(item_type)
+        for index, item in enumerate(raw_items):
+            try:
+                hook(item, item_type)
+            except Exception:
+                return self._explain(item, item_type, method, path, f"items[{index}]")
+        return _invalid("items do not fit", method, path, "items")  # pragma: no cover
+
+    def _explain(
+        self, payload: Any, cl: type[T], method: str, path: str, root: str
+    ) -> ResponseValidationError:
+        try:
+            self.detailed.structure(payload, cl)
+        except Exception as exc:
+            field_path, problem = _first_problem(exc, root)
+            return _invalid(problem, method, path, field_path)
+        return _invalid("does not fit", method, path, root)  # pragma: no cover
+
+
+def _first_problem(exc: BaseException, path: str) -> tuple[str, str]:
+    """The path and description of the first leaf error under a cattrs validation error."""
+    if isinstance(exc, ClassValidationError | IterableValidationError):
+        with_notes, without = exc.group_exceptions()
+        for sub, note in with_notes:
+            if isinstance(note, AttributeValidationNote):
+                sub_path = f"{path}.{note.name}" if path else note.name
+            else:
+                sub_path = f"{path}[{note.index!r}]"
+            return _first_problem(sub, sub_path)
+        if without:
+            return _first_problem(without[0], path)
+    if isinstance(exc, KeyError):
+        return path, "required field missing"
+    return path, str(exc) or type(exc).__name__
+
+
+def _invalid(problem: str, method: str, path: str, field_path: str) -> ResponseValidationError:
+    where = field_path or "the response body"
+    return ResponseValidationError(
+        f"{where}: {problem}", method=method, path=path, field_path=field_path
+    )
