@@ -106,11 +106,13 @@ class Resource:
         mode: PaginationMode = _validate.choice(  # type: ignore[assignment]
             "pagination", pagination, _validate.PAGINATION_MODES
         )
+        params = {k: v for k, v in filters.items() if v is not None}
+        _validate.query_budget(params)
         fetch, fetch_later = page_fetchers(self._client, path, item_type)
         return Paginator(
             fetch,
             fetch_later=fetch_later,
-            params={k: v for k, v in filters.items() if v is not None},
+            params=params,
             page_length=_validate.page_length(page_length),
             max_items=_validate.max_items(max_items),
             mode=mode,

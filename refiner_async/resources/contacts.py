@@ -80,7 +80,7 @@ class ContactsResource(Resource):
             "order_by": _validate.optional_choice("order_by", order_by, _validate.ORDER_BY),
             "form_uuid": _validate.optional_identifier("form_uuid", form_uuid),
             "segment_uuid": _validate.optional_identifier("segment_uuid", segment_uuid),
-            "search": _validate.optional_text("search", search),
+            "search": _validate.search(search),
         }
         return self._list(
             "/contacts",
