@@ -6,6 +6,7 @@ import asyncio
 import functools
 import os
 import re
+import urllib.parse
 import warnings
 from collections.abc import Callable, Mapping
 from types import TracebackType
@@ -36,6 +37,7 @@ PER_USER_RATE = 100 / 60  # the API's limit for calls carrying one contact ident
 DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 
 _KEY_SHAPE = re.compile(r"[\x21-\x7e]+")  # printable ASCII, no spaces or line breaks
+_URL_JUNK = re.compile(r"[\s\x00-\x1f\x7f]")  # whitespace or control characters
 
 
 class RefinerClient:
@@ -259,8 +261,7 @@ def _check_config(
         raise ConfigurationError("api_key: must not be empty")
     if not _KEY_SHAPE.fullmatch(key):
         raise ConfigurationError("api_key: must be printable ASCII without spaces or line breaks")
-    if not re.match(r"https?://[^/\s]+", base_url):
-        raise ConfigurationError(f"base_url: must be an http(s) URL, got {base_url!r}")
+    _check_base_url(base_url)
     if not timeout > 0:
         raise ConfigurationError(f"timeout: must be positive, got {timeout!r}")
     if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
@@ -279,3 +280,26 @@ def _check_config(
         raise ConfigurationError(f"deadline: must be positive or None, got {deadline!r}")
     if max_response_bytes < 1:
         raise ConfigurationError(f"max_response_bytes: must be >= 1, got {max_response_bytes!r}")
+
+
+def _check_base_url(base_url: str) -> None:
+    """Raise ConfigurationError unless ``base_url`` is a plain ``http(s)://host[:port][/path]``.
+
+    Whitespace and control characters (yarl would drop a CR/LF silently), a query (the call's path
+    would land in it), a fragment (the path would be cut off) and credentials are refused.
+    """
+    if not isinstance(base_url, str) or _URL_JUNK.search(base_url):
+        raise ConfigurationError(
+            f"base_url: must not contain spaces, line breaks or control characters, got {base_url!r}"
+        )
+    parts = urllib.parse.urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(f"base_url: must be an http(s) URL, got {base_url!r}")
+    if "?" in base_url or "#" in base_url:
+        raise ConfigurationError(f"base_url: must not have a query or a fragment, got {base_url!r}")
+    if "@" in parts.netloc:
+        raise ConfigurationError("base_url: must not carry credentials (the key goes in api_key)")
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError:
+        raise ConfigurationError(f"base_url: bad port in {base_url!r}") from None

@@ -21,7 +21,7 @@ import orjson
 from . import _protocol, errors
 from ._gc import gc_paused
 from ._ratelimit import Limiter
-from ._retry import RetryPolicy, retry_wait, should_retry, surfaced_error
+from ._retry import RetryPolicy, may_have_applied, retry_wait, should_retry, surfaced_error
 from ._version import __version__
 
 __all__ = ["ClientStats", "HTTPCore", "Unopened"]
@@ -108,6 +108,7 @@ class HTTPCore:
         user = _protocol.user_key(params, json)
         self.stats.requests += 1
         attempt = 0
+        maybe_applied = False  # whether a failed attempt may have taken effect
         while True:
             attempt += 1
             try:
@@ -125,7 +126,10 @@ class HTTPCore:
                 ):
                     wait = retry_wait(error, attempt, self._policy)
                 if wait is None or (deadline is not None and loop.time() + wait >= deadline):
-                    raise surfaced_error(error, idempotent=idempotent)  # noqa: B904
+                    raise surfaced_error(  # noqa: B904
+                        error, idempotent=idempotent, maybe_applied=maybe_applied
+                    )
+                maybe_applied = maybe_applied or may_have_applied(error)
                 self.stats.retries += 1
                 logger.info(
                     "retrying %s %s in %.2f s after %s (attempt %d of %d)",
@@ -173,6 +177,8 @@ class HTTPCore:
                 raise errors.APITimeoutError(
                     "the call's total deadline ran out", method=method, path=path
                 )
+            if method != "GET":
+                await _settle_closed_connections()
             self.stats.attempts += 1
             started = loop.time()
             try:
@@ -184,11 +190,14 @@ class HTTPCore:
                     headers=headers,
                     timeout=aiohttp.ClientTimeout(total=budget),
                     allow_redirects=False,
+                    **_NO_REPLAY.get(method, {}),
                 ) as response:
                     status = response.status
                     retry_after = response.headers.get("Retry-After")
                     content_type = response.headers.get("Content-Type", "")
                     raw = await self._read(response, method, path)
+            except _NotReplayed as exc:
+                raise self._connection_error(exc.dropped, method, path) from exc.dropped
             except (aiohttp.ClientError, TimeoutError) as exc:
                 raise self._connection_error(exc, method, path) from exc
         if status != 429:
@@ -251,6 +260,44 @@ class HTTPCore:
                 f"response body cut short ({detail})", method=method, path=path
             )
         return errors.APIConnectionError(f"connection failed ({detail})", method=method, path=path)
+
+
+async def _settle_closed_connections() -> None:
+    """Two loop passes before a write takes a pooled connection: the first polls the sockets, the
+    second lets a connection whose close (FIN) has already arrived mark its transport closing, so
+    that the pool discards it instead of writing the request into a connection the server has
+    closed (which would end as ``OutcomeUnknownError`` for a write that never reached it)."""
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+
+
+class _NotReplayed(aiohttp.ClientConnectionError):
+    """A dropped connection, carried past aiohttp's own replay of idempotent methods (which reacts
+    only to ClientOSError and ServerDisconnectedError), so that the retry policy decides instead."""
+
+    def __init__(self, dropped: aiohttp.ClientError) -> None:
+        super().__init__(str(dropped))
+        self.dropped = dropped
+
+
+async def _no_replay(
+    request: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
+) -> aiohttp.ClientResponse:
+    """Per-request middleware: a connection dropped while sending or before the answer's headers is
+    raised as :class:`_NotReplayed` rather than replayed by aiohttp on its own."""
+    try:
+        return await handler(request)
+    except aiohttp.ClientConnectorError:
+        raise  # a failed connect: aiohttp does not replay it either
+    except (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError) as exc:
+        raise _NotReplayed(exc) from exc
+
+
+#: Per-method request options: aiohttp replays an idempotent DELETE once by itself when the
+#: connection drops; a DELETE that was applied before the drop then answers 404 on the replay, so
+#: DELETEs go through :func:`_no_replay` and the retry policy sees every attempt (a replayed GET is
+#: harmless and keeps aiohttp's quick resend).
+_NO_REPLAY: dict[str, dict[str, Any]] = {"DELETE": {"middlewares": (_no_replay,)}}
 
 
 def _too_large(

@@ -87,6 +87,7 @@ from typing import Any, Generic, Literal, TypeGuard, TypeVar
 
 import attrs
 
+from . import _validate
 from .errors import InvalidParameterError, PaginationError, RefinerError, ResponseDecodeError
 from .models.page import Page
 
@@ -831,7 +832,7 @@ class Paginator(Generic[T]):
             raise InvalidParameterError("page", f"must be an int >= 1; got {page!r}")
         request: dict[str, Any] = {**self._params, "page_length": self._page_length}
         if cursor is not None:
-            request["page_cursor"] = cursor
+            request["page_cursor"] = _validate.cursor(cursor)
         else:
             request["page"] = 1 if page is None else page
         return await self._fetch(request)

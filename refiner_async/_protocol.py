@@ -199,3 +199,20 @@ def redact_body(body: object, secret: str) -> object:
     if isinstance(body, list):
         return [redact_body(item, secret) for item in body]
     return body
+
+
+#: Keys an error body may carry beside ``error`` (the API's error shape is ``{"error": "..."}``).
+_ERROR_BODY_KEYS = frozenset({"error", "code", "status"})
+
+
+def error_in_success(payload: object) -> str | None:
+    """The error text of a 2xx answer that is only an error: a JSON object with a non-empty string
+    ``error`` and nothing else but ``code``/``status``; None for any other answer.
+
+    refiner-api.md documents ``{"error": ...}`` only as the body of refusals and no 2xx error; a
+    server or gateway answering 2xx with it has still not done the call, so it is not a success.
+    """
+    if not isinstance(payload, dict) or not payload.keys() <= _ERROR_BODY_KEYS:
+        return None
+    text = payload.get("error")
+    return text if isinstance(text, str) and text.strip() else None

@@ -17,7 +17,14 @@ import backoff
 
 from . import errors
 
-__all__ = ["RetryPolicy", "instant_retries", "retry_wait", "should_retry", "surfaced_error"]
+__all__ = [
+    "RetryPolicy",
+    "instant_retries",
+    "may_have_applied",
+    "retry_wait",
+    "should_retry",
+    "surfaced_error",
+]
 
 _instant = False  # set by instant_retries(): every computed wait becomes 0
 
@@ -53,6 +60,19 @@ def should_retry(error: errors.RefinerError, *, idempotent: bool) -> bool:
     return False
 
 
+def may_have_applied(error: errors.RefinerError) -> bool:
+    """Whether the attempt that raised ``error`` may have taken effect on the server: it reached the
+    server and no answer says it was refused (a cut connection, a timeout, a 408 or 5xx, or a 2xx
+    answer the SDK could not read)."""
+    if isinstance(error, errors.RateLimitError):
+        return False
+    if isinstance(error, errors.APIStatusError):
+        return error.status == 408 or error.status >= 500
+    if isinstance(error, errors.APIConnectionError):
+        return error.request_sent
+    return isinstance(error, errors.APIResponseError)
+
+
 def _ceiling(attempt: int, policy: RetryPolicy) -> float:
     """The backoff ceiling before retry number ``attempt`` (1-based): base, 2*base, ... up to cap."""
     waits = backoff.expo(base=2, factor=policy.base, max_value=policy.cap)
@@ -82,9 +102,27 @@ def retry_wait(
     return 0.0 if _instant else float(wait)
 
 
-def surfaced_error(error: errors.RefinerError, *, idempotent: bool) -> errors.RefinerError:
+def surfaced_error(
+    error: errors.RefinerError, *, idempotent: bool, maybe_applied: bool = False
+) -> errors.RefinerError:
     """The error to raise when no retry follows: a non-idempotent write that failed after it may have
-    reached the server becomes :class:`OutcomeUnknownError`."""
+    reached the server becomes :class:`OutcomeUnknownError`, and so does a DELETE answered 404 on a
+    retry after an earlier attempt that may have been applied (``maybe_applied``, see
+    :func:`may_have_applied`): that attempt may be what deleted it."""
+    if (
+        maybe_applied
+        and isinstance(error, errors.NotFoundError)
+        and error.method.upper() == "DELETE"
+    ):
+        gone = errors.OutcomeUnknownError(
+            "an earlier attempt may have deleted it before its answer was lost; this attempt "
+            f"found nothing ({error.message})",
+            method=error.method,
+            path=error.path,
+            attempts=error.attempts,
+        )
+        gone.__cause__ = error
+        return gone
     if (
         not idempotent
         and isinstance(error, errors.APIConnectionError)

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import math
 import re
+import urllib.parse
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
+from ._protocol import encode_query
 from .errors import InvalidParameterError
 
 __all__ = [
@@ -25,6 +27,7 @@ __all__ = [
     "boolean",
     "choice",
     "contact_lookup",
+    "cursor",
     "date_range",
     "email_address",
     "event_name",
@@ -39,10 +42,13 @@ __all__ = [
     "optional_identifier",
     "optional_text",
     "page_length",
+    "query_budget",
     "resume",
+    "search",
     "tags",
     "timestamp",
     "traits",
+    "user_id",
 ]
 
 ORDER_BY = ("first_seen_at", "last_seen_at", "last_form_submission_at")
@@ -56,25 +62,61 @@ MAX_EMAIL_CHARS = 254
 MAX_IDENTIFIER_CHARS = 255
 MAX_TRAIT_CHARS = 255  # the API's limit for string trait values
 MAX_TAGS = 20
+MAX_LIST_ITEMS = 100  # UUIDs in one list filter (100 UUIDs are ~5.3 KB of query string)
+MAX_SEARCH_CHARS = 500  # at most 12 bytes each once UTF-8 percent-encoded: 6,000 bytes
+#: The longest query string a call may build. Servers and proxies commonly refuse a request line
+#: over 8 KiB (nginx's default buffer is 8 KiB, Apache's LimitRequestLine 8,190 bytes); 6,000 bytes
+#: leave room for the path, the paginator's page and cursor parameters and the method.
+MAX_QUERY_BYTES = 6000
+#: Integers are sent as JSON numbers; beyond signed 64 bits the encoder fails and servers overflow.
+MIN_INT, MAX_INT = -(2**63), 2**63 - 1
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _TRAIT_KEY = re.compile(r"[^\x00-\x1f\x7f\[\]]+")  # no control characters, no brackets
-_RESERVED_IDENTIFY_KEYS = frozenset({"id", "email", "account"})
+#: Trait names identify-user cannot take: the API reads these top-level body keys as the contact's
+#: identifiers (``id``, ``email``, ``uuid``), its account, a nested traits object (``attributes``,
+#: some sources), or the API key (``api_key``, accepted in the body by the API).
+RESERVED_TRAIT_KEYS = frozenset({"id", "email", "account", "uuid", "attributes", "api_key"})
+#: Body keys that answers of store-response may never use, whatever the call (the API key).
+_RESERVED_BODY_KEYS = frozenset({"api_key"})
+
+# An email address, a documented subset of RFC 5322's addr-spec (with RFC 6531's UTF-8): the local
+# part is a dot-atom (atext runs separated by single dots; quoted strings and comments refused), the
+# domain is two or more labels of letters, digits and inner hyphens (no IP literals), the last not
+# all digits. Characters of the query syntax (``?``, ``&``, ``=``, ``#``, ``/``) can only appear in
+# the local part, where RFC 5322 allows them.
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-]|[^\x00-\x7f]"
+_LOCAL_PART = re.compile(rf"(?:{_ATEXT})+(?:\.(?:{_ATEXT})+)*")
+_LABEL = re.compile(r"[^\W_](?:[^\W_]|-)*(?<!-)")  # letters and digits, inner hyphens
+MAX_LOCAL_PART_CHARS = 64
+MAX_LABEL_CHARS = 63
 
 
 def _type_name(value: object) -> str:
     return type(value).__name__
 
 
-def identifier(param: str, value: object) -> str:
-    """A UUID or user id: a non-empty string without control characters or ``/``."""
+def user_id(param: str, value: object) -> str:
+    """The caller's own id of a user or account: a non-empty string of at most 255 characters
+    without control characters. ``/`` is allowed: ids travel only as query values (percent-encoded)
+    or in JSON bodies, never in a path, and refiner-api.md sets no rule against it."""
     if not isinstance(value, str):
         raise InvalidParameterError(param, f"expected a string, got {_type_name(value)}")
     if not value.strip():
         raise InvalidParameterError(param, "must not be empty")
     if len(value) > MAX_IDENTIFIER_CHARS:
         raise InvalidParameterError(param, f"longer than {MAX_IDENTIFIER_CHARS} characters")
-    if _CONTROL.search(value) or "/" in value:
+    if _CONTROL.search(value):
+        raise InvalidParameterError(param, "must not contain control characters")
+    return value
+
+
+def identifier(param: str, value: object) -> str:
+    """A Refiner UUID or a question identifier: :func:`user_id`'s rules, and no ``/`` (Refiner
+    never makes one with it, so a ``/`` there is a mistake such as a path)."""
+    user_id(param, value)
+    assert isinstance(value, str)
+    if "/" in value:
         raise InvalidParameterError(param, "must not contain control characters or '/'")
     return value
 
@@ -91,13 +133,16 @@ def identifier_list(param: str, values: object) -> list[str] | None:
     if isinstance(values, str | bytes) or not isinstance(values, Iterable):
         raise InvalidParameterError(param, f"expected a list of strings, got {_type_name(values)}")
     items = list(values)
+    if len(items) > MAX_LIST_ITEMS:
+        raise InvalidParameterError(param, f"at most {MAX_LIST_ITEMS} items; got {len(items)}")
     for index, item in enumerate(items):
         identifier(f"{param}[{index}]", item)
     return items
 
 
 def email_address(value: object, param: str = "email") -> str:
-    """A plausible email: at most 254 characters, no spaces or line breaks, one ``@`` and a dotted domain."""
+    """An email address in the RFC 5322 subset described at ``_LOCAL_PART``: at most 254
+    characters, a dot-atom local part of at most 64, ``@``, and a domain of two or more labels."""
     if not isinstance(value, str):
         raise InvalidParameterError(param, f"expected a string, got {_type_name(value)}")
     if len(value) > MAX_EMAIL_CHARS:
@@ -106,8 +151,15 @@ def email_address(value: object, param: str = "email") -> str:
         raise InvalidParameterError(
             param, "must not contain spaces, line breaks or control characters"
         )
-    local, at, domain = value.partition("@")
-    if not at or not local or "@" in domain or "." not in domain.strip("."):
+    local, _, domain = value.rpartition("@")
+    labels = domain.split(".")
+    if (
+        not _LOCAL_PART.fullmatch(local)
+        or len(local) > MAX_LOCAL_PART_CHARS
+        or len(labels) < 2
+        or not all(_LABEL.fullmatch(label) and len(label) <= MAX_LABEL_CHARS for label in labels)
+        or labels[-1].isdigit()
+    ):
         raise InvalidParameterError(param, f"not an email address: {value[:60]!r}")
     return value
 
@@ -128,6 +180,8 @@ def contact_lookup(*, id: object, email: object, uuid: object) -> dict[str, str]
     ((name, value),) = given.items()
     if name == "email":
         return {"email": email_address(value)}
+    if name == "id":
+        return {"id": user_id("id", value)}
     return {name: identifier(name, value)}
 
 
@@ -137,7 +191,7 @@ def id_or_email(*, id: object, email: object) -> dict[str, str]:
         raise InvalidParameterError("id/email", "give id or email (or both)")
     sent: dict[str, str] = {}
     if id is not None:
-        sent["id"] = identifier("id", id)
+        sent["id"] = user_id("id", id)
     if email is not None:
         sent["email"] = email_address(email)
     return sent
@@ -160,10 +214,57 @@ def event_name(value: object) -> str:
 
 
 def optional_text(param: str, value: object) -> str | None:
-    """A string or None (e.g. ``search``)."""
+    """A string or None."""
     if value is not None and not isinstance(value, str):
         raise InvalidParameterError(param, f"expected a string, got {_type_name(value)}")
     return value
+
+
+def search(value: object, param: str = "search") -> str | None:
+    """A search text or None: no control characters, at most ``MAX_SEARCH_CHARS`` characters (so
+    that, percent-encoded, it fits the query string budget ``MAX_QUERY_BYTES``)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidParameterError(param, f"expected a string, got {_type_name(value)}")
+    if _CONTROL.search(value):
+        raise InvalidParameterError(param, "must not contain control characters")
+    if len(value) > MAX_SEARCH_CHARS:
+        raise InvalidParameterError(
+            param, f"longer than {MAX_SEARCH_CHARS} characters; got {len(value)}"
+        )
+    return value
+
+
+def cursor(value: object, param: str = "cursor") -> str:
+    """A page cursor as a previous page's ``next_page_cursor`` gave it: a non-empty string without
+    control characters (an empty one would silently restart at page 1)."""
+    if not isinstance(value, str):
+        raise InvalidParameterError(param, f"expected a cursor string, got {_type_name(value)}")
+    if not value:
+        raise InvalidParameterError(param, "must not be empty")
+    if _CONTROL.search(value):
+        raise InvalidParameterError(param, "must not contain control characters")
+    return value
+
+
+def query_budget(params: Mapping[str, object]) -> None:
+    """Refuse a call whose filters would not fit a URL: their percent-encoded query string may not
+    exceed ``MAX_QUERY_BYTES``; the error names the largest filter."""
+    sizes: dict[str, int] = {}
+    for key, text in encode_query(params):
+        name = key.removesuffix("[]").split("[", 1)[0]
+        sizes[name] = (
+            sizes.get(name, 0) + len(urllib.parse.quote(key) + urllib.parse.quote(text)) + 2
+        )
+    total = sum(sizes.values())
+    if total > MAX_QUERY_BYTES:
+        largest = max(sizes, key=sizes.__getitem__)
+        raise InvalidParameterError(
+            largest,
+            f"the filters need {total} bytes of query string, over the {MAX_QUERY_BYTES} a URL "
+            "can safely carry; split the call",
+        )
 
 
 def boolean(param: str, value: object) -> bool:
@@ -269,11 +370,20 @@ def date_range(start: object, end: object) -> tuple[Any, Any]:
     return sent_start, sent_end
 
 
+def _json_int(param: str, value: int) -> int:
+    """An int that fits a signed 64-bit JSON number."""
+    if not MIN_INT <= value <= MAX_INT:
+        raise InvalidParameterError(
+            param, f"integer out of the signed 64-bit range ({MIN_INT} to {MAX_INT})"
+        )
+    return value
+
+
 def _trait_value(param: str, key: str, value: object) -> object:
     if isinstance(value, bool):
         return value
     if isinstance(value, int):
-        return value
+        return _json_int(param, value)
     if isinstance(value, float):
         if not math.isfinite(value):
             raise InvalidParameterError(param, "must be a finite number")
@@ -331,17 +441,25 @@ def account(value: object) -> dict[str, object] | None:
     if isinstance(account_id, int) and not isinstance(account_id, bool):
         account_id = str(account_id)
     checked = traits("account", {k: v for k, v in value.items() if k != "id"})
-    return {"id": identifier("account['id']", account_id), **checked}
+    return {"id": user_id("account['id']", account_id), **checked}
 
 
 def identify_body(
     *, id: object, email: object, attributes: object, account_value: object
 ) -> dict[str, object]:
-    """The identify-user body: traits flat at the top level, ``account`` nested; ``id``, ``email``
-    and ``account`` win over traits of the same name."""
+    """The identify-user body: traits flat at the top level, ``account`` nested.
+
+    A trait named like a key the API reads itself (``RESERVED_TRAIT_KEYS``) is refused: it would
+    be dropped, or read as an identifier, the account, nested traits or the API key."""
     sent = id_or_email(id=id, email=email)
     checked = traits("attributes", attributes)
-    body = {k: v for k, v in checked.items() if k not in _RESERVED_IDENTIFY_KEYS}
+    for key in checked:
+        if key in RESERVED_TRAIT_KEYS:
+            hint = f"; pass it as {key}=" if key in ("id", "email", "account") else ""
+            raise InvalidParameterError(
+                f"attributes[{key!r}]", f"is a name the API reads itself, not a trait{hint}"
+            )
+    body = dict(checked)
     body.update(sent)
     grouped = account(account_value)
     if grouped is not None:
@@ -369,7 +487,7 @@ def answers(value: object, reserved: Iterable[str]) -> dict[str, object]:
         return {}
     if not isinstance(value, Mapping):
         raise InvalidParameterError("data", f"expected a mapping, got {_type_name(value)}")
-    blocked = frozenset(reserved)
+    blocked = frozenset(reserved) | _RESERVED_BODY_KEYS
     checked: dict[str, object] = {}
     for key, answer in value.items():
         name = _trait_key("data", key)
@@ -384,8 +502,10 @@ def answers(value: object, reserved: Iterable[str]) -> dict[str, object]:
 
 
 def _answer_scalar(param: str, value: object) -> object:
-    if isinstance(value, bool | int | str):
+    if isinstance(value, bool | str):
         return value
+    if isinstance(value, int):
+        return _json_int(param, value)
     if isinstance(value, float) and math.isfinite(value):
         return value
     raise InvalidParameterError(

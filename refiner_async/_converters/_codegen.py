@@ -167,10 +167,10 @@ class _HookBuilder:
                         f"v = (_sizes_{a.name}(len(v)) or _hook_{a.name})(v) "
                         f"if type(v) is dict else _hook_{a.name}(v, _type_{a.name})"
                     )
-                if a.default is None:
+                if a.default is None:  # ``M | None``: null, or PHP's empty array, reads as None
                     code, known_code = (
-                        f"if v is not None: {code}",
-                        f"if v is not None: {known_code}",
+                        f"if v == []: v = None\nif v is not None: {code}",
+                        f"if v == []: v = None\nif v is not None: {known_code}",
                     )
             self.inline[a.name] = code
             self.inline_known[a.name] = known_code

@@ -125,9 +125,9 @@ def _detailed_model_hook(cl: type[T], conv: cattrs.Converter) -> Callable[[Any, 
 
 
 def _or_none(hook: Callable[[Any, Any], T]) -> Callable[[Any, Any], T | None]:
-    """``hook`` for ``X | None``: null reads as None."""
+    """``hook`` for ``X | None``: null (or PHP's empty array, ``[]``) reads as None."""
 
     def optional(value: Any, _: Any = None) -> T | None:
-        return None if value is None else hook(value, None)
+        return None if value is None or value == [] else hook(value, None)
 
     return optional

@@ -34,7 +34,8 @@ _PAGE_LENGTH = s.integer(
 )
 _PAGE_CURSOR = s.string(
     "Cursor for fetching the next page in large result sets: the previous page's "
-    "pagination.next_page_cursor, with the same filters. When given, page is ignored."
+    "pagination.next_page_cursor, with the same filters. When given, page is ignored.",
+    minLength=1,
 )
 _LIST_NOTE = (
     " Returns one page: data.items and data.pagination (current_page, last_page, items_count, "
@@ -386,7 +387,9 @@ _ALL: tuple[Action, ...] = (
                 "type": "object",
                 "description": "Nested account object for grouping users. Must include an `id` "
                 "field; additional traits allowed.",
-                "properties": {"id": s.string("Your account ID.")},
+                "properties": {
+                    "id": {"type": ["string", "integer"], "description": "Your account ID."}
+                },
                 "required": ["id"],
                 "additionalProperties": _TRAIT_VALUE,
             },

@@ -1,7 +1,7 @@
 """The JSON Schema subset the action schemas use, and the one validator that checks it.
 
 Schemas are JSON Schema draft 2020-12. The validator understands exactly the keywords the schemas
-use: ``type`` (a name or a list of names), ``enum``, ``minimum``, ``maximum``, ``required``,
+use: ``type`` (a name or a list of names), ``enum``, ``minimum``, ``maximum``, ``minLength``, ``required``,
 ``properties``, ``additionalProperties`` (``false`` or a schema), ``items`` and ``format: email``.
 Other keywords (``description``, ``default``, ``format: date-time``...) are annotations: the
 resource behind each action checks dates itself before anything is sent. The tests hold this
@@ -42,6 +42,7 @@ KEYWORDS = frozenset(
         "enum",
         "minimum",
         "maximum",
+        "minLength",
         "required",
         "properties",
         "additionalProperties",
@@ -163,6 +164,12 @@ def check(schema: Schema, value: Any, where: str = "") -> Any:
             )
         if value_type == "integer" and isinstance(value, float):
             value = int(value)
+    if (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and not _validate.MIN_INT <= value <= _validate.MAX_INT
+    ):
+        raise InvalidParameterError(param, "integer out of the signed 64-bit range")
     if "enum" in schema and value not in schema["enum"]:
         choices = ", ".join(str(v) for v in schema["enum"])
         raise InvalidParameterError(param, f"must be one of {choices}; got {value!r}")
@@ -171,6 +178,8 @@ def check(schema: Schema, value: Any, where: str = "") -> Any:
             raise InvalidParameterError(param, f"must be >= {schema['minimum']}; got {value}")
         if "maximum" in schema and value > schema["maximum"]:
             raise InvalidParameterError(param, f"must be <= {schema['maximum']}; got {value}")
+    if isinstance(value, str) and len(value) < schema.get("minLength", 0):
+        raise InvalidParameterError(param, "must not be empty")
     if schema.get("format") == "email" and isinstance(value, str):
         _validate.email_address(value, param)
     if isinstance(value, Mapping):

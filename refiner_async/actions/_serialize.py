@@ -1,7 +1,9 @@
 """Models to plain JSON values: what an action puts in its envelope's ``data``.
 
 attrs models become dicts keyed by the API's field names (the models name their fields as the API
-does), with the unknown keys the server sent (each model's ``extra``) put back beside them. Datetimes
+does), with the unknown keys the server sent (each model's ``extra``) put back beside them; a mapping
+field still holding its shared empty default (the server sent nothing, null or ``[]``) is left out
+rather than shown as ``{}``. Datetimes
 become ISO-8601 UTC strings (``2026-01-05T10:00:00Z``), tuples become lists, read-only mappings
 become dicts. Everything returned survives ``json.dumps``.
 """
@@ -32,8 +34,10 @@ def to_json(value: Any) -> Any:
     if attrs.has(type(value)):
         out: dict[str, Any] = {}
         for field in attrs.fields(type(value)):
-            if field.name != "extra":
-                out[field.name] = to_json(getattr(value, field.name))
+            item = getattr(value, field.name)
+            if field.name == "extra" or (item is field.default and isinstance(item, Mapping)):
+                continue  # the shared empty default: the server sent nothing there
+            out[field.name] = to_json(item)
         for key, item in getattr(value, "extra", {}).items():
             out.setdefault(str(key), to_json(item))
         return out

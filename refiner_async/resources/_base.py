@@ -11,9 +11,10 @@ import operator
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .. import _validate
+from .. import _protocol, _validate
 from .._converters import structure, structure_page
 from .._pagination import FetchPage, FetchPageLater, PaginationMode, Paginator
+from ..errors import ResponseValidationError
 from ..models.page import Page
 
 if TYPE_CHECKING:  # the client imports the resources; this import is for the annotations only
@@ -57,6 +58,19 @@ class Resource:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} resource>"
 
+    def _refuse_error_body(self, payload: Any, method: str, path: str) -> None:
+        """Raise ResponseValidationError when a 2xx answer is only an error (see
+        ``_protocol.error_in_success``); its text is quoted with the API key scrubbed."""
+        error = _protocol.error_in_success(payload)
+        if error is not None:
+            text = _protocol.redact(error, self._client._core._api_key)[:200]
+            raise ResponseValidationError(
+                f"a 2xx answer carrying only an error: {text}",
+                method=method,
+                path=path,
+                field_path="error",
+            )
+
     async def _fetch_one(
         self,
         method: str,
@@ -71,6 +85,7 @@ class Resource:
         payload = await self._client._request(
             method, path, params=params, json=json, idempotent=idempotent
         )
+        self._refuse_error_body(payload, method, path)
         return structure({} if payload is None else payload, model, method=method, path=path)
 
     async def _send(
@@ -82,8 +97,12 @@ class Resource:
         json: Mapping[str, Any] | None = None,
         idempotent: bool = True,
     ) -> None:
-        """Send one call whose answer carries nothing but a message (any 2xx is success)."""
-        await self._client._request(method, path, params=params, json=json, idempotent=idempotent)
+        """Send one call whose answer carries nothing but a message (any 2xx is success, unless its
+        body is only an error)."""
+        payload = await self._client._request(
+            method, path, params=params, json=json, idempotent=idempotent
+        )
+        self._refuse_error_body(payload, method, path)
 
     def _list(
         self,
@@ -106,11 +125,13 @@ class Resource:
         mode: PaginationMode = _validate.choice(  # type: ignore[assignment]
             "pagination", pagination, _validate.PAGINATION_MODES
         )
+        params = {k: v for k, v in filters.items() if v is not None}
+        _validate.query_budget(params)
         fetch, fetch_later = page_fetchers(self._client, path, item_type)
         return Paginator(
             fetch,
             fetch_later=fetch_later,
-            params={k: v for k, v in filters.items() if v is not None},
+            params=params,
             page_length=_validate.page_length(page_length),
             max_items=_validate.max_items(max_items),
             mode=mode,

@@ -49,9 +49,11 @@ class ContactsResource(Resource):
 
         Give ``id`` or ``email`` (or both). ``attributes`` are traits, sent flat at the top level of
         the JSON body: values are ``str`` (at most 255 characters), ``int``, ``float``, ``bool``, or
-        for names ending in ``_at`` a ``datetime`` or ISO-8601 string. ``id``, ``email`` and
-        ``account`` win over traits of the same name. ``account`` groups the contact into an account
-        and must include ``"id"``; its other keys are account traits (e.g. ``"name"``).
+        for names ending in ``_at`` a ``datetime`` or ISO-8601 string; integers within signed 64
+        bits. Trait names the API reads itself (``id``, ``email``, ``account``, ``uuid``,
+        ``attributes``, ``api_key``) are refused with ``InvalidParameterError``: pass ``id``,
+        ``email`` and ``account`` as arguments. ``account`` groups the contact into an account and
+        must include ``"id"``; its other keys are account traits (e.g. ``"name"``).
         """
         body = _validate.identify_body(
             id=id, email=email, attributes=attributes, account_value=account
@@ -80,7 +82,7 @@ class ContactsResource(Resource):
             "order_by": _validate.optional_choice("order_by", order_by, _validate.ORDER_BY),
             "form_uuid": _validate.optional_identifier("form_uuid", form_uuid),
             "segment_uuid": _validate.optional_identifier("segment_uuid", segment_uuid),
-            "search": _validate.optional_text("search", search),
+            "search": _validate.search(search),
         }
         return self._list(
             "/contacts",

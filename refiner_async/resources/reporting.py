@@ -45,4 +45,5 @@ class ReportingResource(Resource):
             "date_range_start": start,
             "date_range_end": end,
         }
+        _validate.query_budget(params)
         return await self._fetch_one("GET", "/reporting", Report, params=params)

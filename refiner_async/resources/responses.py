@@ -54,7 +54,7 @@ class ResponsesResource(Resource):
             "include": _validate.choice("include", include, _validate.INCLUDES),
             "date_range_start": start,
             "date_range_end": end,
-            "search": _validate.optional_text("search", search),
+            "search": _validate.search(search),
             "with_attributes": _validate.boolean("with_attributes", with_attributes),
         }
         return self._list(

@@ -33,6 +33,7 @@ def _ours(name: str, params: Any) -> str | None:
 
 VALID = [
     ("REFINER_GET_ACCOUNT_INFO", {}),
+    ("REFINER_UPDATE_CONTACT", {"id": "u1", "account": {"id": 5}}),
     ("REFINER_DELETE_CONTACT", {"uuid": "c-1"}),
     ("REFINER_GET_CONTACT", {"email": "jane@acme.com"}),
     ("REFINER_GET_CONTACTS", {"page": 2, "page_length": 1000, "order_by": "last_seen_at"}),
@@ -73,7 +74,6 @@ INVALID = [
     ("REFINER_TRACK_EVENT", {"id": "u1"}, "event"),
     ("REFINER_TRACK_EVENT", {"event": "x", "email": "nobody"}, "email"),
     ("REFINER_UPDATE_CONTACT", {"id": "u1", "account": {"name": "Acme"}}, "account.id"),
-    ("REFINER_UPDATE_CONTACT", {"id": "u1", "account": {"id": 5}}, "account.id"),
     ("REFINER_UPDATE_CONTACT", {"id": "u1", "attributes": {"tags": ["a"]}}, "attributes.tags"),
     ("REFINER_UPDATE_CONTACT", {"id": "u1", "attributes": []}, "attributes"),
     ("REFINER_GET_SEGMENTS", [], "params"),

@@ -11,6 +11,7 @@ from refiner_async import (
     Contact,
     ContactAccount,
     IdentifyResult,
+    InvalidParameterError,
     NotFoundError,
     Page,
     Paginator,
@@ -160,13 +161,17 @@ async def test_identify_sends_traits_flat_and_account_nested(
     }
 
 
-async def test_identify_reserved_keys_win_over_traits(api: Any, client: RefinerClient) -> None:
-    """Traits named id, email or account never override the call's own id, email and account."""
+async def test_identify_reserved_keys_never_override_the_call(
+    api: Any, client: RefinerClient
+) -> None:
+    """Traits named id, email or account never override the call's own id, email and account:
+    they are refused before sending, and the call without them sends only its own."""
     api.add("POST", "/identify-user", payload={"message": "ok", "contact_uuid": "c"})
-    await client.contacts.identify(
-        id="real-id",
-        attributes={"id": "fake", "email": "fake@x.io", "account": "fake", "plan": "pro"},
-    )
+    for key in ("id", "email", "account"):
+        with pytest.raises(InvalidParameterError, match=f"attributes\\['{key}'\\]"):
+            await client.contacts.identify(id="real-id", attributes={key: "fake", "plan": "pro"})
+    assert api.sent() == []
+    await client.contacts.identify(id="real-id", attributes={"plan": "pro"})
     assert api.only().json == {"plan": "pro", "id": "real-id"}
 
 

@@ -98,3 +98,38 @@ def test_write_failing_after_send_surfaces_as_outcome_unknown() -> None:
     assert surfaced_error(refused, idempotent=False) is refused
     server = status(500)
     assert surfaced_error(server, idempotent=False) is server
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (conn(sent=True), True),
+        (conn(sent=False), False),
+        (errors.APITimeoutError("x", method="DELETE", path="/"), True),
+        (status(500), True),
+        (status(503), True),
+        (status(408), True),
+        (status(429), False),
+        (status(404), False),
+        (status(400), False),
+        (errors.ResponseDecodeError("x", method="DELETE", path="/"), True),
+    ],
+)
+def test_may_have_applied_table(error: errors.RefinerError, expected: bool) -> None:
+    """An attempt may have taken effect when it reached the server and nothing says it was refused."""
+    assert _retry.may_have_applied(error) is expected
+
+
+def test_delete_not_found_after_an_ambiguous_attempt_is_outcome_unknown() -> None:
+    """A DELETE's 404 on a retry after an attempt that may have been applied: OutcomeUnknownError
+    (attempts kept, the 404 as its cause); without such an attempt, or for a GET, the 404 stays."""
+    missing = errors.NotFoundError(
+        "Contact not found", status=404, body=None, method="DELETE", path="/contact", attempts=3
+    )
+    surfaced = surfaced_error(missing, idempotent=True, maybe_applied=True)
+    assert isinstance(surfaced, errors.OutcomeUnknownError)
+    assert surfaced.attempts == 3
+    assert surfaced.__cause__ is missing
+    assert surfaced_error(missing, idempotent=True, maybe_applied=False) is missing
+    read = errors.NotFoundError("x", status=404, body=None, method="GET", path="/contact")
+    assert surfaced_error(read, idempotent=True, maybe_applied=True) is read

@@ -13,7 +13,15 @@ from refiner_async import _validate as v
 
 @pytest.mark.parametrize(
     "address",
-    ["jane@awesome.com", "a.b+tag@sub.example.co.uk", "x@y.io", "user@xn--bcher-kva.example"],
+    [
+        "jane@awesome.com",
+        "a.b+tag@sub.example.co.uk",
+        "x@y.io",
+        "user@xn--bcher-kva.example",
+        "o'brien@x.io",
+        "a/b=c?d@x.io",
+        "jöns@bücher.de",
+    ],
 )
 def test_plausible_emails_pass(address: str) -> None:
     """Ordinary addresses pass unchanged."""
@@ -35,10 +43,27 @@ def test_plausible_emails_pass(address: str) -> None:
         "a@.",
         "a" * 250 + "@x.io",
         "",
+        "x@y.com?a=b&uuid=z",
+        "x@y.com&id=1",
+        "x@y.com#f",
+        "x@y.com/path",
+        "a..b@x.io",
+        ".a@x.io",
+        "a.@x.io",
+        '"a b"@x.io',
+        "a@[127.0.0.1]",
+        "a@x_y.io",
+        "a@-x.io",
+        "a@x.io.",
+        "a@x.123",
+        "a" * 65 + "@x.io",
+        "a@" + "b" * 64 + ".io",
     ],
 )
 def test_malformed_emails_are_refused(address: str) -> None:
-    """Missing @, no dotted domain, whitespace or line breaks, over 254 characters: refused."""
+    """Outside the documented RFC 5322 subset (dot-atom local part, two or more letter-digit-hyphen
+    labels): missing @, query syntax in the domain, quoted or bracketed forms, whitespace, over-long
+    parts: refused."""
     with pytest.raises(InvalidParameterError) as caught:
         v.email_address(address)
     assert caught.value.param == "email"
@@ -107,12 +132,13 @@ def test_date_range_compares_mixed_forms_in_utc() -> None:
     assert v.date_range(None, datetime(2026, 1, 1, tzinfo=UTC))[0] is None
 
 
-def test_identify_body_is_flat_and_reserved_keys_win() -> None:
-    """Traits are flat; id, email and account beat same-named traits; account keeps its id first."""
+def test_identify_body_is_flat_and_reserved_keys_are_refused() -> None:
+    """Traits are flat; a trait named id, email or account is refused (it could never override the
+    call's own); account keeps its id first."""
     body = v.identify_body(
         id="u1",
         email=None,
-        attributes={"id": "x", "account": "y", "plan": "pro", "created_at": "2026-01-01"},
+        attributes={"plan": "pro", "created_at": "2026-01-01"},
         account_value={"name": "Acme", "id": 42},
     )
     assert body == {
@@ -121,6 +147,10 @@ def test_identify_body_is_flat_and_reserved_keys_win() -> None:
         "id": "u1",
         "account": {"id": "42", "name": "Acme"},
     }
+    for key in ("id", "email", "account"):
+        with pytest.raises(InvalidParameterError, match=f"pass it as {key}=") as caught:
+            v.identify_body(id="u1", email=None, attributes={key: "x"}, account_value=None)
+        assert caught.value.param == f"attributes[{key!r}]"
 
 
 @pytest.mark.parametrize(
