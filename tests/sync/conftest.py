@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -61,9 +61,15 @@ class Run:
 
 
 async def run_sync(
-    client: RefinerClient, state: SyncState | None, clock: Clock, **options: Any
+    client: RefinerClient,
+    state: SyncState | None,
+    clock: Clock,
+    *,
+    during: Callable[[int], None] | None = None,
+    **options: Any,
 ) -> Run:
-    """Sync to completion, saving each batch's state as a consumer would."""
+    """Sync to completion, saving each batch's state as a consumer would; ``during(n)`` is called
+    after the n-th batch is handed over (the next pages may already be on their way)."""
     run = Run()
     before = client.stats.requests
     run.state = state
@@ -72,6 +78,8 @@ async def run_sync(
             run.items[item["uuid"]] = item
         run.batches += 1
         run.state = batch.state
+        if during is not None:
+            during(run.batches)
     run.requests = client.stats.requests - before
     return run
 

@@ -19,6 +19,7 @@ from refiner_async.sync import (
     sync_responses,
 )
 from refiner_async.testing import FakeRefiner
+from refiner_async.testing._data import PARTIAL
 
 LOOKBACK = 300.0
 SETTLE = 60.0
@@ -67,22 +68,34 @@ async def test_receive_data_moves_a_response_forward(
 async def test_three_runs_with_live_changes_miss_nothing(
     fake: FakeRefiner, client: RefinerClient, clock: Any, sync_run: Any
 ) -> None:
-    """Three runs with inserts, deletes and growing responses between and during them: upserted on
-    uuid, the outputs hold every live response at its latest version; each run reads its window."""
+    """Three runs with inserts, deletes, growing and completing partial responses between and during
+    them: upserted on uuid, the outputs hold every live response at its latest version; each run
+    reads its window and the lookback."""
     union: dict[str, dict[str, Any]] = {}
     state: SyncState | None = None
     grown: list[str] = []
+
+    def answers_arrive(batch: int) -> None:  # during a run: a partial completes, an answer grows
+        if batch in (1, 3):
+            partial = next(r for r in fake.store.lists["partials"] if r.kind == PARTIAL)
+            fake.receive_data(partial.uuid, clock() - timedelta(seconds=10), complete=True)
+            fake.receive_data(fake.live_response_uuids()[-batch], clock() - timedelta(seconds=5))
+
     for number in range(3):
         if number > 0:  # between runs: new responses, deletes, answers arriving on old ones
             fake.insert_responses(25)
             fake.delete_responses(5)
             grown = fake.live_response_uuids()[100:105]
+            partials = [r.uuid for r in fake.store.lists["partials"] if r.kind == PARTIAL][:3]
             for uuid in grown:
                 fake.receive_data(uuid, clock() - timedelta(seconds=30))
+            for uuid in partials:  # a partial response completed: now in the default include
+                fake.receive_data(uuid, clock() - timedelta(seconds=20), complete=True)
+            grown += partials
             clock.advance(600)
         fake.mutate(every=2, insert=3, delete=1)  # during the run
         before = None if state is None else state.bookmark
-        run = await sync_run(client, state, clock, **OPTIONS)
+        run = await sync_run(client, state, clock, during=answers_arrive, **OPTIONS)
         fake.stop_mutation()
         assert run.state is not None
         assert run.state.window is None
