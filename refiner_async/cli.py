@@ -1,4 +1,4 @@
-"""The ``refiner-async`` command: ``export``, ``demo`` and ``emulator`` (needs the ``cli`` extra).
+"""The ``refiner-async`` command: ``export``, ``sync``, ``demo`` and ``emulator`` (needs the ``cli`` extra).
 
 Errors a person can act on (no API key, a bad flag, an output that exists, a refused key, a file
 that cannot be written) print one line and exit non-zero: 2 for usage, 1 for the rest, 130 when
@@ -112,7 +112,8 @@ def _fail_line(message: str, code: int) -> NoReturn:
 )
 @click.version_option(__version__, "--version", prog_name="refiner-async")
 def cli() -> None:
-    """Bulk export from the Refiner survey API, a one-command demo, and the API emulator."""
+    """Bulk export and incremental sync from the Refiner survey API, a one-command demo, and the API
+    emulator."""
 
 
 # --- running a coroutine with readable errors ---------------------------------------------------

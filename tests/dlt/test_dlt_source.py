@@ -168,3 +168,15 @@ async def test_missing_key_is_a_configuration_error(
     with pytest.raises(Exception, match="api_key"):
         refiner_source(base_url=fake.base_url, clock=clock)
     assert dlt.secrets.get("sources.refiner.api_key") is None
+
+
+def test_the_module_does_not_shadow_the_dlt_package() -> None:
+    """refiner_async.dlt and the dlt package are distinct modules; the source is a dlt source."""
+    import importlib
+
+    ours = importlib.import_module("refiner_async.dlt")
+    theirs = importlib.import_module("dlt")
+    assert ours is not theirs
+    assert theirs.__name__ == "dlt"
+    assert callable(theirs.pipeline)
+    assert ours.dlt is theirs
