@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from datetime import UTC, datetime, timedelta
@@ -146,13 +147,22 @@ def test_column_hints_follow_the_model() -> None:
 
 
 async def test_the_key_comes_from_secrets_and_is_never_written(
-    fake: FakeRefiner, clock: Any, make_pipeline: Any, run: Any, tmp_path: Path
+    fake: FakeRefiner,
+    clock: Any,
+    make_pipeline: Any,
+    run: Any,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """The source reads the key from dlt's secrets; it appears in no file dlt writes (state, trace,
-    schemas, load packages) nor in the source's repr."""
+    schemas, load packages), in no log line of the SDK or dlt at debug level, nor in any repr."""
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="refiner_async")
     pipeline = make_pipeline()
     src = source(fake, clock)
     await run(pipeline, src)
+    assert any(r.name.startswith("refiner_async") for r in caplog.records)  # the SDK did log
+    assert fake.api_key not in caplog.text
     assert fake.api_key not in repr(src)
     assert fake.api_key not in str(pipeline.last_trace)
     written = files_under(tmp_path / "pipelines")
