@@ -32,6 +32,7 @@ BENCHMARKS = (
     "latency_export",
     "rate_limit",
     "memory",
+    "dlt_load",
 )
 
 

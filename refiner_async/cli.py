@@ -1,4 +1,4 @@
-"""The ``refiner-async`` command: ``export``, ``demo`` and ``emulator`` (needs the ``cli`` extra).
+"""The ``refiner-async`` command: ``export``, ``sync``, ``demo`` and ``emulator`` (needs the ``cli`` extra).
 
 Errors a person can act on (no API key, a bad flag, an output that exists, a refused key, a file
 that cannot be written) print one line and exit non-zero: 2 for usage, 1 for the rest, 130 when
@@ -33,8 +33,10 @@ from ._export import (
     filters_of,
 )
 from ._export._progress import format_seconds
+from ._sync_files import WindowWritten, sync_to_files
 from ._version import __version__
 from .errors import AuthenticationError, ConfigurationError, InvalidParameterError, RefinerError
+from .sync import DEFAULT_LOOKBACK, DEFAULT_MAX_WINDOW, DEFAULT_SETTLE, SyncState
 
 __all__ = ["cli", "main"]
 
@@ -61,6 +63,7 @@ FLAGS = {
     "max_items": "--max-items",
     "api_key": "--api-key",
     "base_url": "--base-url",
+    "start": "--since",
 }
 
 
@@ -109,7 +112,8 @@ def _fail_line(message: str, code: int) -> NoReturn:
 )
 @click.version_option(__version__, "--version", prog_name="refiner-async")
 def cli() -> None:
-    """Bulk export from the Refiner survey API, a one-command demo, and the API emulator."""
+    """Bulk export and incremental sync from the Refiner survey API, a one-command demo, and the API
+    emulator."""
 
 
 # --- running a coroutine with readable errors ---------------------------------------------------
@@ -397,6 +401,117 @@ def demo(responses: int, seed: int, latency: float, out: Path | None, debug: boo
         click.echo("(The file was temporary: --out FILE keeps it.)")
     if not ok:
         raise Failure("the export does not match the emulator's data")
+
+
+# --- sync ---------------------------------------------------------------------------------------
+
+
+@cli.command(name="sync")
+@click.argument("resource", type=click.Choice(["responses"]))
+@click.option(
+    "--state",
+    "state_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="STATE.json",
+    help="The sync's state; created by the first run, replaced atomically by each window.",
+)
+@click.option(
+    "--out-dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="One file per window: responses-START-END.FORMAT.",
+)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="jsonl", show_default=True)
+@click.option(
+    "--lookback",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_LOOKBACK,
+    show_default=True,
+    help="Seconds before the bookmark read again (late arrivals).",
+)
+@click.option(
+    "--settle",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_SETTLE,
+    show_default=True,
+    help="Seconds before now left for the next run.",
+)
+@click.option(
+    "--max-window",
+    type=click.FloatRange(min=1),
+    default=DEFAULT_MAX_WINDOW,
+    show_default=True,
+    help="Seconds one window may cover past the bookmark.",
+)
+@click.option("--since", metavar="DATE", help="First run only: start here (default: the oldest).")
+@click.option("--include", type=click.Choice(_validate.INCLUDES), default="completed")
+@click.option("--form", multiple=True, metavar="UUID", help="Only this survey (repeatable).")
+@click.option("--segment", multiple=True, metavar="UUID", help="Only this segment (repeatable).")
+@click.option("--page-length", type=click.IntRange(1, 1000), default=1000, show_default=True)
+@click.option("--base-url", default=DEFAULT_BASE_URL, show_default=True, envvar="REFINER_BASE_URL")
+@click.option("--api-key", envvar="REFINER_API_KEY", show_envvar=True, help="The project's key.")
+@click.option("--debug", is_flag=True, help="Log requests; show tracebacks.")
+def sync_command(
+    resource: str,
+    state_path: Path,
+    out_dir: Path,
+    fmt: str,
+    lookback: float,
+    settle: float,
+    max_window: float,
+    since: str | None,
+    include: str,
+    form: tuple[str, ...],
+    segment: tuple[str, ...],
+    page_length: int,
+    base_url: str,
+    api_key: str | None,
+    debug: bool,
+) -> None:
+    """Sync RESOURCE incrementally into DIR: the responses new since the last run.
+
+    Each run reads windows from the bookmark in STATE.json (less --lookback) to now less --settle
+    and writes one file per window; the bookmark moves once a window's file is complete. Stopped,
+    the next run continues the unfinished window. Files overlap by the lookback: upsert on uuid.
+    """
+    if not api_key:
+        raise Failure("no API key: pass --api-key or set REFINER_API_KEY", 2)
+    filters = _filters(resource, {"form": form, "segment": segment})
+
+    def written(done: WindowWritten) -> None:
+        w = done.window
+        span = f"{w.start:%Y-%m-%d %H:%M:%S} to {w.end:%Y-%m-%d %H:%M:%S} UTC"
+        click.echo(f"{done.path}: {done.items:,} {resource} received {span}")
+
+    async def run() -> SyncState:
+        async with RefinerClient(api_key, base_url=base_url) as client:
+            state, _ = await sync_to_files(
+                client,
+                state_path,
+                out_dir,
+                format=fmt,
+                settle=settle,
+                lookback=lookback,
+                max_window=max_window,
+                start=since,
+                include=include,
+                page_length=page_length,
+                filters=filters,
+                on_window=written,
+            )
+            return state
+
+    hint = f"the next run of this command continues from {state_path}"
+    state = _run(
+        run(),
+        debug=debug,
+        on_interrupt=lambda: f"interrupted: {hint}",
+        resume_hint=lambda: f" ({hint})",
+    )
+    bookmark = "none yet" if state.bookmark is None else f"{state.bookmark:%Y-%m-%dT%H:%M:%SZ}"
+    click.echo(f"bookmark: {bookmark} (saved in {state_path})")
 
 
 # --- emulator -----------------------------------------------------------------------------------

@@ -98,6 +98,7 @@ class FakeRefiner:
         cache_items: int | None = 200_000,
         host: str = "127.0.0.1",
         port: int = 0,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         if contacts_order not in ("asc", "desc"):
             raise ValueError("contacts_order must be 'asc' or 'desc'")
@@ -141,6 +142,7 @@ class FakeRefiner:
             strict_page_length=strict_page_length,
             contacts_order=contacts_order,
             cache_items=cache_items,
+            clock=time.time if clock is None else clock,  # epoch seconds of writes made "now"
         )
         self.faults = FaultPlan(seed)
         self.journal = Journal()
@@ -267,6 +269,22 @@ class FakeRefiner:
             raise ValueError(f"kind must be one of {KIND_NAMES}")
         made = self.store.insert_generated(n, where=where, kind=KIND_NAMES.index(kind))
         return [r.uuid for r in made]
+
+    def receive_data(self, uuid: str, at: datetime | float, *, complete: bool = False) -> None:
+        """More answers of response ``uuid`` arrived at ``at``: its ``last_data_reception_at``
+        moves there (``complete=True`` also completes a partial one), as a live survey does."""
+        store = self.store
+        r = store.responses[uuid]
+        when = int(at.timestamp() if isinstance(at, datetime) else at)
+        store._remove_response(r)
+        store.deleted_since.pop(uuid, None)  # the same response, moved: not a delete
+        store.deleted_total -= 1
+        store.inserted_total -= 1
+        r.last_data_at = when
+        r.last_shown_at = max(r.last_shown_at, when)
+        r.kind = KIND_NAMES.index("completed") if complete else r.kind
+        r.head = None  # its cached JSON is stale
+        store._add_response(r, tracked=False)
 
     def delete_responses(self, n: int) -> list[str]:
         """Delete ``n`` responses chosen by the seeded generator; their uuids."""

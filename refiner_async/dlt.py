@@ -1,0 +1,208 @@
+"""A dlt source for Refiner (needs the ``dlt`` extra: ``pip install 'refiner-async[dlt]'``).
+
+``refiner_source()`` gives four resources, each yielding pages of plain dicts (the API's JSON
+objects) read through one :class:`~refiner_async.RefinerClient` shared by the resources of a run, so
+the SDK's limiter, concurrency and retries govern every request:
+
+- ``responses``: incremental on ``last_data_reception_at`` (``last_shown_at`` with
+  ``include="all"``), merged on ``uuid``. Each run reads ``date_range_start = last value - lookback``
+  (the lookback is dlt's ``lag``) to ``date_range_end = now - settle``; dlt keeps the last value in
+  its state and commits it with the load, so a run that fails leaves the state where it was and the
+  next run reads that range again. A first run reads the whole history (or from ``initial_value``).
+  Re-read rows (the lookback, responses whose answers grew) are merged on ``uuid``.
+- ``contacts``: a full read merged on ``uuid`` (large; referenced by the responses loaded).
+- ``forms`` and ``segments``: full reads replacing the tables (small; items are archived or deleted).
+
+Columns are declared from the SDK's models (:func:`column_hints`), so a column that is null in every
+row of a load still exists with its type. Nested objects become ``parent__child`` columns; answers
+(``data``), attributes, configs and lists stay JSON.
+
+The API key comes from dlt's secrets (``sources.refiner.api_key`` in ``.dlt/secrets.toml``, or the
+environment variable ``SOURCES__REFINER__API_KEY``); the SDK never writes it to a log.
+
+This module is ``refiner_async.dlt``; ``import dlt`` below is the dlt package itself (absolute
+imports), so the two never shadow each other.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import typing
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, cast
+
+import attrs
+import dlt
+from dlt.common.schema.typing import TColumnSchema, TWriteDisposition
+from dlt.sources import DltResource
+
+from ._client import RefinerClient
+from ._pagination import Paginator
+from .models import Contact, Form, Response, Segment
+from .sync import (
+    CURSOR_FIELDS,
+    DEFAULT_LOOKBACK,
+    DEFAULT_SETTLE,
+    FULL_READ_DISPOSITION,
+    _records,
+    check_options,
+    window_ceiling,
+)
+
+__all__ = ["column_hints", "refiner_source"]
+
+_SCALARS: Mapping[Any, str] = {
+    datetime: "timestamp",
+    str: "text",
+    int: "bigint",
+    float: "double",
+    bool: "bool",
+}
+
+
+def column_hints(model: type, *, primary_key: str | None = "uuid") -> dict[str, TColumnSchema]:
+    """dlt column hints for the items of ``model``: its scalar fields typed, nested models as
+    ``parent__child`` columns, mappings and lists as JSON; every column nullable but the key."""
+    hints: dict[str, TColumnSchema] = {}
+
+    def walk(cl: type, prefix: str) -> None:
+        types = typing.get_type_hints(cl)
+        for field in attrs.fields(cl):
+            if field.name == "extra":  # unknown keys: dlt infers them
+                continue
+            name = prefix + field.name
+            args = [a for a in typing.get_args(types[field.name]) if a is not type(None)]
+            tp = args[0] if len(args) == 1 else types[field.name]
+            if attrs.has(tp):
+                walk(tp, name + "__")
+                continue
+            data_type = _SCALARS.get(tp, "json")
+            hints[name] = {"name": name, "data_type": data_type, "nullable": name != primary_key}  # type: ignore[typeddict-item]
+
+    walk(model, "")
+    return hints
+
+
+class _SharedClient:
+    """One RefinerClient for the resources of a source: opened by the first resource that reads and
+    closed when the last one reading is done (all on the event loop dlt runs them on)."""
+
+    def __init__(self, factory: Callable[[], RefinerClient]) -> None:
+        self._factory = factory
+        self._client: RefinerClient | None = None
+        self._users = 0  # resources reading now
+
+    @contextlib.asynccontextmanager
+    async def use(self) -> AsyncIterator[RefinerClient]:
+        if self._client is None:
+            self._client = self._factory()
+        client = self._client
+        self._users += 1
+        try:
+            yield client
+        finally:
+            self._users -= 1
+            if self._users == 0:
+                self._client = None
+                await client.aclose()
+
+
+async def _pages(
+    shared: _SharedClient, read: Callable[[RefinerClient], Paginator[Any]]
+) -> AsyncGenerator[list[dict[str, Any]], None]:
+    """The non-empty pages of ``read(client)`` as lists of dicts."""
+    async with shared.use() as client, contextlib.aclosing(_records(read(client))) as pages:
+        async for page in pages:
+            if page.items:
+                yield list(page.items)
+
+
+@dlt.source(name="refiner", section="refiner")
+def refiner_source(
+    api_key: str = dlt.secrets.value,
+    base_url: str | None = None,
+    *,
+    lookback: float = DEFAULT_LOOKBACK,
+    settle: float = DEFAULT_SETTLE,
+    include: str = "completed",
+    initial_value: str | None = None,
+    page_length: int = 1000,
+    client_options: Mapping[str, Any] | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> list[DltResource]:
+    """Refiner's responses (incremental, merged), contacts (merged), forms and segments (replaced).
+
+    Args:
+        api_key: the project's key; by default dlt's secret ``sources.refiner.api_key``.
+        base_url: the API's address; None: the SDK's default.
+        lookback: seconds before the last loaded reception time each run reads again (dlt's lag).
+        settle: seconds before now left for the next run (responses still arriving).
+        include: which responses: ``"completed"``, ``"partials"`` or ``"all"``.
+        initial_value: where a first run starts (ISO-8601 ``YYYY-MM-DDTHH:MM:SSZ``); None: the
+            whole history.
+        page_length: items per request.
+        client_options: more RefinerClient options (``rate_limit=``, ``max_concurrency=``, ...).
+        clock: the current time (aware UTC); default the system clock.
+    """
+    settle, lookback, _, include = check_options(
+        settle=settle, lookback=lookback, max_window=1, include=include
+    )
+    options = dict(client_options or {})
+    if base_url is not None:
+        options["base_url"] = base_url
+    shared = _SharedClient(lambda: RefinerClient(api_key, **options))
+    now = clock or (lambda: datetime.now(UTC))
+    cursor = CURSOR_FIELDS[include]
+
+    @dlt.resource(
+        name="responses",
+        primary_key="uuid",
+        write_disposition="merge",
+        columns=column_hints(Response),
+    )
+    async def responses(
+        received: dlt.sources.incremental[str] = dlt.sources.incremental(  # noqa: B008
+            cursor, initial_value=initial_value, lag=lookback
+        ),
+    ) -> AsyncGenerator[list[dict[str, Any]], None]:
+        start = received.start_value  # the last value less the lag; None on a first run
+        end = window_ceiling(now(), settle)
+
+        def read(client: RefinerClient) -> Paginator[Any]:
+            return client.responses.list(
+                include=include, date_range_start=start, date_range_end=end, page_length=page_length
+            )
+
+        async for page in _pages(shared, read):
+            yield page
+
+    def full_read(resource: str, model: type, **filters: Any) -> DltResource:
+        disposition = cast("TWriteDisposition", FULL_READ_DISPOSITION[resource])
+
+        async def read_all() -> AsyncGenerator[list[dict[str, Any]], None]:
+            def read(client: RefinerClient) -> Paginator[Any]:
+                lister: Paginator[Any] = getattr(client, resource).list(
+                    page_length=page_length, **filters
+                )
+                return lister
+
+            async for page in _pages(shared, read):
+                yield page
+
+        factory = dlt.resource(
+            read_all,
+            name=resource,
+            primary_key="uuid",
+            write_disposition=disposition,
+            columns=column_hints(model),
+        )
+        made: DltResource = factory()
+        return made
+
+    return [
+        responses,
+        full_read("contacts", Contact),
+        full_read("forms", Form, state="all_with_archived", include_info=True),
+        full_read("segments", Segment),
+    ]

@@ -1,0 +1,192 @@
+"""``refiner_async.dlt.refiner_source``: runs into a real DuckDB, incremental state, failing runs."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import dlt
+import pytest
+from dlt.pipeline.exceptions import PipelineStepFailed
+
+from refiner_async.dlt import column_hints, refiner_source
+from refiner_async.models import Response
+from refiner_async.testing import FakeRefiner
+
+LOOKBACK = 300.0
+SETTLE = 60.0
+
+
+def source(fake: FakeRefiner, clock: Any, **options: Any) -> Any:
+    """The source as a user configures it: the key from dlt's secrets, not from code."""
+    options.setdefault("client_options", {"max_retries": 0})
+    return refiner_source(
+        base_url=fake.base_url, lookback=LOOKBACK, settle=SETTLE, clock=clock, **options
+    )
+
+
+def files_under(root: Path) -> dict[str, bytes]:
+    """Every file dlt wrote under ``root``, by path."""
+    out = {}
+    for folder, _, names in os.walk(root):
+        for name in names:
+            path = Path(folder, name)
+            out[str(path)] = path.read_bytes()
+    return out
+
+
+def bookmark(pipeline: Any) -> str | None:
+    """The last value dlt keeps for the responses' cursor."""
+    resources = pipeline.state["sources"]["refiner"]["resources"]
+    value: str | None = resources["responses"]["incremental"]["last_data_reception_at"][
+        "last_value"
+    ]
+    return value
+
+
+def responses_requests(fake: FakeRefiner) -> int:
+    return sum(fake.stats()["requests"].get("/v1/responses", {}).values())
+
+
+def completed(fake: FakeRefiner) -> dict[str, int]:
+    return {r.uuid: r.sort_at for r in fake.store.lists["completed"]}
+
+
+async def test_two_runs_with_inserts_merge_to_the_emulators_responses(
+    fake: FakeRefiner, clock: Any, make_pipeline: Any, run: Any, sql: Any
+) -> None:
+    """Two runs with inserts and growing responses between them: one row per live uuid (no
+    duplicate), contacts, forms and segments complete, and dlt's state holds the bookmark."""
+    pipeline = make_pipeline()
+    await run(pipeline, source(fake, clock))
+    assert sql(pipeline, "select count(*) from responses")[0][0] == len(completed(fake))
+    first_bookmark = bookmark(pipeline)
+    newest = max(completed(fake).values())
+    assert first_bookmark is not None
+    assert first_bookmark == f"{datetime.fromtimestamp(newest, UTC):%Y-%m-%dT%H:%M:%SZ}"
+
+    fake.insert_responses(40)
+    grown = fake.live_response_uuids()[200:203]
+    for uuid in grown:
+        fake.receive_data(uuid, clock())
+    clock.advance(600)
+    fake.reset_stats()
+    await run(make_pipeline(), source(fake, clock, page_length=20))
+    rows, distinct = sql(pipeline, "select count(*), count(distinct uuid) from responses")[0]
+    assert rows == distinct == len(completed(fake))
+    assert sql(pipeline, "select count(*) from contacts")[0][0] == len(fake.store.contacts)
+    assert sql(pipeline, "select count(*) from forms")[0][0] == len(fake.store.forms)
+    assert sql(pipeline, "select count(*) from segments")[0][0] == len(fake.store.segments)
+    # only the new rows and the lag were read: 43 rows in pages of 20
+    assert responses_requests(fake) == math.ceil(43 / 20)
+    assert bookmark(make_pipeline()) == f"{clock() - timedelta(seconds=600):%Y-%m-%dT%H:%M:%SZ}"
+    moved = sql(
+        pipeline,
+        "select count(*) from responses where uuid in ({}) and last_data_reception_at = '{}'".format(
+            ",".join(f"'{u}'" for u in grown),
+            f"{clock() - timedelta(seconds=600):%Y-%m-%d %H:%M:%S}+00",
+        ),
+    )
+    assert moved[0][0] == 3
+
+
+async def test_a_failing_run_does_not_advance_dlts_state(
+    fake: FakeRefiner, clock: Any, make_pipeline: Any, run: Any, sql: Any
+) -> None:
+    """An API error mid-run fails pipeline.run; dlt's state keeps the previous bookmark (on disk and
+    at the destination), so the next run reads the same range again and misses nothing."""
+    pipeline = make_pipeline()
+    await run(pipeline, source(fake, clock))
+    before = bookmark(pipeline)
+    rows_before = sql(pipeline, "select count(*) from responses")[0][0]
+
+    fake.insert_responses(120)
+    clock.advance(600)
+    fake.faults.add(500, path="/responses", match={"page": 2}, times=1)
+    with pytest.raises(PipelineStepFailed):
+        await run(make_pipeline(), source(fake, clock, page_length=50))
+    assert fake.faults.rules[0].fired == 1
+    assert bookmark(make_pipeline()) == before
+    assert sql(pipeline, "select count(*) from responses")[0][0] == rows_before
+
+    await run(make_pipeline(), source(fake, clock, page_length=50))
+    rows, distinct = sql(pipeline, "select count(*), count(distinct uuid) from responses")[0]
+    assert rows == distinct == len(completed(fake))
+    assert bookmark(make_pipeline()) > before
+
+
+async def test_never_filled_columns_have_their_model_types(
+    fake: FakeRefiner, clock: Any, make_pipeline: Any, run: Any, sql: Any
+) -> None:
+    """Columns null in every loaded row (dismissed_at on completed responses) exist with the type the
+    model gives them; answers stay JSON."""
+    pipeline = make_pipeline()
+    await run(pipeline, source(fake, clock).with_resources("responses"))
+    types = dict((name, kind) for name, kind, *_ in sql(pipeline, "describe responses"))
+    assert sql(pipeline, "select count(dismissed_at) from responses")[0][0] == 0
+    assert types["dismissed_at"] == "TIMESTAMP WITH TIME ZONE"
+    assert types["data"] == "JSON"
+    assert types["form__uuid"] == "VARCHAR"
+    assert types["show_counter"] == "BIGINT"
+
+
+def test_column_hints_follow_the_model() -> None:
+    """column_hints: scalar fields typed, nested models flattened with __, mappings as JSON, the
+    primary key not nullable, unknown extras left to dlt."""
+    hints = column_hints(Response)
+    assert hints["uuid"] == {"name": "uuid", "data_type": "text", "nullable": False}
+    assert hints["last_data_reception_at"]["data_type"] == "timestamp"
+    assert hints["contact__account__domain"]["data_type"] == "text"
+    assert hints["contact__attributes"]["data_type"] == "json"
+    assert "extra" not in hints
+    assert "contact" not in hints
+
+
+async def test_the_key_comes_from_secrets_and_is_never_written(
+    fake: FakeRefiner,
+    clock: Any,
+    make_pipeline: Any,
+    run: Any,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The source reads the key from dlt's secrets; it appears in no file dlt writes (state, trace,
+    schemas, load packages), in no log line of the SDK or dlt at debug level, nor in any repr."""
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="refiner_async")
+    pipeline = make_pipeline()
+    src = source(fake, clock)
+    await run(pipeline, src)
+    assert any(r.name.startswith("refiner_async") for r in caplog.records)  # the SDK did log
+    assert fake.api_key not in caplog.text
+    assert fake.api_key not in repr(src)
+    assert fake.api_key not in str(pipeline.last_trace)
+    written = files_under(tmp_path / "pipelines")
+    assert len(written) > 5  # the state, schemas and trace are there to search
+    assert [name for name, data in written.items() if fake.api_key.encode() in data] == []
+
+
+async def test_missing_key_is_a_configuration_error(
+    fake: FakeRefiner, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without the secret sources.refiner.api_key, building the source fails naming it."""
+    monkeypatch.delenv("SOURCES__REFINER__API_KEY")
+    with pytest.raises(Exception, match="api_key"):
+        refiner_source(base_url=fake.base_url, clock=clock)
+    assert dlt.secrets.get("sources.refiner.api_key") is None
+
+
+def test_the_module_does_not_shadow_the_dlt_package() -> None:
+    """refiner_async.dlt and the dlt package are distinct modules; the source is a dlt source."""
+    import importlib
+
+    ours = importlib.import_module("refiner_async.dlt")
+    theirs = importlib.import_module("dlt")
+    assert ours is not theirs
+    assert theirs.__name__ == "dlt"
+    assert callable(theirs.pipeline)
+    assert ours.dlt is theirs
