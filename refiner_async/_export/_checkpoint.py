@@ -82,6 +82,11 @@ class ExportFiles:
             converting=out.with_name(out.name + ".converting"),
         )
 
+    @property
+    def lock(self) -> Path:
+        """FILE.lock: held by the export writing these files (see ``_lock``)."""
+        return self.output.with_name(self.output.name + ".lock")
+
     def load_checkpoint(self) -> Checkpoint | None:
         """The checkpoint, or None when there is none."""
         try:

@@ -23,6 +23,7 @@ from .._converters import unstructure
 from ..errors import InvalidParameterError, RefinerError
 from ..models import Contact, Form, Page, Response, Segment
 from ._checkpoint import Checkpoint, ExportFiles
+from ._lock import Held, OutputLock, acquire
 from ._progress import ExportProgress, ExportSummary
 from ._tables import write_csv, write_parquet
 
@@ -173,8 +174,10 @@ async def export(
         filters: the list call's filters, e.g. ``form_uuid=``, ``include=``, ``date_range_start=``.
 
     Raises:
-        ExportError: ``path`` exists (without ``overwrite``), a checkpoint exists (without
-            ``resume`` or ``overwrite``) or belongs to another export, or pyarrow is missing.
+        ExportError: another export is writing ``path`` (this one holds ``PATH.lock`` from start
+            to end; the message names the holder's pid and host), ``path`` exists (without
+            ``overwrite``), a checkpoint exists (without ``resume`` or ``overwrite``) or belongs
+            to another export, or pyarrow is missing.
         InvalidParameterError: an unknown resource, format or filter, or a bad filter value.
         OSError: the files cannot be written.
         RefinerError: the API failed; the checkpoint is kept once a page was written, and
@@ -192,6 +195,50 @@ async def export(
     files = ExportFiles.beside(path)
     query = _query(resource, filters, page_length, max_items)
     fresh = Checkpoint(resource=resource, format=fmt, query=query)
+    lock = _lock_output(files)
+    try:
+        return await _run(
+            client,
+            files,
+            fresh,
+            model,
+            filters,
+            resume,
+            overwrite,
+            progress,
+            page_length,
+            max_items,
+        )
+    finally:
+        lock.release()
+
+
+def _lock_output(files: ExportFiles) -> OutputLock:
+    """Hold ``FILE.lock`` for the export; ExportError at once when another export holds it."""
+    try:
+        return acquire(files.lock)
+    except Held as held:
+        raise ExportError(
+            f"{files.output} is being written by another export ({held.holder}); "
+            f"wait for it to finish or stop it (lock: {files.lock})"
+        ) from None
+
+
+async def _run(
+    client: RefinerClient,
+    files: ExportFiles,
+    fresh: Checkpoint,
+    model: type,
+    filters: Mapping[str, Any],
+    resume: bool,
+    overwrite: bool,
+    progress: Callable[[ExportProgress], None] | None,
+    page_length: int,
+    max_items: int | None,
+) -> ExportSummary:
+    """The export, with its output locked."""
+    resource, fmt = fresh.resource, fresh.format
+    listing = getattr(client, resource).list
     state = _prepare(files, fresh, resume=resume, overwrite=overwrite)
 
     stats_before = attrs.evolve(client.stats)
