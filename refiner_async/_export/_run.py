@@ -9,11 +9,14 @@ becomes the output: renamed as it is for JSON Lines, converted for CSV and Parqu
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import inspect
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import aclosing
+from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import attrs
@@ -101,10 +104,6 @@ def _prepare(files: ExportFiles, fresh: Checkpoint, *, resume: bool, overwrite: 
     """The checkpoint to start from: a fresh one (files created) or the one being resumed."""
     if overwrite:
         files.discard()  # the output itself stays until the new one replaces it
-    elif files.output.exists():
-        raise ExportError(
-            f"{files.output} already exists; use overwrite (--overwrite) to replace it"
-        )
     try:
         found = files.load_checkpoint()
     except ValueError as exc:
@@ -112,6 +111,13 @@ def _prepare(files: ExportFiles, fresh: Checkpoint, *, resume: bool, overwrite: 
             f"{files.checkpoint} is not a checkpoint this version can read ({exc}); "
             "use overwrite (--overwrite) to start again"
         ) from None
+    if resume and found is not None and _only_renames_left(files, found):
+        _check_same_export(files, found, fresh)
+        return found  # stopped at the very end: _finish completes what is left
+    if not overwrite and files.output.exists():
+        raise ExportError(
+            f"{files.output} already exists; use overwrite (--overwrite) to replace it"
+        )
     if found is not None:
         if not resume:
             raise ExportError(
@@ -129,6 +135,17 @@ def _prepare(files: ExportFiles, fresh: Checkpoint, *, resume: bool, overwrite: 
     files.open_partial(0).close()  # fails now, not after the first page, if it cannot be written
     files.save_checkpoint(fresh)
     return fresh
+
+
+def _only_renames_left(files: ExportFiles, found: Checkpoint) -> bool:
+    """Whether an export stopped after its partial file was consumed: every page was written, the
+    partial file is gone (renamed to the output, or converted and removed) and what it became is
+    there. Only the converted file's rename, or just the checkpoint's removal, is then left.
+    """
+    if not found.complete or files.partial.exists():
+        return False
+    converted = found.format != "jsonl" and files.converting.exists()
+    return converted or files.output.exists()
 
 
 def _check_same_export(files: ExportFiles, found: Checkpoint, fresh: Checkpoint) -> None:
@@ -179,7 +196,9 @@ async def export(
             ``overwrite``), a checkpoint exists (without ``resume`` or ``overwrite``) or belongs
             to another export, or pyarrow is missing.
         InvalidParameterError: an unknown resource, format or filter, or a bad filter value.
-        OSError: the files cannot be written.
+        ExportError: no room to write (ENOSPC, EFBIG, EDQUOT): the message names the file and
+            says that ``resume=True`` continues once there is room.
+        OSError: the files cannot be written for another reason.
         RefinerError: the API failed; the checkpoint is kept once a page was written, and
             ``resume=True`` continues from there. Cancellation and KeyboardInterrupt keep it too.
     """
@@ -246,36 +265,44 @@ async def _run(
     resumed_items = state.items
     pages_written = 0  # by this run
     remaining = None if max_items is None else max_items - state.items
-    if not state.complete and remaining != 0:
-        paginator = listing(
-            **filters, page_length=page_length, max_items=remaining, resume=state.resume_token
-        )
-        try:
-            with files.open_partial(state.size) as partial:
-                async with aclosing(paginator.pages()) as pages:
-                    async for page in pages:
-                        state = _append(files, partial, state, page, max_items)
-                        pages_written += 1
-                        if progress is not None:
-                            progress(
-                                ExportProgress(
-                                    resource=resource,
-                                    items=state.items,
-                                    total=state.total,
-                                    pages=pages_written,
-                                    seconds=time.perf_counter() - started,
-                                    resumed_items=resumed_items,
+    try:
+        if not state.complete and remaining != 0:
+            paginator = listing(
+                **filters, page_length=page_length, max_items=remaining, resume=state.resume_token
+            )
+            try:
+                with files.open_partial(state.size) as partial:
+                    async with aclosing(paginator.pages()) as pages:
+                        async for page in pages:
+                            state = _append(files, partial, state, page, max_items)
+                            pages_written += 1
+                            if progress is not None:
+                                progress(
+                                    ExportProgress(
+                                        resource=resource,
+                                        items=state.items,
+                                        total=state.total,
+                                        pages=pages_written,
+                                        seconds=time.perf_counter() - started,
+                                        resumed_items=resumed_items,
+                                    )
                                 )
-                            )
-        except BaseException:
-            if state.pages == 0:
-                files.discard()  # nothing worth resuming: leave no trace
+            except BaseException:
+                if state.pages == 0:
+                    files.discard()  # nothing worth resuming: leave no trace
+                raise
+        if not state.complete:
+            state = attrs.evolve(state, complete=True)
+            with _writing(files.checkpoint):
+                files.save_checkpoint(state)
+        _finish(files, fmt, model, page_length)
+    except OSError as exc:
+        if exc.errno not in _NO_ROOM:
             raise
-    if not state.complete:
-        state = attrs.evolve(state, complete=True)
-        files.save_checkpoint(state)
-
-    _finish(files, fmt, model, page_length)
+        raise ExportError(
+            f"cannot write {exc.filename}: {exc.strerror}; the pages written so far are kept: "
+            "make room, then run the same export with resume (--resume) to continue"
+        ) from None
     stats = client.stats
     return ExportSummary(
         resource=resource,
@@ -309,9 +336,10 @@ def _append(
     lands between pages, never inside one.
     """
     data = b"".join([orjson.dumps(unstructure(item), option=_LINE) for item in page.items])
-    partial.write(data)
-    partial.flush()
-    os.fsync(partial.fileno())  # on disk before the checkpoint counts it
+    with _writing(files.partial):
+        partial.write(data)
+        partial.flush()
+        os.fsync(partial.fileno())  # on disk before the checkpoint counts it
     total = page.items_count if state.total is None else state.total
     if total is not None and max_items is not None:
         total = min(total, max_items)
@@ -324,19 +352,55 @@ def _append(
         total=total,
         complete=page.resume_token is None,
     )
-    files.save_checkpoint(state)
+    with _writing(files.checkpoint):
+        files.save_checkpoint(state)
     return state
 
 
+#: Errors that more room on the disk (or a larger file size limit) cures.
+_NO_ROOM = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT})
+
+
+@contextlib.contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """Name ``path`` on an OSError raised inside that names no file (a write's errors do not)."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is None:
+            exc.filename = str(path)
+        raise
+
+
 def _finish(files: ExportFiles, fmt: str, model: type, rows_per_group: int) -> None:
-    """Turn the complete partial file into the output, then drop the checkpoint."""
-    if fmt == "jsonl":
-        os.replace(files.partial, files.output)
-    else:
-        if fmt == "csv":
-            write_csv(files.partial, files.converting, model)
+    """Turn the complete partial file into the output, then drop the checkpoint.
+
+    Each step leaves a state that ``_prepare`` recognises if the process stops right after it: the
+    partial file is removed only once the converted file is whole, so a checkpoint with no partial
+    file means that the rename alone (or nothing but the checkpoint's removal) is left.
+    """
+    if files.partial.exists():
+        if fmt == "jsonl":
+            os.replace(files.partial, files.output)
         else:
-            write_parquet(files.partial, files.converting, model, rows_per_group=rows_per_group)
+            with _writing(files.converting):
+                if fmt == "csv":
+                    write_csv(files.partial, files.converting, model)
+                else:
+                    write_parquet(
+                        files.partial, files.converting, model, rows_per_group=rows_per_group
+                    )
+                _sync(files.converting)
+            files.partial.unlink()
+    if fmt != "jsonl" and files.converting.exists():
         os.replace(files.converting, files.output)
-        files.partial.unlink()
-    files.checkpoint.unlink()
+    files.checkpoint.unlink(missing_ok=True)
+
+
+def _sync(path: Path) -> None:
+    """Flush ``path``'s content to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

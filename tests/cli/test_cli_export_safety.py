@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -76,3 +77,89 @@ def test_a_second_export_names_the_holder_and_a_dead_ones_lock_is_taken_over(
     result = runner.invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert len(lines(out)) == 400
+
+
+def limited_file_size(limit: int) -> None:
+    """In the child: files larger than ``limit`` bytes cannot be written (EFBIG)."""
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+
+@pytest.mark.fake_refiner(seed=11, responses=400)
+def test_a_file_too_large_names_the_file_and_resume_continues(
+    tmp_path: Path, runner: CliRunner, served: FakeRefiner
+) -> None:
+    """EFBIG (a real file size limit, in a child process) is one line naming the file and --resume; resuming completes."""
+    out = tmp_path / "r.jsonl"
+    args = ["export", "responses", "--out", str(out), "--include", "all", "--page-length", "50"]
+    args += ["--base-url", served.base_url]
+    child = subprocess.run(
+        [sys.executable, "-c", "from refiner_async.cli import main; main()", *args],
+        env={
+            **os.environ,
+            "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+            "REFINER_API_KEY": served.api_key,
+        },
+        preexec_fn=lambda: limited_file_size(120_000),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert child.returncode == 1, child.stderr
+    error = [line for line in child.stderr.splitlines() if "error" in line]
+    assert len(error) == 1
+    assert f"cannot write {out}.partial: File too large" in error[0]
+    assert "--resume" in error[0]
+    assert "Traceback" not in child.stderr
+    checkpoint = ExportFiles.beside(out).load_checkpoint()
+    assert checkpoint is not None
+    assert 0 < checkpoint.items < 400
+    result = runner.invoke(cli, [*args, "--api-key", served.api_key, "--resume"])
+    assert result.exit_code == 0, result.output
+    assert sorted(lines(out)) == sorted(served.all_response_uuids(include="all"))
+
+
+@pytest.mark.fake_refiner(seed=11, responses=60)
+def test_the_key_from_a_file_or_stdin(
+    tmp_path: Path, runner: CliRunner, served: FakeRefiner
+) -> None:
+    """--api-key-file PATH and --api-key-file - read the key (trailing newline ignored), and it is never echoed."""
+    key_file = tmp_path / "key"
+    key_file.write_text(served.api_key + "\n")
+    base = ["export", "segments", "--base-url", served.base_url]
+    from_file = runner.invoke(
+        cli, [*base, "-o", str(tmp_path / "a.jsonl"), "--api-key-file", str(key_file)]
+    )
+    assert from_file.exit_code == 0, from_file.output
+    from_stdin = runner.invoke(
+        cli,
+        [*base, "-o", str(tmp_path / "b.jsonl"), "--api-key-file", "-"],
+        input=served.api_key + "\n",
+    )
+    assert from_stdin.exit_code == 0, from_stdin.output
+    assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
+    assert served.api_key not in from_file.output + from_stdin.output
+
+
+@pytest.mark.parametrize(
+    ("extra", "text"),
+    [
+        (["--api-key", "k", "--api-key-file", "KEY"], "--api-key and --api-key-file: give one"),
+        (["--api-key-file", "MISSING"], "--api-key-file: cannot read "),
+        (["--api-key-file", "EMPTY"], "holds no key"),
+    ],
+)
+def test_key_file_mistakes_are_usage_errors(
+    tmp_path: Path, runner: CliRunner, extra: list[str], text: str
+) -> None:
+    """Both flags at once, an unreadable file and an empty one: one line, exit 2, nothing written."""
+    (tmp_path / "KEY").write_text("k")
+    (tmp_path / "EMPTY").write_text("\n")
+    extra = [str(tmp_path / a) if a in ("KEY", "MISSING", "EMPTY") else a for a in extra]
+    out = tmp_path / "out" / "s.jsonl"
+    result = runner.invoke(cli, ["export", "segments", "-o", str(out), *extra])
+    assert result.exit_code == 2, result.output
+    lines_ = result.stderr.splitlines()
+    assert len(lines_) == 1
+    assert text in lines_[0]
+    assert not out.parent.exists()
