@@ -26,6 +26,7 @@ from .._converters import unstructure
 from ..errors import InvalidParameterError, RefinerError
 from ..models import Contact, Form, Page, Response, Segment
 from ._checkpoint import Checkpoint, ExportFiles
+from ._json import dumps
 from ._lock import Held, OutputLock, acquire
 from ._progress import ExportProgress, ExportSummary
 from ._tables import write_csv, write_parquet
@@ -323,6 +324,22 @@ async def _run(
 _LINE = orjson.OPT_APPEND_NEWLINE
 
 
+def _line(item: Any) -> bytes:
+    """One item as a JSON line, at any depth the client accepted (see ``_json``)."""
+    row = unstructure(item)
+    try:
+        return orjson.dumps(row, option=_LINE)
+    except orjson.JSONEncodeError:
+        pass  # nested past orjson's 254 levels, most likely
+    try:
+        return dumps(row) + b"\n"
+    except TypeError as exc:
+        name = row.get("uuid") if isinstance(row, dict) else None
+        raise ExportError(
+            f"item {name or repr(item)[:80]} cannot be written as JSON: {exc}"
+        ) from None
+
+
 def _append(
     files: ExportFiles,
     partial: IO[bytes],
@@ -335,7 +352,7 @@ def _append(
     Synchronous on purpose: with no await between the write and the checkpoint, a cancellation
     lands between pages, never inside one.
     """
-    data = b"".join([orjson.dumps(unstructure(item), option=_LINE) for item in page.items])
+    data = b"".join([_line(item) for item in page.items])
     with _writing(files.partial):
         partial.write(data)
         partial.flush()
