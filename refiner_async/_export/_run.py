@@ -5,12 +5,18 @@ is replaced (see ``_checkpoint``): memory holds one page, and an export stopped 
 error, Ctrl-C, a cancelled task) continues with ``resume=True`` from the page after the last one
 checkpointed, with no item lost or written twice. When the last page is in, the partial file
 becomes the output: renamed as it is for JSON Lines, converted for CSV and Parquet (``_tables``).
+
+The loop only fetches; every file step (a page's serialisation, write, fsync and checkpoint, the
+conversion, the renames) runs in the export's own worker thread (``_worker``), so an application
+sharing the event loop keeps its timing while an export writes or converts. Only one export writes
+an output at a time (``_lock``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import inspect
 import os
 import time
@@ -30,6 +36,7 @@ from ._json import dumps
 from ._lock import Held, OutputLock, acquire
 from ._progress import ExportProgress, ExportSummary
 from ._tables import write_csv, write_parquet
+from ._worker import FileThread
 
 if TYPE_CHECKING:
     from .._client import RefinerClient
@@ -216,9 +223,11 @@ async def export(
     query = _query(resource, filters, page_length, max_items)
     fresh = Checkpoint(resource=resource, format=fmt, query=query)
     lock = _lock_output(files)
+    thread = FileThread()
     try:
         return await _run(
             client,
+            thread,
             files,
             fresh,
             model,
@@ -230,6 +239,7 @@ async def export(
             max_items,
         )
     finally:
+        thread.close()
         lock.release()
 
 
@@ -246,6 +256,7 @@ def _lock_output(files: ExportFiles) -> OutputLock:
 
 async def _run(
     client: RefinerClient,
+    thread: FileThread,
     files: ExportFiles,
     fresh: Checkpoint,
     model: type,
@@ -256,10 +267,12 @@ async def _run(
     page_length: int,
     max_items: int | None,
 ) -> ExportSummary:
-    """The export, with its output locked."""
+    """The export, with its output locked; every file step runs in ``thread``, off the loop."""
     resource, fmt = fresh.resource, fresh.format
     listing = getattr(client, resource).list
-    state = _prepare(files, fresh, resume=resume, overwrite=overwrite)
+    state = await thread.run(
+        functools.partial(_prepare, resume=resume, overwrite=overwrite), files, fresh
+    )
 
     stats_before = attrs.evolve(client.stats)
     started = time.perf_counter()
@@ -271,32 +284,33 @@ async def _run(
             paginator = listing(
                 **filters, page_length=page_length, max_items=remaining, resume=state.resume_token
             )
+            writer = _PageWriter(files, state, max_items)
             try:
-                with files.open_partial(state.size) as partial:
-                    async with aclosing(paginator.pages()) as pages:
-                        async for page in pages:
-                            state = _append(files, partial, state, page, max_items)
-                            pages_written += 1
-                            if progress is not None:
-                                progress(
-                                    ExportProgress(
-                                        resource=resource,
-                                        items=state.items,
-                                        total=state.total,
-                                        pages=pages_written,
-                                        seconds=time.perf_counter() - started,
-                                        resumed_items=resumed_items,
-                                    )
+                await thread.run(writer.open)
+                async with aclosing(paginator.pages()) as pages:
+                    async for page in pages:
+                        await thread.run(writer.append, page)
+                        pages_written += 1
+                        if progress is not None:
+                            state = writer.state
+                            progress(
+                                ExportProgress(
+                                    resource=resource,
+                                    items=state.items,
+                                    total=state.total,
+                                    pages=pages_written,
+                                    seconds=time.perf_counter() - started,
+                                    resumed_items=resumed_items,
                                 )
+                            )
             except BaseException:
-                if state.pages == 0:
+                writer.close()  # (a step never runs while this does: see FileThread.run)
+                if writer.state.pages == 0:
                     files.discard()  # nothing worth resuming: leave no trace
                 raise
-        if not state.complete:
-            state = attrs.evolve(state, complete=True)
-            with _writing(files.checkpoint):
-                files.save_checkpoint(state)
-        _finish(files, fmt, model, page_length)
+            writer.close()
+            state = writer.state
+        await thread.run(_finish, files, fmt, model, page_length, state)
     except OSError as exc:
         if exc.errno not in _NO_ROOM:
             raise
@@ -340,38 +354,52 @@ def _line(item: Any) -> bytes:
         ) from None
 
 
-def _append(
-    files: ExportFiles,
-    partial: IO[bytes],
-    state: Checkpoint,
-    page: Page[Any],
-    max_items: int | None,
-) -> Checkpoint:
-    """Write ``page`` to the partial file, sync it, and checkpoint it; returns the new checkpoint.
+class _PageWriter:
+    """Appends pages to the partial file and checkpoints each; run in the export's file thread.
 
-    Synchronous on purpose: with no await between the write and the checkpoint, a cancellation
-    lands between pages, never inside one.
+    ``state`` is the checkpoint of the last page written, updated only once that page is on disk
+    and checkpointed.
     """
-    data = b"".join([_line(item) for item in page.items])
-    with _writing(files.partial):
-        partial.write(data)
-        partial.flush()
-        os.fsync(partial.fileno())  # on disk before the checkpoint counts it
-    total = page.items_count if state.total is None else state.total
-    if total is not None and max_items is not None:
-        total = min(total, max_items)
-    state = attrs.evolve(
-        state,
-        items=state.items + len(page.items),
-        pages=state.pages + 1,
-        size=state.size + len(data),
-        resume_token=page.resume_token,
-        total=total,
-        complete=page.resume_token is None,
-    )
-    with _writing(files.checkpoint):
-        files.save_checkpoint(state)
-    return state
+
+    def __init__(self, files: ExportFiles, state: Checkpoint, max_items: int | None) -> None:
+        self._files = files
+        self.state = state
+        self._max_items = max_items
+        self._partial: IO[bytes] | None = None  # the partial file, open for appending
+
+    def open(self) -> None:
+        """Open the partial file, cut back to the checkpointed size."""
+        self._partial = self._files.open_partial(self.state.size)
+
+    def close(self) -> None:
+        if self._partial is not None:
+            self._partial.close()
+            self._partial = None
+
+    def append(self, page: Page[Any]) -> None:
+        """Write ``page``, sync it, then checkpoint it."""
+        assert self._partial is not None, "open() first"
+        files, state, max_items = self._files, self.state, self._max_items
+        data = b"".join([_line(item) for item in page.items])
+        with _writing(files.partial):
+            self._partial.write(data)
+            self._partial.flush()
+            os.fsync(self._partial.fileno())  # on disk before the checkpoint counts it
+        total = page.items_count if state.total is None else state.total
+        if total is not None and max_items is not None:
+            total = min(total, max_items)
+        state = attrs.evolve(
+            state,
+            items=state.items + len(page.items),
+            pages=state.pages + 1,
+            size=state.size + len(data),
+            resume_token=page.resume_token,
+            total=total,
+            complete=page.resume_token is None,
+        )
+        with _writing(files.checkpoint):
+            files.save_checkpoint(state)
+        self.state = state
 
 
 #: Errors that more room on the disk (or a larger file size limit) cures.
@@ -389,13 +417,18 @@ def _writing(path: Path) -> Iterator[None]:
         raise
 
 
-def _finish(files: ExportFiles, fmt: str, model: type, rows_per_group: int) -> None:
-    """Turn the complete partial file into the output, then drop the checkpoint.
+def _finish(
+    files: ExportFiles, fmt: str, model: type, rows_per_group: int, state: Checkpoint
+) -> None:
+    """Mark ``state`` complete, turn the partial file into the output, then drop the checkpoint.
 
     Each step leaves a state that ``_prepare`` recognises if the process stops right after it: the
     partial file is removed only once the converted file is whole, so a checkpoint with no partial
     file means that the rename alone (or nothing but the checkpoint's removal) is left.
     """
+    if not state.complete:  # stopped by max_items: no page said it was the last
+        with _writing(files.checkpoint):
+            files.save_checkpoint(attrs.evolve(state, complete=True))
     if files.partial.exists():
         if fmt == "jsonl":
             os.replace(files.partial, files.output)
