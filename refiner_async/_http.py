@@ -186,6 +186,7 @@ class HTTPCore:
                     timeout=aiohttp.ClientTimeout(total=budget),
                     allow_redirects=False,
                     auto_decompress=False,  # _read inflates, within max_response_bytes
+                    raise_for_status=False,  # a borrowed session's own setting must not map errors
                 ) as response:
                     status = response.status
                     retry_after = response.headers.get("Retry-After")
@@ -323,13 +324,16 @@ def _decode(raw: bytes, content_type: str, *, status: int, method: str, path: st
     try:
         return orjson.loads(raw)
     except (ValueError, RecursionError) as exc:
-        kind = content_type.split(";")[0] or "no content type"
-        raise errors.ResponseDecodeError(
-            f"response is not valid JSON ({kind}, {len(raw)} bytes): {exc}",
-            method=method,
-            path=path,
-            status=status,
-        ) from exc
+        problem = str(exc)
+    # Raised here, outside the except clause, so that orjson's error (whose .doc holds the whole
+    # body, which may echo the key) is neither the cause nor the context.
+    kind = content_type.split(";")[0] or "no content type"
+    raise errors.ResponseDecodeError(
+        f"response is not valid JSON ({kind}, {len(raw)} bytes): {problem}",
+        method=method,
+        path=path,
+        status=status,
+    )
 
 
 def _error_body(raw: bytes) -> object:

@@ -83,23 +83,56 @@ def retry_wait(
 
 
 def surfaced_error(error: errors.RefinerError, *, idempotent: bool) -> errors.RefinerError:
-    """The error to raise when no retry follows: a non-idempotent write that failed after it may have
-    reached the server becomes :class:`OutcomeUnknownError`."""
-    if (
-        not idempotent
-        and isinstance(error, errors.APIConnectionError)
-        and error.request_sent
-        and not isinstance(error, errors.OutcomeUnknownError)
-    ):
-        unknown = errors.OutcomeUnknownError(
-            f"the request may have been applied ({error.message}); check before repeating it",
+    """The error to raise when no retry follows, with a chain that holds nothing but SDK errors.
+
+    A non-idempotent write that failed after it may have reached the server becomes
+    :class:`OutcomeUnknownError`: a connection failure once the request was sent, or a gateway's
+    502, 503 or 504 (a proxy's answer says nothing about whether the API applied the write; the
+    status is kept on ``.status``).
+
+    Foreign exceptions (aiohttp's, orjson's) are cut from the chain: their type and message are
+    already in the SDK error's message, while their attributes may hold the request headers
+    (Authorization included) or the whole body.
+    """
+    surfaced: errors.RefinerError = error
+    reason, status = None, None
+    if idempotent or isinstance(error, errors.OutcomeUnknownError):
+        pass
+    elif isinstance(error, errors.APIConnectionError) and error.request_sent:
+        reason = error.message
+    elif isinstance(error, errors.APIStatusError) and error.status in GATEWAY_STATUSES:
+        reason, status = f"a gateway answered {error.status}: {error.message}", error.status
+    if reason is not None:
+        assert isinstance(error, errors._RequestError)
+        surfaced = errors.OutcomeUnknownError(
+            f"the request may have been applied ({reason}); check before repeating it",
             method=error.method,
             path=error.path,
             attempts=error.attempts,
+            status=status,
         )
-        unknown.__cause__ = error
-        return unknown
-    return error
+        surfaced.__cause__ = error
+    _cut_foreign_causes(surfaced)
+    return surfaced
+
+
+#: A gateway's answers: on a write, they leave its outcome unknown.
+GATEWAY_STATUSES = frozenset({502, 503, 504})
+
+
+def _cut_foreign_causes(error: BaseException) -> None:
+    """Walk ``error``'s chain and end it at the first exception that is not the SDK's."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        following = current.__cause__ or current.__context__
+        if following is not None and not isinstance(following, errors.RefinerError):
+            current.__cause__ = None
+            current.__context__ = None
+            current.__suppress_context__ = True
+            return
+        current = following
 
 
 @contextlib.contextmanager
