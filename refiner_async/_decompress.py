@@ -56,10 +56,9 @@ class Inflater:
         self._encoding = encoding  # "gzip" or "deflate"
         self._cap = cap
         self._size = 0  # bytes produced so far
-        self._inflate: zlib._Decompress | None = None  # created with the first bytes (deflate's
-        # wrapper is read from them)
-        if encoding == "gzip":
-            self._inflate = zlib.decompressobj(_GZIP_WBITS)
+        # Created with the first bytes (deflate's wrapper is read from them); an empty body, as a
+        # 204 may send with any Content-Encoding, never needs one.
+        self._inflate: zlib._Decompress | None = None
 
     def feed(self, data: bytes) -> bytes:
         """The output of ``data``; :class:`TooLarge` once the total passes the cap."""
@@ -72,9 +71,11 @@ class Inflater:
         if not data:
             return b""
         if self._inflate is None:
-            # A zlib stream starts with a CMF byte whose low nibble is 8 (deflate); raw data rarely does.
-            raw = data[0] & 0x0F != 8
-            self._inflate = zlib.decompressobj(_RAW_WBITS if raw else _ZLIB_WBITS)
+            if self._encoding == "gzip":
+                wbits = _GZIP_WBITS
+            else:  # a zlib stream starts with a CMF byte whose low nibble is 8; raw data rarely does
+                wbits = _ZLIB_WBITS if data[0] & 0x0F == 8 else _RAW_WBITS
+            self._inflate = zlib.decompressobj(wbits)
         parts: list[bytes] = []
         pending = data
         while pending:

@@ -101,6 +101,8 @@ async def compressed(request: web.Request, accept: list[str | None]) -> web.Stre
         )
     if kind == "brotli":
         return web.Response(body=b"\x0b\x02\x80{}\x03", headers={**json, "Content-Encoding": "br"})
+    if kind == "empty":  # no body at all, yet a Content-Encoding
+        return web.Response(status=204, headers={"Content-Encoding": "gzip"})
     if kind == "error":
         data = gzip.compress(orjson.dumps({"error": "database on fire"}))
         return web.Response(body=data, status=500, headers={**json, "Content-Encoding": "gzip"})
@@ -178,6 +180,15 @@ async def test_t26_compressed_answers_decode_as_sent(
         page = await client._request("GET", f"/{kind}")
     assert page == PAGE
     assert accept == ["gzip, deflate"]  # only what the SDK can bound is asked for
+
+
+async def test_t26_an_empty_body_with_an_encoding_is_empty(
+    served: tuple[str, list[str | None]], api_key: str
+) -> None:
+    """A 204 that names gzip but sends nothing is an empty answer, not a corrupt one."""
+    base, _ = served
+    async with client_for(base, api_key) as client:
+        assert await client._request("GET", "/empty") is None
 
 
 async def test_t26_compressed_error_bodies_are_read(
