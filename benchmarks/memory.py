@@ -6,13 +6,17 @@ Python process (``--child``) so that each peak RSS (``ru_maxrss``) is its own:
 - ``baseline``: the imports, a client and one 1-item request: what any client process costs;
 - ``floor``: raw aiohttp + orjson dicts, streamed page after page, for comparison;
 - ``stream``: refiner_async, ``async for`` over typed models, ``max_concurrency=8``, page numbers;
-- ``collect``: refiner_async ``.collect()`` of the smaller count into a list, for contrast.
+- ``collect``: refiner_async ``.collect()`` of the smaller count into a list, for contrast;
+- ``export-jsonl``, ``export-csv``: ``refiner_async.export()`` of the smaller count to a file (each
+  page written, fsynced and checkpointed; the CSV converted at the end): how long the export holds
+  the loop of an application sharing it.
 
 While the SDK streams, a heartbeat task asks to wake every 10 ms and records how late it wakes:
 that lateness is how long decoding (or anything else) held the event loop. Targets: the larger
 export's peak RSS within 1.2x of the smaller's; heartbeat lag p99 under 50 ms.
 
-Run: ``python benchmarks/memory.py [--quick]``.
+Run: ``python benchmarks/memory.py [--quick]``; ``--export-only [--small N]`` runs just the two
+export rows against an emulator of N responses (100,000 by default) and prints them.
 """
 
 from __future__ import annotations
@@ -99,6 +103,23 @@ async def child(mode: str, items: int, base_url: str, api_key: str) -> dict[str,
             if mode == "baseline":
                 first = await client.responses.list(include="all", page_length=1)
                 n = len(first.items)
+            elif mode.startswith("export-"):
+                import tempfile
+
+                from refiner_async import export
+
+                fmt = mode.removeprefix("export-")
+                with tempfile.TemporaryDirectory() as directory:
+                    summary = await export(
+                        client,
+                        "responses",
+                        Path(directory) / f"r.{fmt}",
+                        format=fmt,
+                        include="all",
+                        page_length=1000,
+                        max_items=items,
+                    )
+                n = summary.items
             else:
                 listing = client.responses.list(
                     include="all", page_length=1000, pagination="pages", max_items=items
@@ -154,6 +175,8 @@ def measure(small: int, large: int) -> dict[str, Any]:
             spawn("floor", small, url, key),
             spawn("stream", small, url, key),
             spawn("collect", small, url, key),
+            spawn("export-jsonl", small, url, key),
+            spawn("export-csv", small, url, key),
             spawn("floor", large, url, key),
             spawn("stream", large, url, key),
         ]
@@ -200,6 +223,8 @@ def render(result: dict[str, Any]) -> str:
         "floor": "raw aiohttp + orjson dicts, streamed",
         "stream": "refiner_async, async for, max_concurrency=8",
         "collect": "refiner_async, .collect() into a list",
+        "export-jsonl": "refiner_async, export() to JSON Lines",
+        "export-csv": "refiner_async, export() to CSV",
     }
     rows = []
     for r in result["runs"]:
@@ -248,7 +273,11 @@ def render(result: dict[str, Any]) -> str:
 
 def main() -> None:
     parser = common_arguments(__doc__.splitlines()[0])
-    parser.add_argument("--child", choices=["baseline", "floor", "stream", "collect"])
+    parser.add_argument(
+        "--child",
+        choices=["baseline", "floor", "stream", "collect", "export-jsonl", "export-csv"],
+    )
+    parser.add_argument("--export-only", action="store_true", help="only the export rows")
     parser.add_argument("--items", type=int, default=0)
     parser.add_argument("--base-url", default="")
     parser.add_argument("--api-key", default="")
@@ -260,6 +289,11 @@ def main() -> None:
         print(json.dumps(answer))
         return
     small = args.small or (20_000 if args.quick else 100_000)
+    if args.export_only:
+        with emulator(responses=small, startup_timeout=900) as server:
+            for mode in ("export-jsonl", "export-csv"):
+                print(json.dumps(spawn(mode, small, server.base_url, server.api_key)))
+        return
     large = args.large or (200_000 if args.quick else 1_000_000)
     result = measure(small, large)
     publish(NAME, result, render(result), quick=args.quick)

@@ -18,7 +18,7 @@ import aiohttp
 import attrs
 import orjson
 
-from . import _protocol, errors
+from . import _decompress, _protocol, errors
 from ._gc import gc_paused
 from ._ratelimit import Limiter
 from ._retry import RetryPolicy, may_have_applied, retry_wait, should_retry, surfaced_error
@@ -164,6 +164,7 @@ class HTTPCore:
             "Authorization": f"Bearer {self._api_key}",
             "Accept": "application/json",
             "User-Agent": USER_AGENT,
+            "Accept-Encoding": _decompress.ACCEPT_ENCODING,
         }
         if body is not None:
             headers["Content-Type"] = "application/json"
@@ -190,6 +191,8 @@ class HTTPCore:
                     headers=headers,
                     timeout=aiohttp.ClientTimeout(total=budget),
                     allow_redirects=False,
+                    auto_decompress=False,  # _read inflates, within max_response_bytes
+                    raise_for_status=False,  # a borrowed session's own setting must not map errors
                     **_NO_REPLAY.get(method, {}),
                 ) as response:
                     status = response.status
@@ -221,20 +224,46 @@ class HTTPCore:
         )
 
     async def _read(self, response: aiohttp.ClientResponse, method: str, path: str) -> bytes:
-        """The whole body, refused once it is known to exceed ``max_response_bytes``."""
+        """The whole body, decompressed, refused once it is known to exceed ``max_response_bytes``.
+
+        The cap bounds both the bytes on the wire and the decompressed body: a gzip or deflate body
+        is inflated here chunk by chunk (the request asks aiohttp not to), and the read stops as
+        soon as the output passes the cap, so a compression bomb never grows in memory.
+        """
         cap = self._max_response_bytes
+        status = response.status
         length = response.content_length
-        if length is not None:
-            if length > cap:
-                raise _too_large(length, cap, response.status, method, path)
-            return await response.read()
+        if length is not None and length > cap:
+            raise _too_large(length, cap, status, method, path)
+        encoding = response.headers.get("Content-Encoding")
+        try:
+            inflater = _decompress.inflater_for(encoding, cap)
+        except _decompress.UnsupportedEncoding:
+            raise errors.ResponseDecodeError(
+                f"response has a Content-Encoding the SDK did not ask for: {encoding!r}",
+                method=method,
+                path=path,
+                status=status,
+            ) from None
         chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.content.iter_any():
-            size += len(chunk)
-            if size > cap:
-                raise _too_large(size, cap, response.status, method, path)
-            chunks.append(chunk)
+        wire = 0  # bytes received
+        try:
+            async for chunk in response.content.iter_any():
+                wire += len(chunk)
+                if wire > cap:
+                    raise _too_large(wire, cap, status, method, path)
+                chunks.append(chunk if inflater is None else inflater.feed(chunk))
+            if inflater is not None:
+                chunks.append(inflater.finish())
+        except _decompress.TooLarge as exc:
+            raise _too_large(exc.size, cap, status, method, path, decompressed=True) from None
+        except _decompress.Corrupt as exc:
+            raise errors.ResponseDecodeError(
+                f"response body is not valid {encoding} data ({exc})",
+                method=method,
+                path=path,
+                status=status,
+            ) from None
         return b"".join(chunks)
 
     def _connection_error(
@@ -301,10 +330,15 @@ _NO_REPLAY: dict[str, dict[str, Any]] = {"DELETE": {"middlewares": (_no_replay,)
 
 
 def _too_large(
-    size: int, cap: int, status: int, method: str, path: str
+    size: int, cap: int, status: int, method: str, path: str, *, decompressed: bool = False
 ) -> errors.ResponseTooLargeError:
+    text = (
+        f"decompressed response exceeds max_response_bytes={cap} (stopped after {size} bytes)"
+        if decompressed
+        else f"response of {size} bytes exceeds max_response_bytes={cap}"
+    )
     return errors.ResponseTooLargeError(
-        f"response of {size} bytes exceeds max_response_bytes={cap}",
+        text,
         method=method,
         path=path,
         status=status,
@@ -337,13 +371,16 @@ def _decode(raw: bytes, content_type: str, *, status: int, method: str, path: st
     try:
         return orjson.loads(raw)
     except (ValueError, RecursionError) as exc:
-        kind = content_type.split(";")[0] or "no content type"
-        raise errors.ResponseDecodeError(
-            f"response is not valid JSON ({kind}, {len(raw)} bytes): {exc}",
-            method=method,
-            path=path,
-            status=status,
-        ) from exc
+        problem = str(exc)
+    # Raised here, outside the except clause, so that orjson's error (whose .doc holds the whole
+    # body, which may echo the key) is neither the cause nor the context.
+    kind = content_type.split(";")[0] or "no content type"
+    raise errors.ResponseDecodeError(
+        f"response is not valid JSON ({kind}, {len(raw)} bytes): {problem}",
+        method=method,
+        path=path,
+        status=status,
+    )
 
 
 def _error_body(raw: bytes) -> object:

@@ -186,18 +186,31 @@ def redact(text: str, secret: str) -> str:
     return text.replace(secret, "<redacted>") if secret else text
 
 
-def redact_body(body: object, secret: str) -> object:
+#: Levels of an error body kept on the error; deeper containers are replaced by TOO_DEEP.
+MAX_BODY_DEPTH = 32
+TOO_DEEP = "<nested too deep>"
+
+
+def redact_body(body: object, secret: str, *, max_depth: int = MAX_BODY_DEPTH) -> object:
     """A decoded body with ``secret`` replaced in every string, keys and nested values included.
 
     Servers and proxies sometimes echo request headers in their error answers; the key must not
-    travel on into an error's message or ``body``.
+    travel on into an error's message or ``body``. Containers more than ``max_depth`` levels down
+    become the text ``<nested too deep>``: a hostile body nested a thousand levels deep neither
+    exhausts the stack here nor travels on to whoever prints the error.
     """
     if isinstance(body, str):
         return redact(body, secret)
-    if isinstance(body, Mapping):
-        return {redact_body(k, secret): redact_body(v, secret) for k, v in body.items()}
-    if isinstance(body, list):
-        return [redact_body(item, secret) for item in body]
+    if isinstance(body, Mapping | list):
+        if max_depth <= 0:
+            return TOO_DEEP
+        depth = max_depth - 1
+        if isinstance(body, Mapping):
+            return {
+                redact(str(k), secret): redact_body(v, secret, max_depth=depth)
+                for k, v in body.items()
+            }
+        return [redact_body(item, secret, max_depth=depth) for item in body]
     return body
 
 

@@ -105,39 +105,85 @@ def retry_wait(
 def surfaced_error(
     error: errors.RefinerError, *, idempotent: bool, maybe_applied: bool = False
 ) -> errors.RefinerError:
-    """The error to raise when no retry follows: a non-idempotent write that failed after it may have
-    reached the server becomes :class:`OutcomeUnknownError`, and so does a DELETE answered 404 on a
-    retry after an earlier attempt that may have been applied (``maybe_applied``, see
-    :func:`may_have_applied`): that attempt may be what deleted it."""
+    """The error to raise when no retry follows, with a chain that holds nothing but SDK errors.
+
+    A non-idempotent write that failed after it may have reached the server becomes
+    :class:`OutcomeUnknownError`: a connection failure once the request was sent, or a gateway's
+    502, 503 or 504 (a proxy's answer says nothing about whether the API applied the write; the
+    status is kept on ``.status``). So does a DELETE answered 404 on a retry after an earlier
+    attempt that may have been applied (``maybe_applied``, see :func:`may_have_applied`): that
+    attempt may be what deleted it.
+
+    Foreign exceptions (aiohttp's, orjson's) are cut from the chain: their type and message are
+    already in the SDK error's message, while their attributes may hold the request headers
+    (Authorization included) or the whole body.
+    """
+    surfaced: errors.RefinerError = error
+    reason, status = _unknown_outcome(error, idempotent=idempotent, maybe_applied=maybe_applied)
+    if reason is not None:
+        assert isinstance(error, errors._RequestError)
+        surfaced = errors.OutcomeUnknownError(
+            reason,
+            method=error.method,
+            path=error.path,
+            attempts=error.attempts,
+            status=status,
+        )
+        surfaced.__cause__ = error
+    _cut_foreign_causes(surfaced)
+    return surfaced
+
+
+def _unknown_outcome(
+    error: errors.RefinerError, *, idempotent: bool, maybe_applied: bool
+) -> tuple[str | None, int | None]:
+    """Why ``error`` leaves the call's outcome unknown (with the gateway's status when a gateway
+    said so), or ``(None, None)`` when the error is definite."""
+    if isinstance(error, errors.OutcomeUnknownError):
+        return None, None
     if (
         maybe_applied
         and isinstance(error, errors.NotFoundError)
         and error.method.upper() == "DELETE"
     ):
-        gone = errors.OutcomeUnknownError(
+        return (
             "an earlier attempt may have deleted it before its answer was lost; this attempt "
             f"found nothing ({error.message})",
-            method=error.method,
-            path=error.path,
-            attempts=error.attempts,
+            None,
         )
-        gone.__cause__ = error
-        return gone
+    if not idempotent and isinstance(error, errors.APIConnectionError) and error.request_sent:
+        return _may_be_applied(error.message), None
     if (
         not idempotent
-        and isinstance(error, errors.APIConnectionError)
-        and error.request_sent
-        and not isinstance(error, errors.OutcomeUnknownError)
+        and isinstance(error, errors.APIStatusError)
+        and error.status in GATEWAY_STATUSES
     ):
-        unknown = errors.OutcomeUnknownError(
-            f"the request may have been applied ({error.message}); check before repeating it",
-            method=error.method,
-            path=error.path,
-            attempts=error.attempts,
-        )
-        unknown.__cause__ = error
-        return unknown
-    return error
+        reason = f"a gateway answered {error.status}: {error.message}"
+        return _may_be_applied(reason), error.status
+    return None, None
+
+
+def _may_be_applied(reason: str) -> str:
+    return f"the request may have been applied ({reason}); check before repeating it"
+
+
+#: A gateway's answers: on a write, they leave its outcome unknown.
+GATEWAY_STATUSES = frozenset({502, 503, 504})
+
+
+def _cut_foreign_causes(error: BaseException) -> None:
+    """Walk ``error``'s chain and end it at the first exception that is not the SDK's."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        following = current.__cause__ or current.__context__
+        if following is not None and not isinstance(following, errors.RefinerError):
+            current.__cause__ = None
+            current.__context__ = None
+            current.__suppress_context__ = True
+            return
+        current = following
 
 
 @contextlib.contextmanager

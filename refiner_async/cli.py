@@ -149,7 +149,9 @@ def _failure(exc: RefinerError | OSError, resume_hint: Callable[[], str]) -> Fai
     if isinstance(exc, InvalidParameterError | ConfigurationError):
         return Failure(_with_flag(exc), 2)
     if isinstance(exc, AuthenticationError):
-        return Failure(f"the API refused the key ({exc}); check --api-key or REFINER_API_KEY")
+        return Failure(
+            f"the API refused the key ({exc}); check REFINER_API_KEY, --api-key-file or --api-key"
+        )
     if isinstance(exc, ExportError):
         return Failure(str(exc))
     if isinstance(exc, RefinerError):
@@ -251,6 +253,19 @@ def _saved(files: ExportFiles, resource: str) -> str | None:
     )
 
 
+def _read_key(path: Path) -> str:
+    """The key in ``path`` (``-``: standard input), without surrounding whitespace."""
+    try:
+        text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise Failure(f"--api-key-file: cannot read {path}: {reason}", 2) from None
+    key = text.strip()
+    if not key:
+        raise Failure(f"--api-key-file: {path} holds no key", 2)
+    return key
+
+
 @cli.command(name="export")
 @click.argument("resource", type=click.Choice(list(RESOURCES)))
 @click.option(
@@ -273,7 +288,18 @@ def _saved(files: ExportFiles, resource: str) -> str | None:
 @click.option("--page-length", type=click.IntRange(1, 1000), default=1000, show_default=True)
 @click.option("--max-items", type=click.IntRange(min=1), help="Stop after this many items.")
 @click.option("--base-url", default=DEFAULT_BASE_URL, show_default=True, envvar="REFINER_BASE_URL")
-@click.option("--api-key", envvar="REFINER_API_KEY", show_envvar=True, help="The project's key.")
+@click.option(
+    "--api-key",
+    envvar="REFINER_API_KEY",
+    show_envvar=True,
+    help="The project's key (visible in the process list: prefer the variable or a file).",
+)
+@click.option(
+    "--api-key-file",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    metavar="PATH",
+    help="Read the key from PATH ('-': standard input).",
+)
 @click.option("--resume", is_flag=True, help="Continue the interrupted export of FILE.")
 @click.option("--overwrite", is_flag=True, help="Replace FILE (and any interrupted export).")
 @click.option("--debug", is_flag=True, help="Log requests; show tracebacks.")
@@ -285,6 +311,7 @@ def export_command(
     max_items: int | None,
     base_url: str,
     api_key: str | None,
+    api_key_file: Path | None,
     resume: bool,
     overwrite: bool,
     debug: bool,
@@ -296,8 +323,13 @@ def export_command(
     only when the export is complete. After an interruption, run the same command with --resume.
     """
     filters = _filters(resource, given)
+    if api_key_file is not None:
+        source = click.get_current_context().get_parameter_source("api_key")
+        if source is click.core.ParameterSource.COMMANDLINE:
+            raise click.UsageError("--api-key and --api-key-file: give one of them")
+        api_key = _read_key(api_key_file)
     if not api_key:
-        raise Failure("no API key: pass --api-key or set REFINER_API_KEY", 2)
+        raise Failure("no API key: set REFINER_API_KEY or pass --api-key-file PATH ('-': stdin)", 2)
     files = ExportFiles.beside(out)
 
     async def run() -> ExportSummary:

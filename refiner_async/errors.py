@@ -115,7 +115,25 @@ class TLSError(APIConnectionError):
 
 class OutcomeUnknownError(APIConnectionError):
     """A non-idempotent write (track-event, store response...) failed after it may have reached the
-    server. It was not retried, to avoid recording it twice: check the server state before repeating."""
+    server. It was not retried, to avoid recording it twice: check the server state before repeating.
+
+    ``status`` is the gateway's 502, 503 or 504 when one answered instead of the API (else None).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str,
+        path: str,
+        attempts: int = 1,
+        request_sent: bool = True,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(
+            message, method=method, path=path, attempts=attempts, request_sent=request_sent
+        )
+        self.status = status
 
 
 class APIResponseError(_RequestError):

@@ -82,6 +82,11 @@ class ExportFiles:
             converting=out.with_name(out.name + ".converting"),
         )
 
+    @property
+    def lock(self) -> Path:
+        """FILE.lock: held by the export writing these files (see ``_lock``)."""
+        return self.output.with_name(self.output.name + ".lock")
+
     def load_checkpoint(self) -> Checkpoint | None:
         """The checkpoint, or None when there is none."""
         try:
@@ -105,6 +110,11 @@ class ExportFiles:
         return file
 
     def discard(self) -> None:
-        """Remove the partial file, the checkpoint and any half-converted file."""
-        for path in (self.partial, self.checkpoint, self.converting):
+        """Remove the checkpoint, any half-converted file and the partial file, in that order.
+
+        The checkpoint goes first: a checkpoint without its partial file means the export was
+        complete and only its rename may be left (see ``_run._prepare``), so a discard stopped
+        half-way must never leave one.
+        """
+        for path in (self.checkpoint, self.converting, self.partial):
             path.unlink(missing_ok=True)

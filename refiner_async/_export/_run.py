@@ -5,15 +5,24 @@ is replaced (see ``_checkpoint``): memory holds one page, and an export stopped 
 error, Ctrl-C, a cancelled task) continues with ``resume=True`` from the page after the last one
 checkpointed, with no item lost or written twice. When the last page is in, the partial file
 becomes the output: renamed as it is for JSON Lines, converted for CSV and Parquet (``_tables``).
+
+The loop only fetches; every file step (a page's serialisation, write, fsync and checkpoint, the
+conversion, the renames) runs in the export's own worker thread (``_worker``), so an application
+sharing the event loop keeps its timing while an export writes or converts. Only one export writes
+an output at a time (``_lock``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import functools
 import inspect
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import aclosing
+from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import attrs
@@ -23,8 +32,11 @@ from .._converters import unstructure
 from ..errors import InvalidParameterError, RefinerError
 from ..models import Contact, Form, Page, Response, Segment
 from ._checkpoint import Checkpoint, ExportFiles
+from ._json import dumps
+from ._lock import Held, OutputLock, acquire
 from ._progress import ExportProgress, ExportSummary
 from ._tables import write_csv, write_parquet
+from ._worker import FileThread
 
 if TYPE_CHECKING:
     from .._client import RefinerClient
@@ -100,10 +112,6 @@ def _prepare(files: ExportFiles, fresh: Checkpoint, *, resume: bool, overwrite: 
     """The checkpoint to start from: a fresh one (files created) or the one being resumed."""
     if overwrite:
         files.discard()  # the output itself stays until the new one replaces it
-    elif files.output.exists():
-        raise ExportError(
-            f"{files.output} already exists; use overwrite (--overwrite) to replace it"
-        )
     try:
         found = files.load_checkpoint()
     except ValueError as exc:
@@ -111,6 +119,13 @@ def _prepare(files: ExportFiles, fresh: Checkpoint, *, resume: bool, overwrite: 
             f"{files.checkpoint} is not a checkpoint this version can read ({exc}); "
             "use overwrite (--overwrite) to start again"
         ) from None
+    if resume and found is not None and _only_renames_left(files, found):
+        _check_same_export(files, found, fresh)
+        return found  # stopped at the very end: _finish completes what is left
+    if not overwrite and files.output.exists():
+        raise ExportError(
+            f"{files.output} already exists; use overwrite (--overwrite) to replace it"
+        )
     if found is not None:
         if not resume:
             raise ExportError(
@@ -128,6 +143,17 @@ def _prepare(files: ExportFiles, fresh: Checkpoint, *, resume: bool, overwrite: 
     files.open_partial(0).close()  # fails now, not after the first page, if it cannot be written
     files.save_checkpoint(fresh)
     return fresh
+
+
+def _only_renames_left(files: ExportFiles, found: Checkpoint) -> bool:
+    """Whether an export stopped after its partial file was consumed: every page was written, the
+    partial file is gone (renamed to the output, or converted and removed) and what it became is
+    there. Only the converted file's rename, or just the checkpoint's removal, is then left.
+    """
+    if not found.complete or files.partial.exists():
+        return False
+    converted = found.format != "jsonl" and files.converting.exists()
+    return converted or files.output.exists()
 
 
 def _check_same_export(files: ExportFiles, found: Checkpoint, fresh: Checkpoint) -> None:
@@ -173,10 +199,14 @@ async def export(
         filters: the list call's filters, e.g. ``form_uuid=``, ``include=``, ``date_range_start=``.
 
     Raises:
-        ExportError: ``path`` exists (without ``overwrite``), a checkpoint exists (without
-            ``resume`` or ``overwrite``) or belongs to another export, or pyarrow is missing.
+        ExportError: another export is writing ``path`` (this one holds ``PATH.lock`` from start
+            to end; the message names the holder's pid and host), ``path`` exists (without
+            ``overwrite``), a checkpoint exists (without ``resume`` or ``overwrite``) or belongs
+            to another export, or pyarrow is missing.
         InvalidParameterError: an unknown resource, format or filter, or a bad filter value.
-        OSError: the files cannot be written.
+        ExportError: no room to write (ENOSPC, EFBIG, EDQUOT): the message names the file and
+            says that ``resume=True`` continues once there is room.
+        OSError: the files cannot be written for another reason.
         RefinerError: the API failed; the checkpoint is kept once a page was written, and
             ``resume=True`` continues from there. Cancellation and KeyboardInterrupt keep it too.
     """
@@ -192,24 +222,77 @@ async def export(
     files = ExportFiles.beside(path)
     query = _query(resource, filters, page_length, max_items)
     fresh = Checkpoint(resource=resource, format=fmt, query=query)
-    state = _prepare(files, fresh, resume=resume, overwrite=overwrite)
+    lock = _lock_output(files)
+    thread = FileThread()
+    try:
+        return await _run(
+            client,
+            thread,
+            files,
+            fresh,
+            model,
+            filters,
+            resume,
+            overwrite,
+            progress,
+            page_length,
+            max_items,
+        )
+    finally:
+        thread.close()
+        lock.release()
+
+
+def _lock_output(files: ExportFiles) -> OutputLock:
+    """Hold ``FILE.lock`` for the export; ExportError at once when another export holds it."""
+    try:
+        return acquire(files.lock)
+    except Held as held:
+        raise ExportError(
+            f"{files.output} is being written by another export ({held.holder}); "
+            f"wait for it to finish or stop it (lock: {files.lock})"
+        ) from None
+
+
+async def _run(
+    client: RefinerClient,
+    thread: FileThread,
+    files: ExportFiles,
+    fresh: Checkpoint,
+    model: type,
+    filters: Mapping[str, Any],
+    resume: bool,
+    overwrite: bool,
+    progress: Callable[[ExportProgress], None] | None,
+    page_length: int,
+    max_items: int | None,
+) -> ExportSummary:
+    """The export, with its output locked; every file step runs in ``thread``, off the loop."""
+    resource, fmt = fresh.resource, fresh.format
+    listing = getattr(client, resource).list
+    state = await thread.run(
+        functools.partial(_prepare, resume=resume, overwrite=overwrite), files, fresh
+    )
 
     stats_before = attrs.evolve(client.stats)
     started = time.perf_counter()
     resumed_items = state.items
     pages_written = 0  # by this run
     remaining = None if max_items is None else max_items - state.items
-    if not state.complete and remaining != 0:
-        paginator = listing(
-            **filters, page_length=page_length, max_items=remaining, resume=state.resume_token
-        )
-        try:
-            with files.open_partial(state.size) as partial:
+    try:
+        if not state.complete and remaining != 0:
+            paginator = listing(
+                **filters, page_length=page_length, max_items=remaining, resume=state.resume_token
+            )
+            writer = _PageWriter(files, state, max_items)
+            try:
+                await thread.run(writer.open)
                 async with aclosing(paginator.pages()) as pages:
                     async for page in pages:
-                        state = _append(files, partial, state, page, max_items)
+                        await thread.run(writer.append, page)
                         pages_written += 1
                         if progress is not None:
+                            state = writer.state
                             progress(
                                 ExportProgress(
                                     resource=resource,
@@ -220,15 +303,21 @@ async def export(
                                     resumed_items=resumed_items,
                                 )
                             )
-        except BaseException:
-            if state.pages == 0:
-                files.discard()  # nothing worth resuming: leave no trace
+            except BaseException:
+                writer.close()  # (a step never runs while this does: see FileThread.run)
+                if writer.state.pages == 0:
+                    files.discard()  # nothing worth resuming: leave no trace
+                raise
+            writer.close()
+            state = writer.state
+        await thread.run(_finish, files, fmt, model, page_length, state)
+    except OSError as exc:
+        if exc.errno not in _NO_ROOM:
             raise
-    if not state.complete:
-        state = attrs.evolve(state, complete=True)
-        files.save_checkpoint(state)
-
-    _finish(files, fmt, model, page_length)
+        raise ExportError(
+            f"cannot write {exc.filename}: {exc.strerror}; the pages written so far are kept: "
+            "make room, then run the same export with resume (--resume) to continue"
+        ) from None
     stats = client.stats
     return ExportSummary(
         resource=resource,
@@ -249,47 +338,119 @@ async def export(
 _LINE = orjson.OPT_APPEND_NEWLINE
 
 
-def _append(
-    files: ExportFiles,
-    partial: IO[bytes],
-    state: Checkpoint,
-    page: Page[Any],
-    max_items: int | None,
-) -> Checkpoint:
-    """Write ``page`` to the partial file, sync it, and checkpoint it; returns the new checkpoint.
+def _line(item: Any) -> bytes:
+    """One item as a JSON line, at any depth the client accepted (see ``_json``)."""
+    row = unstructure(item)
+    try:
+        return orjson.dumps(row, option=_LINE)
+    except orjson.JSONEncodeError:
+        pass  # nested past orjson's 254 levels, most likely
+    try:
+        return dumps(row) + b"\n"
+    except TypeError as exc:
+        name = row.get("uuid") if isinstance(row, dict) else None
+        raise ExportError(
+            f"item {name or repr(item)[:80]} cannot be written as JSON: {exc}"
+        ) from None
 
-    Synchronous on purpose: with no await between the write and the checkpoint, a cancellation
-    lands between pages, never inside one.
+
+class _PageWriter:
+    """Appends pages to the partial file and checkpoints each; run in the export's file thread.
+
+    ``state`` is the checkpoint of the last page written, updated only once that page is on disk
+    and checkpointed.
     """
-    data = b"".join([orjson.dumps(unstructure(item), option=_LINE) for item in page.items])
-    partial.write(data)
-    partial.flush()
-    os.fsync(partial.fileno())  # on disk before the checkpoint counts it
-    total = page.items_count if state.total is None else state.total
-    if total is not None and max_items is not None:
-        total = min(total, max_items)
-    state = attrs.evolve(
-        state,
-        items=state.items + len(page.items),
-        pages=state.pages + 1,
-        size=state.size + len(data),
-        resume_token=page.resume_token,
-        total=total,
-        complete=page.resume_token is None,
-    )
-    files.save_checkpoint(state)
-    return state
+
+    def __init__(self, files: ExportFiles, state: Checkpoint, max_items: int | None) -> None:
+        self._files = files
+        self.state = state
+        self._max_items = max_items
+        self._partial: IO[bytes] | None = None  # the partial file, open for appending
+
+    def open(self) -> None:
+        """Open the partial file, cut back to the checkpointed size."""
+        self._partial = self._files.open_partial(self.state.size)
+
+    def close(self) -> None:
+        if self._partial is not None:
+            self._partial.close()
+            self._partial = None
+
+    def append(self, page: Page[Any]) -> None:
+        """Write ``page``, sync it, then checkpoint it."""
+        assert self._partial is not None, "open() first"
+        files, state, max_items = self._files, self.state, self._max_items
+        data = b"".join([_line(item) for item in page.items])
+        with _writing(files.partial):
+            self._partial.write(data)
+            self._partial.flush()
+            os.fsync(self._partial.fileno())  # on disk before the checkpoint counts it
+        total = page.items_count if state.total is None else state.total
+        if total is not None and max_items is not None:
+            total = min(total, max_items)
+        state = attrs.evolve(
+            state,
+            items=state.items + len(page.items),
+            pages=state.pages + 1,
+            size=state.size + len(data),
+            resume_token=page.resume_token,
+            total=total,
+            complete=page.resume_token is None,
+        )
+        with _writing(files.checkpoint):
+            files.save_checkpoint(state)
+        self.state = state
 
 
-def _finish(files: ExportFiles, fmt: str, model: type, rows_per_group: int) -> None:
-    """Turn the complete partial file into the output, then drop the checkpoint."""
-    if fmt == "jsonl":
-        os.replace(files.partial, files.output)
-    else:
-        if fmt == "csv":
-            write_csv(files.partial, files.converting, model)
+#: Errors that more room on the disk (or a larger file size limit) cures.
+_NO_ROOM = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT})
+
+
+@contextlib.contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """Name ``path`` on an OSError raised inside that names no file (a write's errors do not)."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is None:
+            exc.filename = str(path)
+        raise
+
+
+def _finish(
+    files: ExportFiles, fmt: str, model: type, rows_per_group: int, state: Checkpoint
+) -> None:
+    """Mark ``state`` complete, turn the partial file into the output, then drop the checkpoint.
+
+    Each step leaves a state that ``_prepare`` recognises if the process stops right after it: the
+    partial file is removed only once the converted file is whole, so a checkpoint with no partial
+    file means that the rename alone (or nothing but the checkpoint's removal) is left.
+    """
+    if not state.complete:  # stopped by max_items: no page said it was the last
+        with _writing(files.checkpoint):
+            files.save_checkpoint(attrs.evolve(state, complete=True))
+    if files.partial.exists():
+        if fmt == "jsonl":
+            os.replace(files.partial, files.output)
         else:
-            write_parquet(files.partial, files.converting, model, rows_per_group=rows_per_group)
+            with _writing(files.converting):
+                if fmt == "csv":
+                    write_csv(files.partial, files.converting, model)
+                else:
+                    write_parquet(
+                        files.partial, files.converting, model, rows_per_group=rows_per_group
+                    )
+                _sync(files.converting)
+            files.partial.unlink()
+    if fmt != "jsonl" and files.converting.exists():
         os.replace(files.converting, files.output)
-        files.partial.unlink()
-    files.checkpoint.unlink()
+    files.checkpoint.unlink(missing_ok=True)
+
+
+def _sync(path: Path) -> None:
+    """Flush ``path``'s content to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

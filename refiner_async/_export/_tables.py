@@ -11,7 +11,8 @@ JSON Lines file, one line at a time (memory stays bounded by one row group):
 Column rules (the same for CSV and Parquet):
 
 - nested objects expand in place with dotted names: ``form.uuid``, ``contact.account.domain``,
-  ``data.nps``, ``contact.attributes.plan``;
+  ``data.nps``, ``contact.attributes.plan``; an object more than ``MAX_COLUMN_DEPTH`` (32) levels
+  down is one cell of JSON text;
 - columns follow the model's field order; keys inside open objects (``data``, ``attributes``,
   ``config``, unknown fields) follow their first appearance in the export;
 - lists (``segments``, ``channels``, multiple-choice answers) are one cell of JSON text, and so is a
@@ -33,6 +34,8 @@ from typing import Any
 
 import attrs
 import orjson
+
+from ._json import dumps
 
 __all__ = ["Columns", "write_csv", "write_parquet"]
 
@@ -142,24 +145,30 @@ class Columns:
         return types
 
 
-def _observe(node: _Node, row: Mapping[str, Any]) -> None:
+#: Object levels spread into dotted columns; an object deeper down is one cell of JSON text.
+MAX_COLUMN_DEPTH = 32
+
+
+def _observe(node: _Node, row: Mapping[str, Any], depth: int = 1) -> None:
     children = node.children
     for key, value in row.items():
         child = children.get(key)
         if child is None:
             child = children[key] = _Node()
-        if type(value) is dict:
-            _observe(child, value)  # an object that never has a key stays a column: "{}"
+        if type(value) is dict and depth < MAX_COLUMN_DEPTH:
+            _observe(child, value, depth + 1)  # an object that never has a key stays a column: "{}"
         elif value is not None:
             child.kinds.add(_kind(value))
 
 
-def _flatten(node: _Node, row: Mapping[str, Any], prefix: str, out: dict[str, Any]) -> None:
+def _flatten(
+    node: _Node, row: Mapping[str, Any], prefix: str, out: dict[str, Any], depth: int = 1
+) -> None:
     children = node.children
     for key, value in row.items():
         child = children[key]
-        if type(value) is dict and value and child.children:
-            _flatten(child, value, prefix + key + ".", out)
+        if type(value) is dict and value and child.children and depth < MAX_COLUMN_DEPTH:
+            _flatten(child, value, prefix + key + ".", out, depth + 1)
         else:
             out[prefix + key] = value
 
@@ -175,7 +184,7 @@ def _text(value: Any) -> str:
         return "true" if value else "false"
     if kind is int or kind is float:
         return repr(value)
-    return orjson.dumps(value).decode()
+    return dumps(value).decode()  # at any depth (see _json)
 
 
 def _rows(source: Path) -> Iterator[dict[str, Any]]:

@@ -115,7 +115,9 @@ def test_bad_value_names_the_flag(tmp_path: Path, runner: CliRunner, connect: li
 def test_missing_api_key(tmp_path: Path, runner: CliRunner) -> None:
     """No --api-key and no REFINER_API_KEY: one line saying how to give one."""
     result = runner.invoke(cli, ["export", "segments", "--out", str(tmp_path / "s.jsonl")])
-    one_line_error(result, 2, "no API key: pass --api-key or set REFINER_API_KEY")
+    one_line_error(
+        result, 2, "no API key: set REFINER_API_KEY or pass --api-key-file PATH ('-': stdin)"
+    )
 
 
 def test_api_key_from_environment(tmp_path: Path, runner: CliRunner, served: FakeRefiner) -> None:
@@ -153,7 +155,7 @@ def test_unwritable_output(tmp_path: Path, runner: CliRunner, connect: list[str]
     (tmp_path / "file").write_text("")
     out = tmp_path / "file" / "s.jsonl"
     result = runner.invoke(cli, ["export", "segments", "--out", str(out), *connect])
-    one_line_error(result, 1, f"cannot write {out}.partial: Not a directory")
+    one_line_error(result, 1, f"cannot write {out}.lock: Not a directory")  # its first file
 
 
 def test_missing_pyarrow(

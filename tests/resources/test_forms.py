@@ -11,8 +11,8 @@ from refiner_async import (
     DuplicateFormResult,
     Form,
     FormHistoryEntry,
+    OutcomeUnknownError,
     RefinerClient,
-    ServerError,
 )
 
 
@@ -101,10 +101,11 @@ async def test_duplicate_returns_the_new_form(api: Any, client: RefinerClient) -
 
 
 async def test_duplicate_is_not_repeated_after_a_5xx(api: Any, client: RefinerClient) -> None:
-    """A 503 on duplicate raises after one attempt: a copy may have been made."""
+    """A 503 on duplicate raises OutcomeUnknownError after one attempt: a copy may have been made."""
     api.add("POST", "/forms/duplicate", payload={"error": "busy"}, status=503, repeat=True)
-    with pytest.raises(ServerError):
+    with pytest.raises(OutcomeUnknownError) as caught:
         await client.forms.duplicate("f1", name="Copy")
+    assert caught.value.status == 503
     assert len(api.sent()) == 1
 
 
