@@ -6,8 +6,8 @@ Every request of a client passes :meth:`Limiter.slot` once per attempt, meeting 
 2. a concurrency slot (at most ``max_concurrency`` requests in flight);
 3. the cooldown: after a 429 the whole limiter pauses until the Retry-After instant, one pause for
    every caller rather than one sleep per task;
-4. the client-wide bucket (the API's 4,000 per minute per key), and the client's share of it when
-   ``share`` is below 1;
+4. the client's share of the key when ``share`` is below 1, then the client-wide bucket (the API's
+   4,000 per minute per key);
 5. after a 429, a learned pace (below).
 
 The buckets of 1 and 4 and the cooldown live in a :class:`~refiner_async._ratestore.RateStore`:
@@ -177,8 +177,7 @@ class Limiter:
     ) -> None:
         # The client-wide bucket, and the share of it this client may use (same store, same scope).
         self._buckets: list[Bucket] = [] if not rate else [bucket("key", rate)]
-        if rate and share < 1.0:
-            self._buckets.append(bucket(f"share:{share:g}", rate * share))
+        self._share = bucket(f"share:{share:g}", rate * share) if rate and share < 1.0 else None
         self._store: RateStore = store if store is not None else InProcessRateStore()
         self._shared = store is not None  # a given store may hold pauses set by other clients
         self._scope = scope  # the store's name for this client's API key
@@ -331,6 +330,10 @@ class Limiter:
                 while True:
                     await self._cooldown(deadline)
                     await self._publish_pause()
+                    if self._share is not None:
+                        # The share's turn first, the key's when it comes: a key turn reserved
+                        # ahead for a share's later turn would leave the gap unusable by others.
+                        await self._take([self._share], deadline, "rate share")
                     if self._buckets or self._shared:
                         await self._take(self._buckets, deadline, "rate limit")
                     if self._pace is not None:
