@@ -80,8 +80,9 @@ async def test_track_events_declined_in_the_queue_are_not_sent(
             async def track() -> str:
                 try:
                     await client.events.track("signup", id="contact-1")
+                except OutcomeUnknownError:
+                    return "outcome unknown"
                 except APITimeoutError as error:
-                    assert not isinstance(error, OutcomeUnknownError)
                     return "not sent" if not error.request_sent else "sent, timed out"
                 return "ok"
 
