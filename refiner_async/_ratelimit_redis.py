@@ -80,7 +80,7 @@ return string.format('%.0f', current - now)
 def _redis_module() -> Any:
     try:
         import redis.asyncio
-    except ImportError as exc:  # pragma: no cover - the extra is installed wherever tests run
+    except ImportError as exc:
         raise ImportError(
             "RedisRateStore needs redis-py: pip install 'refiner-async[redis]'"
         ) from exc
