@@ -19,6 +19,10 @@ from ..conftest import RedisServer, max_in_window
 
 WORKER = Path(__file__).resolve().parent.parent / "fleet_worker.py"
 LIMIT = 40.0  # the emulator's requests per second (a token bucket with a burst of 4)
+# The rate the workers are told: 2.5% under the limit, so that processes descheduled for a few tens
+# of milliseconds on a busy 2-core machine do not bunch 41 arrivals into one second at the emulator
+# (told 40 exactly, the benchmark saw 41 now and then: benchmarks/README.md, fleet rate limiting).
+TOLD = 39.0
 STARTUP = 1.5  # seconds given to the worker processes to import and connect before they start
 
 
@@ -58,10 +62,10 @@ def rate(times: list[float]) -> float:
 async def test_three_processes_on_one_redis_store_keep_to_the_key(
     redis_server: RedisServer, report: Any
 ) -> None:
-    """3 processes sharing one RedisRateStore: no 429, no one-second window over 40 at the server,
-    and together at least 90% of it."""
+    """3 processes sharing one RedisRateStore, each told 39/s: no 429, no one-second window over 40
+    at the server, and together at least 90% of it."""
     async with FakeRefiner(seed=16, responses=10, rate_limit=LIMIT) as fake:
-        worker = {"rate": LIMIT, "path": "/account", "redis_url": redis_server.url}
+        worker = {"rate": TOLD, "path": "/account", "redis_url": redis_server.url}
         _, results = await fleet(fake, [worker] * 3, 3.0)
         stats = fake.stats()
     times = answered(fake)
@@ -100,10 +104,11 @@ async def test_three_processes_each_on_its_own_limiter_meet_429s(report: Any) ->
 async def test_a_budget_split_between_bulk_and_interactive(
     redis_server: RedisServer, report: Any
 ) -> None:
-    """Two bulk processes with rate_share=0.75 and one interactive process on one store: the bulk
-    pair keeps within 75% of the key in every second, the interactive one gets the rest, no 429."""
+    """Two bulk processes with rate_share=0.75 and one interactive process on one store (told 39/s):
+    the bulk pair keeps within 75% of it in every second, the interactive one gets the rest, no
+    429."""
     async with FakeRefiner(seed=16, responses=10, rate_limit=LIMIT) as fake:
-        common = {"rate": LIMIT, "redis_url": redis_server.url}
+        common = {"rate": TOLD, "redis_url": redis_server.url}
         bulk = {**common, "path": "/forms", "share": 0.75}
         interactive = {**common, "path": "/account"}
         await fleet(fake, [bulk, bulk, interactive], 3.0)
@@ -118,7 +123,7 @@ async def test_a_budget_split_between_bulk_and_interactive(
         peak_rps=stats["peak_rps"],
     )
     assert stats["responses_429"] == 0
-    assert max_in_window(bulk_times, 1.0) <= 0.75 * LIMIT
+    assert max_in_window(bulk_times, 1.0) <= 0.75 * TOLD
     assert rate(interactive_times) >= 0.2 * LIMIT
     assert stats["peak_rps"] <= LIMIT
 
@@ -130,7 +135,7 @@ async def test_a_429_in_one_process_pauses_all_three(
     requests than the fleet had in flight or already granted (12), where the other two processes
     alone would send about 50."""
     async with FakeRefiner(seed=16, responses=10, rate_limit=LIMIT) as fake:
-        worker = {"rate": LIMIT, "path": "/account", "redis_url": redis_server.url, "tasks": 4}
+        worker = {"rate": TOLD, "path": "/account", "redis_url": redis_server.url, "tasks": 4}
         run = asyncio.ensure_future(fleet(fake, [worker] * 3, 4.0))
         start_at = time.time() + STARTUP
         await asyncio.sleep(start_at + 1.0 - time.time())
