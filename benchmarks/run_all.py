@@ -31,6 +31,7 @@ BENCHMARKS = (
     "export_throughput",
     "latency_export",
     "rate_limit",
+    "fleet_limit",
     "memory",
     "dlt_load",
 )
@@ -44,6 +45,8 @@ def targets(name: str) -> list[tuple[str, bool]]:
     if name == "memory":
         t = r["target"]
         return [("peak RSS flat", t["growth_met"]), ("loop lag p99 < 50 ms", t["lag_met"])]
+    if name == "fleet_limit":
+        return [("fleet on Redis: rate, zero 429s", r["target"]["met"])]
     if name == "rate_limit":
         return [(f"{k}: efficiency", v["target"]["met"]) for k, v in r["runs"].items()]
     return [(name, r["target"]["met"])]

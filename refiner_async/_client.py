@@ -16,6 +16,7 @@ import aiohttp
 
 from ._http import ClientStats, HTTPCore
 from ._ratelimit import Limiter
+from ._ratestore import RateStore, Scope
 from ._retry import RetryPolicy
 from .errors import ConfigurationError
 from .models.account import VerifyResult
@@ -62,6 +63,11 @@ class RefinerClient:
         deadline: total seconds one call may take, attempts and waits included; ``None`` for none.
         max_response_bytes: a larger response body raises ``ResponseTooLargeError``.
         trace_configs: ``aiohttp.TraceConfig`` objects for the owned session.
+        rate_store: where the rate buckets and the 429 pause live
+            (:mod:`refiner_async.ratelimit`); clients given one store share them, across processes
+            with a ``RedisRateStore``. ``None``: an in-process store of this client's own.
+        rate_share: the part of ``rate_limit`` this client may use, in (0, 1]; clients with the same
+            share on one store draw on one budget of that size, leaving the rest of the key to others.
     """
 
     def __init__(
@@ -78,6 +84,8 @@ class RefinerClient:
         deadline: float | None = 300.0,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         trace_configs: list[aiohttp.TraceConfig] | None = None,
+        rate_store: RateStore | None = None,
+        rate_share: float = 1.0,
     ) -> None:
         key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
         _check_config(
@@ -90,6 +98,8 @@ class RefinerClient:
             per_user_rate_limit=per_user_rate_limit,
             deadline=deadline,
             max_response_bytes=max_response_bytes,
+            rate_store=rate_store,
+            rate_share=rate_share,
         )
         assert key is not None  # checked above
         self.base_url = base_url.rstrip("/")
@@ -97,11 +107,13 @@ class RefinerClient:
         self.max_retries = max_retries
         self.rate_limit = rate_limit
         self.max_concurrency = max_concurrency
+        self.rate_share = rate_share
         self._borrowed = session  # a caller's session: used, never closed
         self._session: aiohttp.ClientSession | None = session
         self._loop: asyncio.AbstractEventLoop | None = None  # the loop the client is bound to
         self._closed = False
         self._trace_configs = list(trace_configs or ())
+        scope = Scope(key)  # what the rate store knows of the key: hashes only
         self._core = HTTPCore(
             base_url=self.base_url,
             api_key=key,
@@ -111,6 +123,10 @@ class RefinerClient:
                 rate=rate_limit,
                 max_concurrency=max_concurrency,
                 per_user_rate=per_user_rate_limit,
+                store=rate_store,
+                scope=scope.name,
+                share=rate_share,
+                user_bucket=scope.user,
             ),
             session=self._get_session,
             max_response_bytes=max_response_bytes,
@@ -253,6 +269,8 @@ def _check_config(
     per_user_rate_limit: float | None,
     deadline: float | None,
     max_response_bytes: int,
+    rate_store: object = None,
+    rate_share: float = 1.0,
 ) -> None:
     """Raise ConfigurationError naming the first bad setting."""
     if key is None:
@@ -280,6 +298,18 @@ def _check_config(
         raise ConfigurationError(f"deadline: must be positive or None, got {deadline!r}")
     if max_response_bytes < 1:
         raise ConfigurationError(f"max_response_bytes: must be >= 1, got {max_response_bytes!r}")
+    if rate_store is not None and not isinstance(rate_store, RateStore):
+        raise ConfigurationError(
+            f"rate_store: must be a RateStore (reserve and pause coroutines), got {rate_store!r}"
+        )
+    if (
+        isinstance(rate_share, bool)
+        or not isinstance(rate_share, int | float)
+        or not 0 < rate_share <= 1
+    ):
+        raise ConfigurationError(f"rate_share: must be a number in (0, 1], got {rate_share!r}")
+    if rate_share < 1 and rate_limit is None:
+        raise ConfigurationError("rate_share: a share needs a rate_limit to take a share of")
 
 
 def _check_base_url(base_url: str) -> None:

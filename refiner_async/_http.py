@@ -20,7 +20,7 @@ import orjson
 
 from . import _decompress, _protocol, errors
 from ._gc import gc_paused
-from ._ratelimit import Limiter
+from ._ratelimit import Limiter, QueueDeadline
 from ._retry import RetryPolicy, may_have_applied, retry_wait, should_retry, surfaced_error
 from ._version import __version__
 
@@ -115,6 +115,14 @@ class HTTPCore:
                 return await self._attempt(
                     method, path, query, body, user, attempt, deadline, read, later
                 )
+            except QueueDeadline as declined:  # never sent: a definite error, never retried
+                raise errors.APITimeoutError(
+                    f"not sent: {declined}",
+                    method=method,
+                    path=path,
+                    attempts=attempt,
+                    request_sent=False,
+                ) from None
             except errors.RefinerError as error:
                 if isinstance(error, errors._RequestError):
                     error.attempts = attempt
@@ -168,7 +176,7 @@ class HTTPCore:
         }
         if body is not None:
             headers["Content-Type"] = "application/json"
-        async with self._limiter.slot(user) as waited:
+        async with self._limiter.slot(user, deadline=deadline) as waited:
             if waited > 0.001:
                 logger.debug("%s %s waited %.3f s for the rate limiter", method, path, waited)
             budget = (
@@ -176,7 +184,10 @@ class HTTPCore:
             )
             if budget <= 0:
                 raise errors.APITimeoutError(
-                    "the call's total deadline ran out", method=method, path=path
+                    "not sent: the call's total deadline ran out",
+                    method=method,
+                    path=path,
+                    request_sent=False,
                 )
             if method != "GET":
                 await _settle_closed_connections()

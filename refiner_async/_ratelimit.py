@@ -6,8 +6,15 @@ Every request of a client passes :meth:`Limiter.slot` once per attempt, meeting 
 2. a concurrency slot (at most ``max_concurrency`` requests in flight);
 3. the cooldown: after a 429 the whole limiter pauses until the Retry-After instant, one pause for
    every caller rather than one sleep per task;
-4. the client-wide bucket (the API's 4,000 per minute per key);
+4. the client's share of the key when ``share`` is below 1, then the client-wide bucket (the API's
+   4,000 per minute per key);
 5. after a 429, a learned pace (below).
+
+The buckets of 1 and 4 and the cooldown live in a :class:`~refiner_async._ratestore.RateStore`:
+the client's own in-process store, or one shared by many clients and processes (Redis). Each is
+one atomic reservation that says how long to wait; the caller then sleeps here. A 429 pauses the
+store's scope too, so that everyone sharing it holds back. With a ``deadline``, a call whose wait
+in 1-5 would pass it is declined (:class:`QueueDeadline`) without taking a turn.
 
 A request that got its turn in 4 or 5 while a cooldown began waits for the cooldown and queues
 again, so that the callers leave at the pace when it ends, not all together into another 429.
@@ -30,7 +37,7 @@ about a tenth of its rate the measure lands within a few percent of that rate; a
 low (the probe lifts it within a minute or two), a larger one high (the next 429, at the pace,
 measures again, 7% lower). A configured rate lower than the pace always wins.
 
-Buckets are leaky buckets (aiolimiter's, and for the learned pace one whose rate can change) sized
+Buckets are leaky buckets (GCRA in the store, and for the learned pace one whose rate can change) sized
 so that no one-second window sees more than the nominal rate: capacity
 ``max(1, min(2, rate / 20), 0.02 * rate)`` draining at ``min(0.97 * rate, rate - capacity + 1)``. A
 plain ``AsyncLimiter(rate, 1)`` would let a full second's worth through at once (1.5x the rate over
@@ -42,13 +49,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-from collections import OrderedDict, deque
-from collections.abc import AsyncIterator
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Sequence
 
-from aiolimiter import AsyncLimiter
+from ._ratestore import Bucket, InProcessRateStore, RateStore, Reservation
 
 __all__ = [
     "Limiter",
+    "QueueDeadline",
+    "bucket",
     "bucket_shape",
     "ceiling_after_429",
     "grown_rate",
@@ -56,7 +65,6 @@ __all__ = [
     "rate_after_429",
 ]
 
-MAX_TRACKED_USERS = 10_000  # per-user buckets kept (least recently used dropped first)
 RATE_SPAN = 1.0  # seconds of answers a 429 measures the server's rate over
 MIN_RATE_SPAN = 0.2  # the shortest stretch an answer rate is measured over
 CEILING_SPAN = 0.5  # a 429 sets a ceiling only from answers spread over at least this long
@@ -116,9 +124,14 @@ def grown_rate(rate: float, seconds: float, ceiling: float | None) -> float:
     return max(rate, grown)
 
 
-def _bucket(rate: float) -> AsyncLimiter:
+def bucket(name: str, rate: float) -> Bucket:
+    """The store bucket ``name`` shaped by :func:`bucket_shape` for ``rate`` requests per second."""
     capacity, drain = bucket_shape(rate)
-    return AsyncLimiter(capacity, capacity / drain)
+    return Bucket(name, 1.0 / drain, (capacity - 1.0) / drain)
+
+
+class QueueDeadline(Exception):
+    """A call's deadline would pass while it waits in the limiter: it was not sent."""
 
 
 class _Pace:
@@ -157,12 +170,23 @@ class Limiter:
         rate: float | None,
         max_concurrency: int,
         per_user_rate: float | None = None,
+        store: RateStore | None = None,
+        scope: str = "local",
+        share: float = 1.0,
+        user_bucket: Callable[[str], str] = lambda user: f"user:{user}",
     ) -> None:
-        self._bucket = _bucket(rate) if rate else None  # client-wide requests per second
+        # The client-wide bucket, and the share of it this client may use (same store, same scope).
+        self._buckets: list[Bucket] = [] if not rate else [bucket("key", rate)]
+        self._share = bucket(f"share:{share:g}", rate * share) if rate and share < 1.0 else None
+        self._store: RateStore = store if store is not None else InProcessRateStore()
+        self._shared = store is not None  # a given store may hold pauses set by other clients
+        self._scope = scope  # the store's name for this client's API key
+        self._user_name = user_bucket  # contact identifier -> its bucket's name in the store
         self._per_user_rate = per_user_rate
-        self._users: OrderedDict[str, AsyncLimiter] = OrderedDict()  # identifier -> its bucket
         self._in_flight = asyncio.Semaphore(max_concurrency)
         self._paused_until = 0.0  # loop time before which no request may start (429 cooldown)
+        self._unpublished = False  # a pause of this client's not yet written to the store
+        self._store_paused_until = 0.0  # loop time the store's pause ends, as last seen
         self._rate = rate  # the configured client-wide rate (None: not told)
         self._answered: deque[float] = deque()  # loop times of non-429 answers in the last second
         self._ceiling: float | None = None  # the server's rate as the last measured 429 showed it
@@ -171,9 +195,12 @@ class Limiter:
         self._paced_since = 0.0  # loop time the pace was last grown (or its cooldown ended)
 
     def pause(self, seconds: float) -> None:
-        """Hold every request back for ``seconds`` from now (extends, never shortens, a pause)."""
+        """Hold every request back for ``seconds`` from now (extends, never shortens, a pause).
+
+        The next request to reach :meth:`slot` writes the pause to the store as well."""
         until = asyncio.get_running_loop().time() + seconds
         self._paused_until = max(self._paused_until, until)
+        self._unpublished = True
 
     @property
     def learned_rate(self) -> float | None:
@@ -235,42 +262,95 @@ class Limiter:
 
     @property
     def paused_for(self) -> float:
-        """Seconds left in the current cooldown (0 when none)."""
-        return max(0.0, self._paused_until - asyncio.get_running_loop().time())
+        """Seconds left in the current cooldown, this client's or the store's (0 when none)."""
+        until = max(self._paused_until, self._store_paused_until)
+        return max(0.0, until - asyncio.get_running_loop().time())
 
-    def _user_bucket(self, key: str) -> AsyncLimiter | None:
-        if self._per_user_rate is None:
-            return None
-        bucket = self._users.get(key)
-        if bucket is None:
-            bucket = self._users[key] = _bucket(self._per_user_rate)
-            if len(self._users) > MAX_TRACKED_USERS:
-                self._users.popitem(last=False)
-        else:
-            self._users.move_to_end(key)
-        return bucket
+    async def _publish_pause(self) -> None:
+        """Write this client's pause to the store, so that everyone sharing it holds back too."""
+        if not self._unpublished:
+            return
+        self._unpublished = False
+        loop = asyncio.get_running_loop()
+        left = self._paused_until - loop.time()
+        if left > 0:
+            self._note_store_pause(await self._store.pause(self._scope, left), loop.time())
 
-    async def _cooldown(self) -> None:
+    def _note_store_pause(self, left: float, now: float) -> None:
+        self._store_paused_until = max(self._store_paused_until, now + left)
+
+    async def _take(self, buckets: Sequence[Bucket], deadline: float | None, what: str) -> None:
+        """Reserve a turn in ``buckets`` and sleep until it; :class:`QueueDeadline` when the turn
+        would come after ``deadline`` (nothing is reserved then)."""
+        loop = asyncio.get_running_loop()
+        asked = loop.time()
+        max_wait = None if deadline is None else max(0.0, deadline - asked)
+        reservation: Reservation = await self._store.reserve(
+            self._scope, buckets, max_wait=max_wait
+        )
+        self._note_store_pause(reservation.paused, asked)
+        if not reservation.granted:
+            raise QueueDeadline(
+                f"the {what} would hold it {reservation.wait:.3g} s, past the call's deadline"
+            )
+        if reservation.wait > 0:
+            await asyncio.sleep(reservation.wait)
+
+    async def _cooldown(self, deadline: float | None) -> None:
         # A timed wait, not an event: a 429 during the sleep may push the end further out.
-        while (left := self.paused_for) > 0:  # noqa: ASYNC110
+        loop = asyncio.get_running_loop()
+        while (left := self.paused_for) > 0:
+            if deadline is not None and loop.time() + left > deadline:
+                raise QueueDeadline(f"the 429 cooldown ({left:.3g} s left) outlasts the deadline")
             await asyncio.sleep(left)
 
     @contextlib.asynccontextmanager
-    async def slot(self, user: str | None = None) -> AsyncIterator[float]:
-        """Wait for permission to send one request; yields the seconds spent waiting."""
+    async def slot(
+        self, user: str | None = None, *, deadline: float | None = None
+    ) -> AsyncIterator[float]:
+        """Wait for permission to send one request; yields the seconds spent waiting.
+
+        ``deadline`` (loop time): raise :class:`QueueDeadline` instead of waiting past it, the
+        request unsent and no slot held.
+        """
         loop = asyncio.get_running_loop()
         started = loop.time()
-        if user is not None and (bucket := self._user_bucket(user)) is not None:
-            await bucket.acquire()  # before taking a slot, so one busy user cannot hold them all
-        async with self._in_flight:
-            while True:
-                await self._cooldown()
-                if self._bucket is not None:
-                    await self._bucket.acquire()
-                if self._pace is not None:
-                    await self._pace.acquire()
-                if self.paused_for == 0:
-                    break
-                # A 429 arrived while this request waited for its turn: the turn is void. Queue again
-                # when the cooldown ends, so the waiters leave at the pace, not all at its end.
+        await self._publish_pause()
+        try:
+            async with asyncio.timeout_at(deadline):  # waits that cannot be foreseen: slot, pace
+                if user is not None and self._per_user_rate is not None:
+                    # Before taking a slot, so one busy user cannot hold them all.
+                    user_bucket = bucket(self._user_name(user), self._per_user_rate)
+                    await self._take([user_bucket], deadline, "per-user rate limit")
+                await self._in_flight.acquire()
+        except TimeoutError:
+            raise QueueDeadline("no request slot came free before the deadline") from None
+        try:
+            async with asyncio.timeout_at(deadline):
+                while True:
+                    await self._cooldown(deadline)
+                    await self._publish_pause()
+                    if self._share is not None:
+                        # The share's turn first, the key's when it comes: a key turn reserved
+                        # ahead for a share's later turn would leave the gap unusable by others.
+                        await self._take([self._share], deadline, "rate share")
+                    if self._buckets or self._shared:
+                        await self._take(self._buckets, deadline, "rate limit")
+                    if self._pace is not None:
+                        await self._pace.acquire()
+                    if self.paused_for == 0:
+                        break
+                    # A 429 arrived while this request waited for its turn: the turn is void. Queue
+                    # again when the cooldown ends, so the waiters leave at the pace, not all at
+                    # its end.
+        except BaseException as exc:
+            self._in_flight.release()
+            if isinstance(exc, TimeoutError):
+                raise QueueDeadline(
+                    "its turn in the limiter would come after the deadline"
+                ) from None
+            raise
+        try:
             yield loop.time() - started
+        finally:
+            self._in_flight.release()

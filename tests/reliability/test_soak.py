@@ -117,8 +117,10 @@ def watch(monkeypatch: pytest.MonkeyPatch) -> Watch:
     slot = Limiter.slot
 
     @contextlib.asynccontextmanager
-    async def recording_slot(self: Limiter, user: str | None = None) -> AsyncIterator[float]:
-        async with slot(self, user) as waited:
+    async def recording_slot(
+        self: Limiter, user: str | None = None, **options: Any
+    ) -> AsyncIterator[float]:
+        async with slot(self, user, **options) as waited:
             seen.starts.append(asyncio.get_running_loop().time())
             yield waited
 

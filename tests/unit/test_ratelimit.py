@@ -1,5 +1,5 @@
-"""The shared limiter on a virtual clock: rate conformance, concurrency, per-user buckets, 429 cooldown
-and the pace learned from 429s."""
+"""The shared limiter on a virtual clock: rate conformance, concurrency, per-user buckets, 429 cooldown,
+the pace learned from 429s, limiters sharing one store, and the deadline in the queue."""
 
 from __future__ import annotations
 
@@ -10,17 +10,21 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import attrs
 import pytest
 
 from refiner_async._ratelimit import (
     HOLD,
     Limiter,
+    QueueDeadline,
+    bucket,
     bucket_shape,
     ceiling_after_429,
     grown_rate,
     probed_ceiling,
     rate_after_429,
 )
+from refiner_async.ratelimit import InProcessRateStore
 from refiner_async.testing._faults import TokenBucket, retry_after_header
 
 from ..conftest import max_in_window
@@ -412,3 +416,171 @@ def test_only_the_first_429_of_a_cooldown_learns(run_virtual: Callable[[Any], An
     assert after_second == learned
     assert unknown is None
     assert paused == pytest.approx(1.0)
+
+
+def test_clients_sharing_a_store_keep_to_the_rate_together(
+    run_virtual: Callable[[Any], Any],
+) -> None:
+    """Three limiters on one store, each told the key's rate, never put more than the rate into any
+    one second together, and use at least 95% of it."""
+
+    async def scenario() -> tuple[list[float], float]:
+        store = InProcessRateStore()
+        limiters = [Limiter(rate=40.0, max_concurrency=4, store=store) for _ in range(3)]
+        loop = asyncio.get_running_loop()
+        starts: list[float] = []
+
+        async def call(limiter: Limiter) -> None:
+            async with limiter.slot():
+                starts.append(loop.time())
+
+        await asyncio.gather(*(call(limiter) for limiter in limiters for _ in range(100)))
+        return starts, loop.time()
+
+    starts, elapsed = run_virtual(scenario())
+    assert len(starts) == 300
+    assert max_in_window(starts, 1.0) <= 40
+    assert (len(starts) - 1) / elapsed >= 0.95 * 40
+
+
+def test_a_share_leaves_the_rest_of_the_key_to_others(run_virtual: Callable[[Any], Any]) -> None:
+    """A bulk limiter with share 0.75 and an interactive one on one store, both always asking: bulk
+    keeps within 75% of the rate in every second, the interactive one gets at least the rest, and
+    together they use the rate without exceeding it."""
+
+    async def scenario() -> tuple[list[float], list[float]]:
+        store = InProcessRateStore()
+        bulk = Limiter(rate=40.0, max_concurrency=8, store=store, share=0.75)
+        interactive = Limiter(rate=40.0, max_concurrency=8, store=store)
+        loop = asyncio.get_running_loop()
+        bulk_starts: list[float] = []
+        interactive_starts: list[float] = []
+
+        async def caller(limiter: Limiter, starts: list[float]) -> None:
+            while True:
+                async with limiter.slot():
+                    starts.append(loop.time())
+                    await asyncio.sleep(0.005)
+
+        tasks = [asyncio.create_task(caller(bulk, bulk_starts)) for _ in range(8)]
+        tasks += [asyncio.create_task(caller(interactive, interactive_starts)) for _ in range(8)]
+        await asyncio.sleep(20.0)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return bulk_starts, interactive_starts
+
+    bulk_starts, interactive_starts = run_virtual(scenario())
+    assert max_in_window(bulk_starts, 1.0) <= 0.75 * 40
+    assert max_in_window(bulk_starts + interactive_starts, 1.0) <= 40
+    assert len(interactive_starts) / 20.0 >= 0.2 * 40
+    assert len(bulk_starts + interactive_starts) / 20.0 >= 0.95 * 40
+
+
+def test_a_pause_reaches_the_other_clients_of_a_store(run_virtual: Callable[[Any], Any]) -> None:
+    """A 429 cooldown of one limiter holds back another limiter on the same store from its next
+    turn on; a limiter on a store of its own is not held."""
+
+    async def scenario() -> tuple[list[float], list[float]]:
+        store = InProcessRateStore()
+        refused = Limiter(rate=40.0, max_concurrency=4, store=store)
+        other = Limiter(rate=40.0, max_concurrency=4, store=store)
+        alone = Limiter(rate=40.0, max_concurrency=4)
+        loop = asyncio.get_running_loop()
+        shared_starts: list[float] = []
+        alone_starts: list[float] = []
+
+        async def call(limiter: Limiter, starts: list[float]) -> None:
+            async with limiter.slot():
+                starts.append(loop.time())
+
+        refused.pause(3.0)
+        retry = asyncio.create_task(call(refused, []))  # its next request writes the pause
+        await asyncio.sleep(0)
+        await asyncio.gather(
+            *(call(other, shared_starts) for _ in range(5)),
+            *(call(alone, alone_starts) for _ in range(5)),
+        )
+        await retry
+        return shared_starts, alone_starts
+
+    shared_starts, alone_starts = run_virtual(scenario())
+    assert min(shared_starts) >= 3.0
+    assert max(alone_starts) < 1.0
+
+
+def test_a_turn_past_the_deadline_is_declined_and_taken_by_no_one(
+    run_virtual: Callable[[Any], Any],
+) -> None:
+    """With the rate bucket a second ahead, a call whose deadline is half a second away is declined
+    at once and frees its concurrency slot; the next caller gets the turn it was offered."""
+
+    async def scenario() -> tuple[str, float, float, int]:
+        limiter = Limiter(rate=5.0, max_concurrency=10)
+        loop = asyncio.get_running_loop()
+
+        async def early() -> None:
+            async with limiter.slot():
+                pass
+
+        queued = [asyncio.create_task(early()) for _ in range(5)]
+        await asyncio.sleep(0)  # the five reserve their turns, up to 0.82 s ahead
+        asked = loop.time()
+        try:
+            async with limiter.slot(deadline=asked + 0.5):
+                outcome = "granted"
+        except QueueDeadline as declined:
+            outcome = str(declined)
+        declined_at = loop.time()
+        async with limiter.slot():
+            next_turn = loop.time()
+        await asyncio.gather(*queued)
+        return outcome, declined_at - asked, next_turn, limiter._in_flight._value
+
+    outcome, declined_after, next_turn, free = run_virtual(scenario())
+    assert "rate limit" in outcome
+    assert declined_after == 0.0  # foreseen, not waited for
+    assert next_turn == pytest.approx(5 / 4.85)  # the sixth turn of 4.85 per second
+    assert free == 10
+
+
+def test_a_deadline_passing_in_the_slot_queue_declines_then(
+    run_virtual: Callable[[Any], Any],
+) -> None:
+    """A call waiting for a concurrency slot that does not come free before its deadline is
+    declined at the deadline, holding nothing."""
+
+    async def scenario() -> tuple[str, float, int]:
+        limiter = Limiter(rate=None, max_concurrency=1)
+        loop = asyncio.get_running_loop()
+
+        async def holder() -> None:
+            async with limiter.slot():
+                await asyncio.sleep(10.0)
+
+        task = asyncio.create_task(holder())
+        await asyncio.sleep(0)
+        try:
+            async with limiter.slot(deadline=loop.time() + 2.0):
+                outcome = "granted"
+        except QueueDeadline as declined:
+            outcome = str(declined)
+        declined_at = loop.time()
+        await task
+        return outcome, declined_at, limiter._in_flight._value
+
+    outcome, declined_at, free = run_virtual(scenario())
+    assert "slot" in outcome
+    assert declined_at == pytest.approx(2.0)
+    assert free == 1
+
+
+def test_per_user_buckets_of_an_in_process_store_stay_bounded() -> None:
+    """Thousands of contacts leave at most max_buckets bucket states behind, idle ones dropped."""
+    now = [0.0]
+    store = InProcessRateStore(clock=lambda: now[0], max_buckets=100)
+    user = bucket("user:x", 100 / 60)
+    for n in range(5000):
+        now[0] = n * 0.001
+        store.reserve_now("s", [attrs.evolve(user, name=f"user:{n}")], max_wait=None)
+    assert len(store._tats["s"]) <= 100
