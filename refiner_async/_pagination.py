@@ -18,7 +18,9 @@ page 1 serves every mode and ``"auto"`` decides after it without a wasted reques
   cursor read from its bytes (:func:`peek_cursor`); a wrong guess is dropped once the page is open.
   A cursor that repeats, or leads back to an earlier one, raises :class:`PaginationError`;
   ``max_pages`` caps the requests of one iteration; an empty page with a cursor is skipped and
-  followed.
+  followed, but ``MAX_EMPTY_RUN`` (5) pages in a row that bring nothing new raise
+  :class:`PaginationError`: a page emptied by deletes between two reads happens, a run of them is a
+  server handing out cursors to nowhere.
 * ``"auto"`` (the rule): page numbers when they buy concurrency, offsets are cheap and the order
   keeps them honest, that is when ``window > 1``, page 1 reports ``items_count <=
   AUTO_PAGE_NUMBERS_MAX_ITEMS`` (10,000, the vendor's advice) and ``new_items_first`` holds; cursors
@@ -88,7 +90,13 @@ from typing import Any, Generic, Literal, TypeGuard, TypeVar
 import attrs
 
 from . import _validate
-from .errors import InvalidParameterError, PaginationError, RefinerError, ResponseDecodeError
+from .errors import (
+    InvalidParameterError,
+    PaginationError,
+    RefinerError,
+    ResponseDecodeError,
+    ResponseValidationError,
+)
 from .models.page import Page
 
 __all__ = [
@@ -115,6 +123,7 @@ FetchPageLater = Callable[[dict[str, Any]], Awaitable[Callable[[], Page[T]]]]
 
 AUTO_PAGE_NUMBERS_MAX_ITEMS = 10_000  # "auto" reads by page number up to this many items
 DEFAULT_MAX_PAGES = 100_000  # page requests one iteration may send before PaginationError
+MAX_EMPTY_RUN = 5  # cursor pages in a row with nothing new before PaginationError
 TOKEN_PREFIX = "r1."  # resume token format version
 MAX_TOKEN_CHARS = 8192
 MAX_CURSOR_CHARS = 2048  # a longer (or non-string, or empty) server cursor is refused
@@ -263,12 +272,25 @@ class _SeenKeys:
 
 
 def _last_page(page: Page[Any], page_length: int) -> int | None:
-    """The last page number by the server's figures (None when it sent neither)."""
-    if page.last_page is not None:
-        return max(1, page.last_page)
-    if page.items_count is not None:
-        return max(1, math.ceil(page.items_count / page_length))
-    return None
+    """The last page number by the server's figures (None when it sent neither). When both are
+    sent and disagree, the larger wins: a list is read too far (an empty page) rather than short."""
+    if page.last_page is None and page.items_count is None:
+        return None
+    by_count = 0 if page.items_count is None else math.ceil(page.items_count / page_length)
+    return max(1, page.last_page or 0, by_count)
+
+
+def _check_figures(base: Page[Any], page: Page[Any], number: int) -> None:
+    """Refuse a numbered page without pagination figures after pages that had them: the list would
+    end there short of what it announced. (Pages read by cursor end by their cursor; whether the
+    API sends figures in cursor mode is not known, so they are not required there.)"""
+    if (page.items_count is None and page.last_page is None) and (
+        base.items_count is not None or base.last_page is not None
+    ):
+        raise PaginationError(
+            f"page {number} came without the pagination figures (items_count, last_page) the pages "
+            "before it had; the list would end short of what it announced"
+        )
 
 
 def _earlier_page(a: _Position | None, b: _Position | None) -> bool:
@@ -374,11 +396,11 @@ class _Run(Generic[T]):
         """A prefetched page, opened now: decoded and structured just before it is handed out, so
         that the pages waiting meanwhile are bytes (no objects for the collector to traverse, less
         memory) and the one handed out is fresh in the CPU's caches. A body that turns out not to
-        be JSON is fetched again, with the retries every request has."""
+        be JSON, or not a list envelope, is fetched again, with the retries every request has."""
         params, page = arrived
         try:
             return page()
-        except ResponseDecodeError:
+        except (ResponseDecodeError, ResponseValidationError):
             self._count_request()
             self.stats.refetched += 1
             return await self._src._fetch(params)
@@ -545,6 +567,7 @@ class _Run(Generic[T]):
         if request.cursor is not None:
             self._cursors.add(request.cursor)
         task: _Prefetch[T] | None = None
+        empty_run = 0  # pages in a row that brought nothing new
         while True:
             early: tuple[str, _Prefetch[T]] | None = None  # the next page, asked for by a guess
             if page is None and task is not None:
@@ -558,6 +581,12 @@ class _Run(Generic[T]):
             if cursor is not None:
                 self._check_cursor(cursor, request)
             out = self._emit(page, request, after)
+            empty_run = 0 if out is not None and out.items else empty_run + 1
+            if empty_run >= MAX_EMPTY_RUN and cursor is not None:
+                raise PaginationError(
+                    f"{empty_run} pages in a row brought no new item and the server still sends a "
+                    "next_page_cursor; stopped instead of following it further"
+                )
             task = None
             if cursor is not None and after is not None and not self._finished:
                 self._cursors.add(cursor)
@@ -668,6 +697,7 @@ class _Run(Generic[T]):
                     self._fill(pending, number + 1, last, width, opening=True)
                     await asyncio.sleep(0)  # let it go out before the CPU work of opening
                 page = await self._open(arrived)
+                _check_figures(base, page, number)
                 if sequential:
                     shrink = (base.items_count or 0) - (page.items_count or 0)
                     drift = (

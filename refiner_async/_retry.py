@@ -43,8 +43,8 @@ class RetryPolicy:
 def should_retry(error: errors.RefinerError, *, idempotent: bool) -> bool:
     """Whether the attempt that raised ``error`` may be repeated.
 
-    Idempotent calls (GET, DELETE, identify-user) retry connection failures, timeouts, truncated or
-    undecodable bodies, 408, 429 and 5xx. Other writes retry only what provably did not reach the
+    Idempotent calls (GET, DELETE, identify-user) retry connection failures, timeouts, truncated,
+    undecodable or malformed bodies, 408, 429 and 5xx. Other writes retry only what provably did not reach the
     server: a failed connect, or a 429 refusal.
     """
     if isinstance(error, errors.RateLimitError):
@@ -55,7 +55,7 @@ def should_retry(error: errors.RefinerError, *, idempotent: bool) -> bool:
         return False
     if isinstance(error, errors.APIConnectionError):
         return idempotent or not error.request_sent
-    if isinstance(error, errors.ResponseDecodeError):
+    if isinstance(error, errors.ResponseDecodeError | errors.ResponseValidationError):
         return idempotent
     return False
 

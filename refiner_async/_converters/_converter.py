@@ -23,6 +23,7 @@ from ._timestamps import timestamp_fields
 T = TypeVar("T")
 
 _PAGE_FIGURES = ("current_page", "last_page", "items_count", "page_length")
+_ENVELOPE = ("items", "pagination")
 MAX_CURSOR_CHARS = 4096  # a longer next_page_cursor is refused as not fitting
 
 
@@ -51,12 +52,16 @@ class Converter:
     ) -> Page[T]:
         """A list answer ``{"items": [...], "pagination": {...}}`` as a Page of ``item_type``.
 
+        Both keys must be present (``items`` null and ``pagination`` null or ``[]`` read as empty).
         Missing pagination fields read as None; forms send no ``next_page_cursor``. Pagination
         figures must be integers (integral strings accepted) and the cursor a string of at most
         ``MAX_CURSOR_CHARS`` characters.
         """
         if type(payload) is not dict:
             raise _invalid(f"expected an object, got {kind(payload)}", method, path, "")
+        for key in _ENVELOPE:
+            if key not in payload:  # not a list answer: reading it as an empty last page loses data
+                raise _invalid("missing from the list envelope", method, path, key)
         raw_items = payload.get("items")
         if raw_items is None:
             raw_items = []

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from aiohttp import web
 
@@ -27,7 +28,10 @@ from refiner_async import (
     ResponseTooLargeError,
     ResponseValidationError,
     TLSError,
+    export,
 )
+from refiner_async._retry import instant_retries
+from refiner_async.testing import FakeRefiner
 
 CAP = 4 * 1024 * 1024  # max_response_bytes for these clients
 
@@ -215,3 +219,41 @@ async def test_t23_self_signed_tls_fails_once_and_is_not_retried(
     assert retries == 0
     assert caught.value.attempts == 1
     assert handled["n"] == 0
+
+
+async def test_a_page_without_the_envelope_mid_export_fails_and_resumes(
+    raw_server: Callable[..., Awaitable[str]],
+    connect: Callable[..., RefinerClient],
+    api_key: str,
+    tmp_path: Path,
+) -> None:
+    """Page 1 announces more than its 100 responses, page 2 answers ``{}``: the export fails with
+    ResponseValidationError and no output file (it used to end complete with 100); once the server
+    answers again, ``resume=True`` writes every announced response exactly once."""
+    async with FakeRefiner(seed=20, responses=200) as fake, connect(fake) as source:
+        pages = [
+            await source._request("GET", "/responses", params={"page": n, "page_length": 100})
+            for n in (1, 2)
+        ]
+    broken = True
+
+    async def server(request: web.Request) -> web.Response:
+        follows = request.query.get("page_cursor") == pages[0]["pagination"]["next_page_cursor"]
+        number = 2 if follows else int(request.query.get("page", "1"))
+        if number == 2 and broken:
+            return web.json_response({})
+        return web.json_response(pages[number - 1])
+
+    base = await raw_server(server)
+    out = tmp_path / "responses.jsonl"
+    async with RefinerClient(api_key, base_url=base, rate_limit=None) as client:
+        with instant_retries(), pytest.raises(ResponseValidationError):
+            await export(client, "responses", out, page_length=100)
+        assert not out.exists()
+        broken = False
+        summary = await export(client, "responses", out, page_length=100, resume=True)
+    announced = pages[0]["pagination"]["items_count"]
+    lines = out.read_bytes().splitlines()
+    assert announced > 100  # page 2 holds the rest
+    assert summary.items == announced
+    assert len(lines) == len({orjson.loads(line)["uuid"] for line in lines}) == announced

@@ -18,7 +18,7 @@ import pytest
 from aiohttp import web
 
 from refiner_async import PaginationError, RefinerClient, ServerError
-from refiner_async._pagination import Paginator
+from refiner_async._pagination import MAX_EMPTY_RUN, Paginator
 from refiner_async.models import Response
 from refiner_async.resources._base import page_fetchers
 from refiner_async.testing import FakeRefiner
@@ -192,8 +192,8 @@ async def test_t14_max_pages_caps_an_endless_listing(
 ) -> None:
     """A server that always has another (new) cursor: the max_pages cap ends the iteration."""
     server, base = scripted
-    server.script = {None: (server.items[:10], "c1")}
-    server.script.update({f"c{n}": (server.items[:10], f"c{n + 1}") for n in range(1, 100)})
+    server.script = {None: (server.items[:1], "c1")}  # one new item a page, endlessly
+    server.script.update({f"c{n}": (server.items[n : n + 1], f"c{n + 1}") for n in range(1, 40)})
     async with RefinerClient(api_key, base_url=base, rate_limit=None) as client:
         fetch, fetch_later = page_fetchers(client, "/responses", Response)
         listing = Paginator(
@@ -209,6 +209,25 @@ async def test_t14_max_pages_caps_an_endless_listing(
         with pytest.raises(PaginationError, match="max_pages"):
             await listing.collect()
     assert len(server.cursors) == 25
+
+
+async def test_endless_empty_pages_stop_after_a_short_run(
+    scripted: tuple[ScriptedList, str], api_key: str
+) -> None:
+    """Empty pages whose cursors lead on forever raise PaginationError after MAX_EMPTY_RUN pages,
+    not after max_pages; the items before them were handed out."""
+    server, base = scripted
+    server.script = {None: (server.items[:10], "c1")}
+    server.script.update({f"c{n}": ([], f"c{n + 1}") for n in range(1, 1000)})
+    got: list[str] = []
+    async with RefinerClient(api_key, base_url=base, rate_limit=None) as client:
+        listing = client.responses.list(page_length=10, pagination="cursor")
+        with pytest.raises(PaginationError, match="no new item") as caught:
+            await drain(listing, got)
+    assert got == [i["uuid"] for i in server.items[:10]]
+    # the pages read, and at most one more asked for ahead and dropped
+    assert 1 + MAX_EMPTY_RUN <= len(server.cursors) <= 2 + MAX_EMPTY_RUN
+    assert caught.value.items_yielded == 10
 
 
 async def test_t18_empty_page_with_a_cursor_is_followed(

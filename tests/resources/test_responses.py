@@ -130,11 +130,18 @@ async def test_list_reports_the_field_path_of_a_bad_item(
     """An item whose contact.uuid is not a string raises ResponseValidationError naming items[1].contact.uuid."""
     bad = copy.deepcopy(payloads.response)
     bad["contact"]["uuid"] = {"not": "a string"}
-    api.add("GET", "/responses", pattern=True, payload=make_envelope([payloads.response, bad]))
+    api.add(
+        "GET",
+        "/responses",
+        pattern=True,
+        payload=make_envelope([payloads.response, bad]),
+        repeat=True,
+    )
     with pytest.raises(ResponseValidationError) as caught:
         await client.responses.list()
     assert caught.value.field_path == "items[1].contact.uuid"
     assert caught.value.path == "/responses"
+    assert caught.value.attempts == 1 + client.max_retries  # a malformed body is asked for again
 
 
 async def test_store_posts_answers_flat(api: Any, client: RefinerClient) -> None:

@@ -257,7 +257,6 @@ def test_page_reads_items_and_pagination() -> None:
     "payload",
     [
         {"items": [{"uuid": "f1", "name": "A"}], "pagination": {"current_page": 1, "last_page": 1}},
-        {"items": [{"uuid": "f1", "name": "A"}]},
         {"items": [{"uuid": "f1", "name": "A"}], "pagination": None},
         {"items": [{"uuid": "f1", "name": "A"}], "pagination": []},
     ],
@@ -281,7 +280,10 @@ def test_page_empty_cursor_and_null_items() -> None:
     ("payload", "field_path"),
     [
         ([], ""),
-        ({"items": {"uuid": "x"}}, "items"),
+        ({}, "items"),
+        ({"pagination": {"items_count": 200}}, "items"),
+        ({"items": [{"uuid": "s"}]}, "pagination"),
+        ({"items": {"uuid": "x"}, "pagination": {}}, "items"),
         ({"items": [{"uuid": "s"}], "pagination": "p"}, "pagination"),
         ({"items": [], "pagination": {"current_page": "one"}}, "pagination.current_page"),
         ({"items": [], "pagination": {"last_page": 2.5}}, "pagination.last_page"),
@@ -291,7 +293,10 @@ def test_page_empty_cursor_and_null_items() -> None:
             {"items": [], "pagination": {"next_page_cursor": "x" * 5000}},
             "pagination.next_page_cursor",
         ),
-        ({"items": [{"uuid": "s"}, {"uuid": "t", "is_manual": "maybe"}]}, "items[1].is_manual"),
+        (
+            {"items": [{"uuid": "s"}, {"uuid": "t", "is_manual": "maybe"}], "pagination": {}},
+            "items[1].is_manual",
+        ),
     ],
 )
 def test_page_envelopes_that_do_not_fit(payload: Any, field_path: str) -> None:
@@ -414,7 +419,7 @@ def test_refs_read_from_text_alone_are_shared() -> None:
     """The same survey ref on many responses is one immutable instance; values that only compare
     equal (1, 1.0) are never shared."""
     conv = Converter()  # hooks learn key sets as they meet them: start from none
-    page = {"items": [copy.deepcopy(RESPONSE) for _ in range(3)]}
+    page = {"items": [copy.deepcopy(RESPONSE) for _ in range(3)], "pagination": {}}
     items = conv.structure_page(page, Response).items
     assert items[0].form is items[1].form is items[2].form
     assert items[0].form == FormRef(uuid="f1", name="Survey")
@@ -431,7 +436,9 @@ def test_unusual_timestamps_on_the_fast_path(text: str) -> None:
         None if text.strip() in ("", "0000-00-00 00:00:00") else parse_timestamp(text.strip())
     )
     for _ in range(2):  # parsed, then from the cache
-        item = structure_page({"items": [{**RESPONSE, "completed_at": text}]}, Response).items[0]
+        item = structure_page(
+            {"items": [{**RESPONSE, "completed_at": text}], "pagination": {}}, Response
+        ).items[0]
         assert item.completed_at == expected
 
 
@@ -448,14 +455,16 @@ def test_a_page_reads_every_timestamp_form_and_names_a_bad_one() -> None:
         None,
         None,
     ]
-    page = structure_page({"items": copy.deepcopy(items)}, Response)
+    page = structure_page({"items": copy.deepcopy(items), "pagination": {}}, Response)
     assert [item.received_at for item in page.items] == expected
     clear_caches()
-    page = structure_page({"items": copy.deepcopy(items[:2])}, Response)  # naive ones alone
+    page = structure_page(
+        {"items": copy.deepcopy(items[:2]), "pagination": {}}, Response
+    )  # naive ones alone
     assert [item.received_at for item in page.items] == expected[:2]
     bad = [*items, {**RESPONSE, "uuid": "r9", "received_at": "2020-13-45 00:00:00"}]
     with pytest.raises(ResponseValidationError) as caught:
-        structure_page({"items": bad}, Response)
+        structure_page({"items": bad, "pagination": {}}, Response)
     assert caught.value.field_path == "items[5].received_at"
 
 
@@ -466,13 +475,15 @@ def test_a_page_of_one_size_with_other_keys_and_odd_timestamps_is_read_exactly()
     odd = {k: v for k, v in RESPONSE.items() if k not in ("dismissed_at", "show_counter")}
     items.append({**odd, "uuid": "r3", "brand_new": 1, "received_at": 1599083613})
     assert len({len(item) for item in items}) == 1
-    page = structure_page({"items": copy.deepcopy(items)}, Response)
+    page = structure_page({"items": copy.deepcopy(items), "pagination": {}}, Response)
     assert [item.uuid for item in page.items] == ["r0", "r1", "r2", "r3"]
     assert page.items[3].extra == {"brand_new": 1}
     assert page.items[3].received_at == datetime(2020, 9, 2, 21, 53, 33, tzinfo=UTC)
     assert page.items[3] == structure(items[3], Response)
     with pytest.raises(ResponseValidationError) as caught:
-        structure_page({"items": [*items, {**RESPONSE, "received_at": ["x"]}]}, Response)
+        structure_page(
+            {"items": [*items, {**RESPONSE, "received_at": ["x"]}], "pagination": {}}, Response
+        )
     assert caught.value.field_path == "items[4].received_at"
 
 

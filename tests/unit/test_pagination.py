@@ -319,12 +319,12 @@ async def test_cursor_cycle_raises_within_two_extra_requests() -> None:
 
 
 async def test_max_pages_guard_stops_an_endless_cursor_chain() -> None:
-    """Empty pages with ever-new cursors stop at max_pages requests with PaginationError."""
+    """Pages with ever-new cursors (and items) stop at max_pages requests with PaginationError."""
     requests = []
 
     async def fetch(params: dict[str, Any]) -> Page[int]:
         requests.append(params)
-        return Page(items=(), items_count=10**6, next_page_cursor=f"n{len(requests)}")
+        return Page(items=(len(requests),), items_count=10**6, next_page_cursor=f"n{len(requests)}")
 
     with pytest.raises(PaginationError, match="max_pages"):
         await Paginator(fetch, params={}, mode="cursor", max_pages=50).collect()
