@@ -13,20 +13,26 @@ Each state write replaces the file atomically. Stopped before 3, the next run fi
 the state: it continues the export from its checkpoint (the page after the last one written), or,
 when the file is already complete, only does step 3. The bookmark never passes a window whose file
 is not complete.
+
+A run holds ``STATE.lock`` (the export's lock, see ``_export/_lock.py``) from before it reads the
+state until after its last write: a second sync on the same state file fails at once, naming the
+holder, instead of reading the same window twice and racing the first one's state writes.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ._export import export
+from ._export import ExportError, export
 from ._export._checkpoint import write_atomically
+from ._export._lock import Held, acquire
 from .sync import (
     DEFAULT_LOOKBACK,
     DEFAULT_MAX_WINDOW,
@@ -106,45 +112,63 @@ async def sync_to_files(
     client.responses.list(
         include=include, page_length=page_length, **filters
     )  # checks, sends nothing
-    state = await asyncio.to_thread(load_state, state_path)
-    await asyncio.to_thread(out_dir.mkdir, parents=True, exist_ok=True)
-    now = datetime.now(UTC) if clock is None else clock()
-    ceiling = window_ceiling(now, settle)
-    begin = await first_start(
-        client, state, start=start, ceiling=ceiling, include=include, filters=filters
-    )
-    written: list[WindowWritten] = []
-    while (
-        window := next_window(
-            state, ceiling=ceiling, lookback=lookback, max_window=max_window, first_start=begin
+    async with _holding(state_path):
+        state = await asyncio.to_thread(load_state, state_path)
+        await asyncio.to_thread(out_dir.mkdir, parents=True, exist_ok=True)
+        now = datetime.now(UTC) if clock is None else clock()
+        ceiling = window_ceiling(now, settle)
+        begin = await first_start(
+            client, state, start=start, ceiling=ceiling, include=include, filters=filters
         )
-    ) is not None:
-        resumed = state.window is not None
-        if not resumed:
-            state = state.begin(window)
-            await asyncio.to_thread(save_state, state_path, state)
-        path = window_file(out_dir, window, format)
-        items = 0
-        if not await asyncio.to_thread(
-            path.exists
-        ):  # (it exists when a run stopped after writing it, before step 3)
-            summary = await export(
-                client,
-                "responses",
-                path,
-                format=format,
-                page_length=page_length,
-                resume=True,
-                include=include,
-                date_range_start=window.start,
-                date_range_end=window.end,
-                **filters,
+        written: list[WindowWritten] = []
+        while (
+            window := next_window(
+                state, ceiling=ceiling, lookback=lookback, max_window=max_window, first_start=begin
             )
-            items = summary.items
-        state = state.advance(None)
-        await asyncio.to_thread(save_state, state_path, state)
-        done = WindowWritten(window=window, path=path, items=items, resumed=resumed)
-        written.append(done)
-        if on_window is not None:
-            on_window(done)
-    return state, written
+        ) is not None:
+            resumed = state.window is not None
+            if not resumed:
+                state = state.begin(window)
+                await asyncio.to_thread(save_state, state_path, state)
+            path = window_file(out_dir, window, format)
+            items = 0
+            if not await asyncio.to_thread(
+                path.exists
+            ):  # (it exists when a run stopped after writing it, before step 3)
+                summary = await export(
+                    client,
+                    "responses",
+                    path,
+                    format=format,
+                    page_length=page_length,
+                    resume=True,
+                    include=include,
+                    date_range_start=window.start,
+                    date_range_end=window.end,
+                    **filters,
+                )
+                items = summary.items
+            state = state.advance(None)
+            await asyncio.to_thread(save_state, state_path, state)
+            done = WindowWritten(window=window, path=path, items=items, resumed=resumed)
+            written.append(done)
+            if on_window is not None:
+                on_window(done)
+        return state, written
+
+
+@asynccontextmanager
+async def _holding(state_path: Path) -> AsyncIterator[None]:
+    """Hold ``STATE.lock`` for the run; ExportError at once when another sync holds it."""
+    lock_path = state_path.with_name(state_path.name + ".lock")
+    try:
+        lock = await asyncio.to_thread(acquire, lock_path)
+    except Held as held:
+        raise ExportError(
+            f"{state_path} is in use by another sync ({held.holder}); "
+            f"wait for it to finish or stop it (lock: {lock_path})"
+        ) from None
+    try:
+        yield
+    finally:
+        await asyncio.to_thread(lock.release)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -124,3 +125,38 @@ async def test_a_crash_between_the_file_and_the_state_is_finished_by_the_next_ru
     assert done[0].window == pending
     assert state.bookmark == pending.end
     assert set(read_dir(out)) == live(fake)
+
+
+async def test_a_second_sync_on_the_same_state_file_fails_at_once(
+    fake: FakeRefiner, client: RefinerClient, clock: Any, tmp_path: Path
+) -> None:
+    """While one run holds the state file, another on it raises ExportError naming the holder and
+    writes nothing; the first finishes every window, and a later run may take the file."""
+    state_path, out = tmp_path / "state.json", tmp_path / "out"
+    refusals: list[str] = []
+
+    async def second_run() -> None:
+        with pytest.raises(sync_files.ExportError, match="in use by another sync") as caught:
+            await sync_to_files(client, state_path, tmp_path / "other", clock=clock, **OPTIONS)
+        refusals.append(str(caught.value))
+
+    pending: list[Any] = []
+    state, written = await sync_to_files(
+        client,
+        state_path,
+        out,
+        clock=clock,
+        max_window=8 * 86400,
+        on_window=lambda done: pending or pending.append(asyncio.ensure_future(second_run())),
+        **OPTIONS,
+    )
+    await asyncio.gather(*pending)
+    assert len(written) == 3
+    assert len(refusals) == 1
+    assert f"pid {os.getpid()}" in refusals[0]
+    assert not (tmp_path / "other").exists()
+    assert set(read_dir(out)) == live(fake)
+    assert sorted(os.listdir(tmp_path)) == ["out", "state.json"]  # the lock went with the run
+    _state, again = await sync_to_files(client, state_path, out, clock=clock, **OPTIONS)
+    assert again == []
+    assert _state == state
