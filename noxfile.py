@@ -9,9 +9,11 @@ nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = True
 
 PYTHON = "3.11"
+#: The suite runs on the oldest supported Python and the newest CPython the dependencies support.
+TEST_PYTHONS = [PYTHON, "3.13"]
 
 
-@nox.session(python=PYTHON)
+@nox.session(python=TEST_PYTHONS)
 def tests(session: nox.Session) -> None:
     """Unit, resource, emulator, integration and short reliability tests."""
     session.install("-e", ".[test,cli,parquet]")
