@@ -420,7 +420,24 @@ def _headline_lines() -> list[str]:
             f"**{us['sdk_converter']:.2f} µs** for the SDK's models ({r['sdk_over_orjson']:.2f}x "
             f"orjson, target 1x: {_met(r['target']['met'])}); stock cattrs "
             f"{us['stock_cattrs']:.2f} µs; msgspec straight into structs "
-            f"{us.get('msgspec_structs', float('nan')):.2f} µs for the whole job ({r['mode']} run)."
+            f"{us.get('msgspec_structs', float('nan')):.2f} µs for the whole job"
+        )
+        built = r.get("pages", {}).get("built", {})
+        if "open_free_over_orjson" in built:
+            served = r["pages"]["emulator"]
+            lines[-1] += (
+                f"; a typed page's whole life (decode, build, free the models) "
+                f"**{built['open_free_over_orjson']:.2f}x** / {served['open_free_over_orjson']:.2f}x "
+                f"(built / emulator page) that of a page of dicts (target 2.5x: "
+                f"{_met(r['target']['open_free_met'])})"
+            )
+        lines[-1] += f" ({r['mode']} run)."
+    r = load_result("import_time")
+    if r:
+        ms = r["median_ms"]
+        lines.append(
+            f"- `import refiner_async` {ms['refiner_async']:.0f} ms, **{r['sdk_over_aiohttp']:.2f}x** "
+            f"`import aiohttp` (target 1.2x: {_met(r['target']['met'])}; {r['mode']} run)."
         )
     r = load_result("rate_limit")
     if r:

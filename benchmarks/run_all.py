@@ -26,6 +26,7 @@ from _common import (
 
 #: Every benchmark, in the order a full run takes them (cheapest and least noisy first).
 BENCHMARKS = (
+    "import_time",
     "decode_cost",
     "export_breakdown",
     "export_throughput",

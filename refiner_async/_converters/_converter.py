@@ -8,9 +8,11 @@ share. A failure raises :class:`ResponseValidationError` naming the field path, 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import cattrs
 from cattrs.errors import AttributeValidationNote, ClassValidationError, IterableValidationError
 
 from ..errors import ResponseValidationError
@@ -32,9 +34,17 @@ class Converter:
 
     def __init__(self) -> None:
         self.caches = HookCaches()  # shared by both variants: one timestamp cache
-        self.fast = make_converter(caches=self.caches)
-        self.detailed = make_converter(detailed=True, caches=self.caches)
         self._timestamp_fields: dict[type, tuple[Callable[[Any], Any], int] | None] = {}
+
+    @functools.cached_property
+    def fast(self) -> cattrs.Converter:
+        """The converter of the generated hooks (built on first use: importing costs nothing)."""
+        return make_converter(caches=self.caches)
+
+    @functools.cached_property
+    def detailed(self) -> cattrs.Converter:
+        """cattrs' detailed validation, used only to name the field of a payload that failed."""
+        return make_converter(detailed=True, caches=self.caches)
 
     def clear_caches(self) -> None:
         """Forget remembered timestamps and shared instances (benchmarks use it to time cold pages)."""
