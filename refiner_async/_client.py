@@ -15,6 +15,7 @@ from typing import Any, Self
 import aiohttp
 
 from ._http import ClientStats, HTTPCore
+from ._logs import configure_logging
 from ._ratelimit import Limiter
 from ._ratestore import RateStore, Scope
 from ._retry import RetryPolicy
@@ -34,6 +35,7 @@ __all__ = ["DEFAULT_BASE_URL", "RefinerClient"]
 
 DEFAULT_BASE_URL = "https://api.refiner.io/v1"
 API_KEY_ENV = "REFINER_API_KEY"
+BASE_URL_ENV = "REFINER_BASE_URL"
 PER_USER_RATE = 100 / 60  # the API's limit for calls carrying one contact identifier, per second
 DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 
@@ -51,7 +53,8 @@ class RefinerClient:
 
     Args:
         api_key: the project's API key; ``None`` reads ``REFINER_API_KEY``. Sent only as a Bearer header.
-        base_url: the API root, ``https://api.refiner.io/v1`` by default.
+        base_url: the API root; ``None`` reads ``REFINER_BASE_URL``, and without it (or with it
+            empty) ``https://api.refiner.io/v1``.
         timeout: seconds allowed for one attempt.
         max_retries: retries after the first attempt (0 disables retrying).
         rate_limit: requests per second across every call of this client (the API allows 4,000 per
@@ -74,7 +77,7 @@ class RefinerClient:
         self,
         api_key: str | None = None,
         *,
-        base_url: str = DEFAULT_BASE_URL,
+        base_url: str | None = None,
         timeout: float = 30.0,
         max_retries: int = 4,
         rate_limit: float | None = 4000 / 60,
@@ -87,10 +90,13 @@ class RefinerClient:
         rate_store: RateStore | None = None,
         rate_share: float = 1.0,
     ) -> None:
+        configure_logging(os.environ)
         key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
+        base_url, base_url_source = resolve_base_url(base_url, os.environ)
         _check_config(
             key,
             base_url=base_url,
+            base_url_source=base_url_source,
             timeout=timeout,
             max_retries=max_retries,
             rate_limit=rate_limit,
@@ -262,6 +268,7 @@ def _check_config(
     key: str | None,
     *,
     base_url: str,
+    base_url_source: str = "base_url",
     timeout: float,
     max_retries: int,
     rate_limit: float | None,
@@ -279,7 +286,7 @@ def _check_config(
         raise ConfigurationError("api_key: must not be empty")
     if not _KEY_SHAPE.fullmatch(key):
         raise ConfigurationError("api_key: must be printable ASCII without spaces or line breaks")
-    _check_base_url(base_url)
+    _check_base_url(base_url, base_url_source)
     if not timeout > 0:
         raise ConfigurationError(f"timeout: must be positive, got {timeout!r}")
     if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
@@ -312,24 +319,35 @@ def _check_config(
         raise ConfigurationError("rate_share: a share needs a rate_limit to take a share of")
 
 
-def _check_base_url(base_url: str) -> None:
-    """Raise ConfigurationError unless ``base_url`` is a plain ``http(s)://host[:port][/path]``.
+def resolve_base_url(given: str | None, environ: Mapping[str, str]) -> tuple[str, str]:
+    """The base URL to use and where it came from (named in errors): the argument, else a non-empty
+    ``REFINER_BASE_URL``, else :data:`DEFAULT_BASE_URL`."""
+    if given is not None:
+        return given, "base_url"
+    if environ.get(BASE_URL_ENV, "").strip():
+        return environ[BASE_URL_ENV], BASE_URL_ENV
+    return DEFAULT_BASE_URL, "base_url"
+
+
+def _check_base_url(base_url: str, name: str = "base_url") -> None:
+    """Raise ConfigurationError unless ``base_url`` is a plain ``http(s)://host[:port][/path]``;
+    ``name`` is the setting it came from.
 
     Whitespace and control characters (yarl would drop a CR/LF silently), a query (the call's path
     would land in it), a fragment (the path would be cut off) and credentials are refused.
     """
     if not isinstance(base_url, str) or _URL_JUNK.search(base_url):
         raise ConfigurationError(
-            f"base_url: must not contain spaces, line breaks or control characters, got {base_url!r}"
+            f"{name}: must not contain spaces, line breaks or control characters, got {base_url!r}"
         )
     parts = urllib.parse.urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigurationError(f"base_url: must be an http(s) URL, got {base_url!r}")
+        raise ConfigurationError(f"{name}: must be an http(s) URL, got {base_url!r}")
     if "?" in base_url or "#" in base_url:
-        raise ConfigurationError(f"base_url: must not have a query or a fragment, got {base_url!r}")
+        raise ConfigurationError(f"{name}: must not have a query or a fragment, got {base_url!r}")
     if "@" in parts.netloc:
-        raise ConfigurationError("base_url: must not carry credentials (the key goes in api_key)")
+        raise ConfigurationError(f"{name}: must not carry credentials (the key goes in api_key)")
     try:
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
     except ValueError:
-        raise ConfigurationError(f"base_url: bad port in {base_url!r}") from None
+        raise ConfigurationError(f"{name}: bad port in {base_url!r}") from None

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import logging
 import platform
 import time
 from collections.abc import Callable, Mapping
@@ -20,13 +19,13 @@ import orjson
 
 from . import _decompress, _protocol, errors
 from ._gc import gc_paused
+from ._logs import logger
 from ._ratelimit import Limiter, QueueDeadline
 from ._retry import RetryPolicy, may_have_applied, retry_wait, should_retry, surfaced_error
 from ._version import __version__
 
 __all__ = ["ClientStats", "HTTPCore", "Unopened"]
 
-logger = logging.getLogger("refiner_async")
 
 USER_AGENT = (
     f"refiner-async/{__version__} python/{platform.python_version()} aiohttp/{aiohttp.__version__}"

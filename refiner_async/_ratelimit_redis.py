@@ -17,12 +17,12 @@ only when a RedisRateStore is made (the ``refiner-async[redis]`` extra).
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Self
 
 import attrs
 
+from ._logs import logger
 from ._ratestore import Bucket, InProcessRateStore, Reservation
 
 if TYPE_CHECKING:
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 
 __all__ = ["PAUSE_LUA", "RESERVE_LUA", "RedisRateStore", "RedisStoreStats"]
 
-logger = logging.getLogger("refiner_async")
 
 _US = 1_000_000  # microseconds per second: Redis's TIME and the scripts count in them
 

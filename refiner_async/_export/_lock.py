@@ -14,7 +14,6 @@ lock), so two processes never both believe they hold it.
 
 from __future__ import annotations
 
-import logging
 import os
 import socket
 import time
@@ -22,9 +21,9 @@ from pathlib import Path
 
 import orjson
 
-__all__ = ["Held", "OutputLock", "acquire"]
+from .._logs import logger
 
-logger = logging.getLogger("refiner_async")
+__all__ = ["Held", "OutputLock", "acquire"]
 
 
 class Held(Exception):
