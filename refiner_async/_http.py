@@ -21,7 +21,14 @@ from . import _decompress, _protocol, errors
 from ._gc import gc_paused
 from ._logs import logger
 from ._ratelimit import Limiter, QueueDeadline
-from ._retry import RetryPolicy, may_have_applied, retry_wait, should_retry, surfaced_error
+from ._retry import (
+    RetryPolicy,
+    may_have_applied,
+    retry_wait,
+    shared_cooldown,
+    should_retry,
+    surfaced_error,
+)
 from ._version import __version__
 
 __all__ = ["ClientStats", "HTTPCore", "Unopened"]
@@ -149,9 +156,10 @@ class HTTPCore:
                 )
                 if isinstance(error, errors.RateLimitError):
                     self.stats.rate_limit_wait += wait
-                    self._limiter.throttled(wait)  # one cooldown for every caller, then a pace
-                else:
-                    await asyncio.sleep(wait)
+                    # One cooldown for every caller (or for the contact the call names), then a pace.
+                    self._limiter.throttled(shared_cooldown(error, wait, self._policy), user=user)
+                    await self._limiter.publish_pause()  # now, not when a caller next comes by
+                await asyncio.sleep(wait)
 
     async def _attempt(
         self,

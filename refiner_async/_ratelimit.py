@@ -4,8 +4,10 @@ Every request of a client passes :meth:`Limiter.slot` once per attempt, meeting 
 
 1. the per-user bucket when the call carries a contact identifier (the API's 100 per minute rule);
 2. a concurrency slot (at most ``max_concurrency`` requests in flight);
-3. the cooldown: after a 429 the whole limiter pauses until the Retry-After instant, one pause for
-   every caller rather than one sleep per task;
+3. the cooldown: after a 429 the whole limiter pauses until the Retry-After instant (without one,
+   for the first retry's backoff), one pause for every caller rather than one sleep per task; a 429
+   to a call naming a contact pauses only the calls naming it (the per-user limit), unless another
+   contact was refused in the same second, which makes it the key's;
 4. the client's share of the key when ``share`` is below 1, then the client-wide bucket (the API's
    4,000 per minute per key);
 5. after a 429, a learned pace (below).
@@ -26,6 +28,9 @@ The learned pace lets a client that is not told the server's limit settle just u
   half a second, that rate replaces the ceiling, the server's rate as far as the client knows; a
   shorter stretch (the handful of answers to a first burst) measures nothing and leaves it.
 - *Resume.* After the cooldown the pace is 96% of the measured rate, never above 96% of the ceiling.
+  Answers from before the previous cooldown are not counted: waiting is not answering.
+- *Ignore.* A 429 while sending at under half the ceiling (a proxy's, or one a server gives at
+  random) pauses everyone but leaves the ceiling and the pace as they were.
 - *Grow.* Below 96% of the ceiling the pace doubles each second, so a pace set low is back within
   a second or two; with no ceiling known it grows until the server refuses, which measures one.
 - *Probe.* The ceiling itself creeps up with the square of the time since it was measured (1% after
@@ -57,10 +62,12 @@ from ._ratestore import Bucket, InProcessRateStore, RateStore, Reservation
 __all__ = [
     "Limiter",
     "QueueDeadline",
+    "about_rate",
     "bucket",
     "bucket_shape",
     "ceiling_after_429",
     "grown_rate",
+    "key_wide",
     "probed_ceiling",
     "rate_after_429",
 ]
@@ -70,6 +77,7 @@ MIN_RATE_SPAN = 0.2  # the shortest stretch an answer rate is measured over
 CEILING_SPAN = 0.5  # a 429 sets a ceiling only from answers spread over at least this long
 HOLD = 0.96  # the share of the ceiling the learned pace keeps to
 GROWTH = 2.0  # a learned pace below its hold grows by this factor per second of sending
+NOT_ABOUT_RATE = 0.5  # a 429 at less than this share of the ceiling is not about the rate
 PROBE_SECONDS = 200.0  # seconds without a 429 after which a ceiling is probed at twice its measure
 
 
@@ -91,6 +99,15 @@ def ceiling_after_429(answered: int, seconds: float) -> float | None:
     handful of answers to a first burst) it is None, and the ceiling known before stands.
     """
     return answered / seconds if seconds >= CEILING_SPAN else None
+
+
+def about_rate(answered: int, seconds: float, ceiling: float | None) -> bool:
+    """Whether a 429 that came after ``answered`` answers over ``seconds`` says anything about the
+    server's rate: not when the client was sending at less than :data:`NOT_ABOUT_RATE` of a rate
+    the server already answered at (the ceiling). Such a 429 is a per-user limit, a proxy's, or
+    one the server gives at random; it pauses the client but leaves the pace and the ceiling.
+    """
+    return ceiling is None or answered / max(seconds, MIN_RATE_SPAN) >= NOT_ABOUT_RATE * ceiling
 
 
 def rate_after_429(answered: int, seconds: float, ceiling: float | None) -> float:
@@ -122,6 +139,17 @@ def grown_rate(rate: float, seconds: float, ceiling: float | None) -> float:
     if ceiling is not None:
         grown = min(grown, HOLD * ceiling)
     return max(rate, grown)
+
+
+def key_wide(user: str | None, others_refused: set[str]) -> bool:
+    """Whether a 429 is about the API key (everyone waits, the pace is learned) rather than about the
+    one contact the call named (the API's per-user limit: only calls naming it wait).
+
+    A call naming no contact can only have met the key's limit. One naming a contact met that
+    contact's unless other contacts were refused in the same second: per-user limits do not
+    coincide across contacts, the key's limit refuses whoever comes.
+    """
+    return user is None or bool(others_refused)
 
 
 def bucket(name: str, rate: float) -> Bucket:
@@ -193,11 +221,16 @@ class Limiter:
         self._ceiling_at = 0.0  # loop time the ceiling was measured (the end of that cooldown)
         self._pace: _Pace | None = None  # the pace learned from 429s, below the configured rate
         self._paced_since = 0.0  # loop time the pace was last grown (or its cooldown ended)
+        self._resumed_at = (
+            0.0  # loop time the last cooldown ended: answers before it measure nothing
+        )
+        self._user_paused: dict[str, float] = {}  # contact -> loop time its own 429 pause ends
+        self._refused_users: deque[tuple[float, str]] = deque()  # (loop time, contact) of 429s
 
     def pause(self, seconds: float) -> None:
         """Hold every request back for ``seconds`` from now (extends, never shortens, a pause).
 
-        The next request to reach :meth:`slot` writes the pause to the store as well."""
+        :meth:`publish_pause`, or the next request to reach :meth:`slot`, writes it to the store."""
         until = asyncio.get_running_loop().time() + seconds
         self._paused_until = max(self._paused_until, until)
         self._unpublished = True
@@ -212,27 +245,50 @@ class Limiter:
         """The server's rate as the last 429 measured over long enough showed it (None: not known)."""
         return self._ceiling
 
-    def throttled(self, seconds: float) -> None:
+    def throttled(self, seconds: float, *, user: str | None = None) -> None:
         """The server answered 429: pause everyone for ``seconds``, then keep to a learned pace.
 
-        Only the first 429 of a cooldown learns: the others answer requests that were already on
-        their way, and say nothing new about the server's limit. Without any answer in the last
-        second there is no rate to learn from; the cooldown alone applies.
+        A 429 to a call naming a contact is that contact's business (the API's per-user limit):
+        only calls naming it wait, and nothing is learned, unless another contact was refused in the
+        same second, which makes it the key's. Only the first 429 of a cooldown learns: the others
+        answer requests that were already on their way, and say nothing new about the server's limit.
+        The rate is measured over the answers since sending last resumed (a second at most): time
+        spent in a cooldown is not time the server was answering. Without any answer there is no
+        rate to learn from; the cooldown alone applies.
         """
         now = asyncio.get_running_loop().time()
+        if user is not None:
+            others = self._note_refused(user, now)
+            if not key_wide(user, others):
+                self._user_paused[user] = max(self._user_paused.get(user, 0.0), now + seconds)
+                return
         first = now >= self._paused_until
+        if first:
+            self._resumed_at = self._paused_until
         self.pause(seconds)
-        self._forget_before(now - RATE_SPAN)
+        self._forget_before(max(now - RATE_SPAN, self._resumed_at))
         if not first or not self._answered:  # no answer yet: nothing to learn a pace from
             return
         # Measured over the second before the 429, or since the first answer in it: a client that
         # began sending a moment ago is not held to the handful of answers it has had so far.
         answered, span = len(self._answered), now - self._answered[0]
+        if not about_rate(answered, span, self._ceiling):
+            return
         measured = ceiling_after_429(answered, span)
         if measured is not None:  # the latest measure replaces the ceiling, lower or higher
             self._ceiling, self._ceiling_at = measured, self._paused_until
         self._paced_since = self._paused_until  # the pace grows with the time spent sending at it
         self._set_pace(rate_after_429(answered, span, self._ceiling))
+
+    def _note_refused(self, user: str, now: float) -> set[str]:
+        """Record a 429 to a call naming ``user``; the other contacts refused in the last second."""
+        while self._refused_users and self._refused_users[0][0] < now - RATE_SPAN:
+            self._refused_users.popleft()
+        self._refused_users.append((now, user))
+        for name, until in list(self._user_paused.items()):
+            if until <= now:
+                del self._user_paused[name]
+        return {name for _, name in self._refused_users} - {user}
 
     def answered(self) -> None:
         """The server answered a request without refusing it; a learned pace grows while none is refused."""
@@ -266,8 +322,9 @@ class Limiter:
         until = max(self._paused_until, self._store_paused_until)
         return max(0.0, until - asyncio.get_running_loop().time())
 
-    async def _publish_pause(self) -> None:
-        """Write this client's pause to the store, so that everyone sharing it holds back too."""
+    async def publish_pause(self) -> None:
+        """Write this client's pause to the store, so that everyone sharing it holds back too
+        (once per pause: later calls until the next pause return at once)."""
         if not self._unpublished:
             return
         self._unpublished = False
@@ -304,6 +361,15 @@ class Limiter:
                 raise QueueDeadline(f"the 429 cooldown ({left:.3g} s left) outlasts the deadline")
             await asyncio.sleep(left)
 
+    async def _user_cooldown(self, user: str, deadline: float | None) -> None:
+        loop = asyncio.get_running_loop()
+        while (left := self._user_paused.get(user, 0.0) - loop.time()) > 0:
+            if deadline is not None and loop.time() + left > deadline:
+                raise QueueDeadline(
+                    f"the contact's 429 cooldown ({left:.3g} s left) outlasts the deadline"
+                )
+            await asyncio.sleep(left)
+
     @contextlib.asynccontextmanager
     async def slot(
         self, user: str | None = None, *, deadline: float | None = None
@@ -315,9 +381,11 @@ class Limiter:
         """
         loop = asyncio.get_running_loop()
         started = loop.time()
-        await self._publish_pause()
+        await self.publish_pause()
         try:
             async with asyncio.timeout_at(deadline):  # waits that cannot be foreseen: slot, pace
+                if user is not None:
+                    await self._user_cooldown(user, deadline)
                 if user is not None and self._per_user_rate is not None:
                     # Before taking a slot, so one busy user cannot hold them all.
                     user_bucket = bucket(self._user_name(user), self._per_user_rate)
@@ -329,7 +397,7 @@ class Limiter:
             async with asyncio.timeout_at(deadline):
                 while True:
                     await self._cooldown(deadline)
-                    await self._publish_pause()
+                    await self.publish_pause()
                     if self._share is not None:
                         # The share's turn first, the key's when it comes: a key turn reserved
                         # ahead for a share's later turn would leave the gap unusable by others.

@@ -22,6 +22,7 @@ __all__ = [
     "instant_retries",
     "may_have_applied",
     "retry_wait",
+    "shared_cooldown",
     "should_retry",
     "surfaced_error",
 ]
@@ -100,6 +101,16 @@ def retry_wait(
     else:
         wait = draw * _ceiling(attempt, policy)  # full jitter: uniform in [0, ceiling)
     return 0.0 if _instant else float(wait)
+
+
+def shared_cooldown(error: errors.RateLimitError, wait: float, policy: RetryPolicy) -> float:
+    """How long a 429 holds back every caller of the client (the caller itself waits ``wait``).
+
+    The server's Retry-After is for everyone; without one, the refused call's own backoff grows
+    with its attempts, and a caller on its fifth attempt would otherwise hold all the others for up
+    to :attr:`RetryPolicy.cap` seconds: everyone else waits at most the first retry's ceiling.
+    """
+    return wait if error.retry_after is not None else min(wait, policy.base)
 
 
 def surfaced_error(

@@ -43,7 +43,7 @@ async def test_redis_holds_hashes_only_in_one_cluster_slot(redis_server: RedisSe
         await client.events.track("signup", id=CONTACT_ID)
         await client.account.get()
         client._core._limiter.pause(5.0)  # as a 429 would
-        await client._core._limiter._publish_pause()  # what the next request does first
+        await client._core._limiter.publish_pause()  # what the next request does first
     reader = redis.asyncio.Redis.from_url(redis_server.url)
     keys = [k.decode() for k in await reader.keys("*")]
     values = [str(await reader.get(k)) for k in keys]

@@ -211,3 +211,40 @@ def test_t11_limiter_conformance(
     assert order == sorted(order)  # first come, first served: nobody starves
     assert max(waits) <= waiters / (0.97 * rate) + 1
     assert wakeups_per_grant <= 2
+
+
+async def test_a_contacts_429_does_not_hold_back_other_contacts(
+    connect: Callable[..., Any], report: Callable[..., str]
+) -> None:
+    """The API's per-user limit refuses one busy contact (here after 5 calls in 60 s): its calls wait
+    out the Retry-After it was given, while calls for other contacts, which the server still
+    answers, go on meanwhile instead of waiting a minute behind it."""
+    async with (
+        FakeRefiner(seed=12, contacts=150, per_user_limit=5) as fake,
+        connect(fake, max_retries=3) as client,
+    ):
+        uuids = [contact.uuid async for contact in client.contacts.list(max_items=101)]
+        hot, others = uuids[0], uuids[1:]
+        busy = [asyncio.create_task(client.contacts.get(uuid=hot)) for _ in range(8)]
+        while not any(e.fault == "per_user_limit" for e in fake.journal.entries):  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+        answered = await asyncio.gather(*(client.contacts.get(uuid=u) for u in others))
+        paused = client._core._limiter.paused_for
+        for task in busy:
+            task.cancel()
+        await asyncio.gather(*busy, return_exceptions=True)
+    entries = [e for e in fake.journal.entries if e.path.endswith("/contact")]
+    refused = [e for e in entries if e.status == 429]
+    hot_after = [e for e in entries if e.user == hot and e.at > refused[0].at]
+    report(
+        "per-user 429",
+        hot_refused=len(refused),
+        hot_retried_during_its_pause=len(hot_after) - len(refused) + 1,
+        other_contacts_answered=len(answered),
+    )
+    assert [c.uuid for c in answered] == others
+    assert {e.user for e in refused} == {hot}
+    assert paused == 0.0  # no pause for everyone
+    # The busy contact's calls in flight met the limit once each; none retried inside its pause.
+    assert all(e.status == 429 for e in hot_after)
+    assert len(hot_after) <= 8 - 5

@@ -7,7 +7,13 @@ import random
 import pytest
 
 from refiner_async import _retry, errors
-from refiner_async._retry import RetryPolicy, retry_wait, should_retry, surfaced_error
+from refiner_async._retry import (
+    RetryPolicy,
+    retry_wait,
+    shared_cooldown,
+    should_retry,
+    surfaced_error,
+)
 
 POLICY = RetryPolicy()
 
@@ -133,3 +139,11 @@ def test_delete_not_found_after_an_ambiguous_attempt_is_outcome_unknown() -> Non
     assert surfaced_error(missing, idempotent=True, maybe_applied=False) is missing
     read = errors.NotFoundError("x", status=404, body=None, method="GET", path="/contact")
     assert surfaced_error(read, idempotent=True, maybe_applied=True) is read
+
+
+def test_a_429_holds_everyone_for_the_servers_word_or_the_first_backoff() -> None:
+    """Retry-After is for every caller; without one, a caller deep in its backoff waits alone and the
+    others wait at most the first retry's ceiling."""
+    assert shared_cooldown(status(429, retry_after=3.0), 3.0, POLICY) == 3.0  # type: ignore[arg-type]
+    assert shared_cooldown(status(429), 6.0, POLICY) == POLICY.base  # type: ignore[arg-type]
+    assert shared_cooldown(status(429), 0.2, POLICY) == 0.2  # type: ignore[arg-type]
