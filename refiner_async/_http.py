@@ -206,8 +206,9 @@ class HTTPCore:
                     **_NO_REPLAY.get(method, {}),
                 ) as response:
                     status = response.status
-                    retry_after = response.headers.get("Retry-After")
-                    content_type = response.headers.get("Content-Type", "")
+                    received = response.headers  # read-only; copied only where kept
+                    retry_after = received.get("Retry-After")
+                    content_type = received.get("Content-Type", "")
                     raw = await self._read(response, method, path)
             except _NotReplayed as exc:
                 raise self._connection_error(exc.dropped, method, path) from exc.dropped
@@ -231,6 +232,7 @@ class HTTPCore:
             method=method,
             path=path,
             retry_after=_protocol.parse_retry_after(retry_after, time.time()),
+            headers=_protocol.response_headers(received.items(), self._api_key),
         )
 
     async def _read(self, response: aiohttp.ClientResponse, method: str, path: str) -> bytes:
