@@ -4,6 +4,7 @@ from ._client import RefinerClient
 from ._export import ExportError, ExportProgress, ExportSummary, export
 from ._http import ClientStats
 from ._pagination import Paginator
+from ._types import NOT_GIVEN, NotGiven
 from ._version import __version__
 from .errors import (
     APIConnectionError,
@@ -48,7 +49,8 @@ from .models import (
     VerifyResult,
 )
 
-__all__ = [
+# Plain sorted order (the surface test pins it), where ruff would put constants first.
+__all__ = [  # noqa: RUF022
     "APIConnectionError",
     "APIResponseError",
     "APIStatusError",
@@ -71,7 +73,9 @@ __all__ = [
     "FormRef",
     "IdentifyResult",
     "InvalidParameterError",
+    "NOT_GIVEN",
     "NotFoundError",
+    "NotGiven",
     "OutcomeUnknownError",
     "Page",
     "PaginationError",

@@ -79,6 +79,30 @@ class HTTPCore:
         self.stats = ClientStats()
         self._decode_turn = asyncio.Lock()  # responses are decoded one at a time
 
+    def derive(
+        self,
+        *,
+        timeout: float,
+        max_retries: int,
+        deadline: float | None,
+        max_response_bytes: int,
+        session: Callable[[], aiohttp.ClientSession],
+    ) -> HTTPCore:
+        """A core with other per-call settings that shares this one's limiter, stats and decode
+        turn: calls through either are paced, counted and decoded as one client's."""
+        core = HTTPCore(
+            base_url=self._base_url,
+            api_key=self._api_key,
+            timeout=timeout,
+            policy=attrs.evolve(self._policy, max_retries=max_retries, deadline=deadline),
+            limiter=self._limiter,
+            session=session,
+            max_response_bytes=max_response_bytes,
+        )
+        core.stats = self.stats
+        core._decode_turn = self._decode_turn
+        return core
+
     async def request(
         self,
         method: str,
