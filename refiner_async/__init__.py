@@ -2,8 +2,9 @@
 
 from ._client import RefinerClient
 from ._export import ExportError, ExportProgress, ExportSummary, export
-from ._http import ClientStats
+from ._http import ClientStats, RawResponse
 from ._pagination import Paginator
+from ._serialize import to_dict
 from ._types import NOT_GIVEN, NotGiven
 from ._version import __version__
 from .errors import (
@@ -82,6 +83,7 @@ __all__ = [  # noqa: RUF022
     "Paginator",
     "PermissionDeniedError",
     "RateLimitError",
+    "RawResponse",
     "RefinerClient",
     "RefinerError",
     "Report",
@@ -99,4 +101,5 @@ __all__ = [  # noqa: RUF022
     "VerifyResult",
     "__version__",
     "export",
+    "to_dict",
 ]

@@ -14,7 +14,7 @@ from typing import Any, Self
 
 import aiohttp
 
-from ._http import ClientStats, HTTPCore
+from ._http import ClientStats, HTTPCore, RawResponse
 from ._logs import configure_logging
 from ._ratelimit import Limiter
 from ._ratestore import RateStore, Scope
@@ -31,6 +31,7 @@ from .resources import (
     ResponsesResource,
     SegmentsResource,
 )
+from .resources._passthrough import Passthrough
 
 __all__ = ["DEFAULT_BASE_URL", "RefinerClient"]
 
@@ -241,6 +242,40 @@ class RefinerClient:
     def segments(self) -> SegmentsResource:
         """List segments; add or remove contacts in manual segments."""
         return SegmentsResource(self)
+
+    @functools.cached_property
+    def _passthrough(self) -> Passthrough:
+        return Passthrough(self)
+
+    async def get(self, path: str, *, params: Mapping[str, Any] | None = None) -> Any:
+        """``GET path`` for an endpoint the SDK does not wrap: ``await client.get("/forms")``.
+
+        ``path`` is relative to the base URL (``/contacts``, no query string: parameters go in
+        ``params``, encoded as every call encodes them). Returns the decoded JSON (dict, list, scalar,
+        or None for an empty body). The call shares the client's limiter, retries, deadline and
+        typed errors; a bad ``path`` or ``params`` raises ``InvalidParameterError`` before anything
+        is sent.
+        """
+        return await self._passthrough.json("GET", path, params=params)
+
+    async def post(self, path: str, *, json: Mapping[str, Any] | None = None) -> Any:
+        """``POST path`` with a JSON body (``None`` values left out, datetimes as ISO-8601 UTC), for
+        an endpoint the SDK does not wrap; returns the decoded JSON as :meth:`get` does.
+
+        A POST may record something each time it arrives, so it is retried only when the request
+        provably never reached the server or was refused with 429 (as ``events.track`` is).
+        """
+        return await self._passthrough.json("POST", path, json=json)
+
+    async def get_raw(self, path: str, *, params: Mapping[str, Any] | None = None) -> RawResponse:
+        """:meth:`get`, returning the 2xx answer as it arrived: ``RawResponse(status, headers,
+        body)`` with the body's bytes undecoded. Non-2xx answers raise the usual typed errors
+        (which carry ``status``, ``headers`` and ``body`` too)."""
+        return await self._passthrough.raw("GET", path, params=params)
+
+    async def post_raw(self, path: str, *, json: Mapping[str, Any] | None = None) -> RawResponse:
+        """:meth:`post`, returning the 2xx answer as it arrived (see :meth:`get_raw`)."""
+        return await self._passthrough.raw("POST", path, json=json)
 
     async def verify(self) -> VerifyResult:
         """Check the API key (``GET /``); returns the environment (project) it belongs to.

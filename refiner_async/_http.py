@@ -24,7 +24,7 @@ from ._ratelimit import Limiter, QueueDeadline
 from ._retry import RetryPolicy, may_have_applied, retry_wait, should_retry, surfaced_error
 from ._version import __version__
 
-__all__ = ["ClientStats", "HTTPCore", "Unopened"]
+__all__ = ["ClientStats", "HTTPCore", "RawResponse", "Unopened"]
 
 
 USER_AGENT = (
@@ -44,12 +44,28 @@ class ClientStats:
 
 
 @attrs.frozen
+class RawResponse:
+    """One call's 2xx response as it arrived: ``await client.get_raw(path)``.
+
+    ``status`` is the HTTP status, ``headers`` the server's headers (a read-only, case-insensitive
+    mapping; the API key is replaced wherever a server echoed it), ``body`` the bytes of the body
+    (decompressed), not decoded.
+    """
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes = attrs.field(repr=lambda body: f"<{len(body)} bytes>")
+
+
+@attrs.frozen
 class Unopened:
     """A 2xx answer read but not decoded (``request(later=True)``): calling it decodes ``body`` and
     reads it, raising :class:`ResponseDecodeError` if it is not JSON."""
 
     body: bytes  # the raw answer, for a caller that wants a look before decoding it
     open: Callable[[], Any]
+    status: int = 200
+    headers: Mapping[str, str] = attrs.field(factory=dict, repr=False)  # as received, unredacted
 
     def __call__(self) -> Any:
         return self.open()
@@ -245,7 +261,7 @@ class HTTPCore:
         if 200 <= status < 300:
             opener = functools.partial(_open, raw, content_type, status, method, path, read)
             if later:
-                return Unopened(raw, opener)
+                return Unopened(raw, opener, status, received)
             # One response's decoding at a time, each in its own loop pass: responses that arrive
             # together are decoded in turn, with timers and other tasks running in between.
             async with self._decode_turn:
