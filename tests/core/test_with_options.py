@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import pickle
 from typing import Any
 
 import aiohttp
@@ -13,6 +14,7 @@ from refiner_async import (
     NOT_GIVEN,
     APITimeoutError,
     ConfigurationError,
+    NotGiven,
     RefinerClient,
     ServerError,
 )
@@ -137,6 +139,8 @@ def test_options_left_out_keep_the_parent_values(api_key: str) -> None:
     assert client.with_options(deadline=NOT_GIVEN).deadline == 60
     assert not NOT_GIVEN
     assert repr(NOT_GIVEN) == "NOT_GIVEN"
+    assert pickle.loads(pickle.dumps(NOT_GIVEN)) is NOT_GIVEN
+    assert NotGiven() is NOT_GIVEN
     assert api_key not in repr(same)
 
 
