@@ -2,8 +2,10 @@
 
 from ._client import RefinerClient
 from ._export import ExportError, ExportProgress, ExportSummary, export
-from ._http import ClientStats
+from ._http import ClientStats, RawResponse
 from ._pagination import Paginator
+from ._serialize import to_dict
+from ._types import NOT_GIVEN, NotGiven
 from ._version import __version__
 from .errors import (
     APIConnectionError,
@@ -48,7 +50,8 @@ from .models import (
     VerifyResult,
 )
 
-__all__ = [
+# Plain sorted order (the surface test pins it), where ruff would put constants first.
+__all__ = [  # noqa: RUF022
     "APIConnectionError",
     "APIResponseError",
     "APIStatusError",
@@ -71,13 +74,16 @@ __all__ = [
     "FormRef",
     "IdentifyResult",
     "InvalidParameterError",
+    "NOT_GIVEN",
     "NotFoundError",
+    "NotGiven",
     "OutcomeUnknownError",
     "Page",
     "PaginationError",
     "Paginator",
     "PermissionDeniedError",
     "RateLimitError",
+    "RawResponse",
     "RefinerClient",
     "RefinerError",
     "Report",
@@ -95,4 +101,5 @@ __all__ = [
     "VerifyResult",
     "__version__",
     "export",
+    "to_dict",
 ]

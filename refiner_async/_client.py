@@ -14,11 +14,12 @@ from typing import Any, Self
 
 import aiohttp
 
-from ._http import ClientStats, HTTPCore
+from ._http import ClientStats, HTTPCore, RawResponse
 from ._logs import configure_logging
 from ._ratelimit import Limiter
 from ._ratestore import RateStore, Scope
 from ._retry import RetryPolicy
+from ._types import NOT_GIVEN, NotGiven
 from .errors import ConfigurationError
 from .models.account import VerifyResult
 from .resources import (
@@ -30,6 +31,7 @@ from .resources import (
     ResponsesResource,
     SegmentsResource,
 )
+from .resources._passthrough import Passthrough
 
 __all__ = ["DEFAULT_BASE_URL", "RefinerClient"]
 
@@ -114,6 +116,9 @@ class RefinerClient:
         self.rate_limit = rate_limit
         self.max_concurrency = max_concurrency
         self.rate_share = rate_share
+        self.deadline = deadline
+        self.max_response_bytes = max_response_bytes
+        self._parent: RefinerClient | None = None  # set on clients made by with_options
         self._borrowed = session  # a caller's session: used, never closed
         self._session: aiohttp.ClientSession | None = session
         self._loop: asyncio.AbstractEventLoop | None = None  # the loop the client is bound to
@@ -144,6 +149,64 @@ class RefinerClient:
             f"<RefinerClient base_url={self.base_url!r} rate_limit={self.rate_limit!r} "
             f"max_concurrency={self.max_concurrency} {state}>"
         )
+
+    def with_options(
+        self,
+        *,
+        timeout: float | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        deadline: float | NotGiven | None = NOT_GIVEN,
+        max_response_bytes: int | NotGiven = NOT_GIVEN,
+    ) -> RefinerClient:
+        """A client with other per-call settings that shares this one's session, rate limiter and
+        ``stats``: ``quick = client.with_options(timeout=5, max_retries=0, deadline=10)``.
+
+        Options left out keep this client's values; ``deadline=None`` means no deadline. Bad values
+        raise ``ConfigurationError`` naming the option, at once.
+
+        The session stays this client's (or the borrowed one this client uses): closing the derived
+        client, or leaving its ``async with``, only marks it closed; the parent owns the session and
+        closes it, after which derived clients can no longer send.
+        """
+        settings = (
+            self.timeout if isinstance(timeout, NotGiven) else timeout,
+            self.max_retries if isinstance(max_retries, NotGiven) else max_retries,
+            self.deadline if isinstance(deadline, NotGiven) else deadline,
+            self.max_response_bytes
+            if isinstance(max_response_bytes, NotGiven)
+            else max_response_bytes,
+        )
+        _check_call_options(*settings)
+        return self._derived(*settings)
+
+    def _derived(
+        self, timeout: float, max_retries: int, deadline: float | None, max_response_bytes: int
+    ) -> RefinerClient:
+        """A client object built around :meth:`HTTPCore.derive`, bound to the root client."""
+        root = self._parent or self
+        derived = object.__new__(type(self))
+        derived.base_url = self.base_url
+        derived.timeout = timeout
+        derived.max_retries = max_retries
+        derived.rate_limit = self.rate_limit
+        derived.max_concurrency = self.max_concurrency
+        derived.rate_share = self.rate_share
+        derived.deadline = deadline
+        derived.max_response_bytes = max_response_bytes
+        derived._parent = root
+        derived._borrowed = None
+        derived._session = None  # never one of its own: _get_session asks the root
+        derived._loop = None
+        derived._closed = False
+        derived._trace_configs = []
+        derived._core = self._core.derive(
+            timeout=timeout,
+            max_retries=max_retries,
+            deadline=deadline,
+            max_response_bytes=max_response_bytes,
+            session=derived._get_session,
+        )
+        return derived
 
     @functools.cached_property
     def account(self) -> AccountResource:
@@ -180,6 +243,40 @@ class RefinerClient:
         """List segments; add or remove contacts in manual segments."""
         return SegmentsResource(self)
 
+    @functools.cached_property
+    def _passthrough(self) -> Passthrough:
+        return Passthrough(self)
+
+    async def get(self, path: str, *, params: Mapping[str, Any] | None = None) -> Any:
+        """``GET path`` for an endpoint the SDK does not wrap: ``await client.get("/forms")``.
+
+        ``path`` is relative to the base URL (``/contacts``, no query string: parameters go in
+        ``params``, encoded as every call encodes them). Returns the decoded JSON (dict, list, scalar,
+        or None for an empty body). The call shares the client's limiter, retries, deadline and
+        typed errors; a bad ``path`` or ``params`` raises ``InvalidParameterError`` before anything
+        is sent.
+        """
+        return await self._passthrough.json("GET", path, params=params)
+
+    async def post(self, path: str, *, json: Mapping[str, Any] | None = None) -> Any:
+        """``POST path`` with a JSON body (``None`` values left out, datetimes as ISO-8601 UTC), for
+        an endpoint the SDK does not wrap; returns the decoded JSON as :meth:`get` does.
+
+        A POST may record something each time it arrives, so it is retried only when the request
+        provably never reached the server or was refused with 429 (as ``events.track`` is).
+        """
+        return await self._passthrough.json("POST", path, json=json)
+
+    async def get_raw(self, path: str, *, params: Mapping[str, Any] | None = None) -> RawResponse:
+        """:meth:`get`, returning the 2xx answer as it arrived: ``RawResponse(status, headers,
+        body)`` with the body's bytes undecoded. Non-2xx answers raise the usual typed errors
+        (which carry ``status``, ``headers`` and ``body`` too)."""
+        return await self._passthrough.raw("GET", path, params=params)
+
+    async def post_raw(self, path: str, *, json: Mapping[str, Any] | None = None) -> RawResponse:
+        """:meth:`post`, returning the 2xx answer as it arrived (see :meth:`get_raw`)."""
+        return await self._passthrough.raw("POST", path, json=json)
+
     async def verify(self) -> VerifyResult:
         """Check the API key (``GET /``); returns the environment (project) it belongs to.
 
@@ -200,6 +297,12 @@ class RefinerClient:
     def _get_session(self) -> aiohttp.ClientSession:
         if self._closed:
             raise RuntimeError("this RefinerClient is closed; create a new one")
+        if self._parent is not None:
+            if self._parent._closed:
+                raise RuntimeError(
+                    "the RefinerClient this one was derived from (with_options) is closed"
+                )
+            return self._parent._get_session()
         loop = asyncio.get_running_loop()
         if self._loop is None:
             self._loop = loop
@@ -233,7 +336,8 @@ class RefinerClient:
         )
 
     async def aclose(self) -> None:
-        """Close the owned session (a borrowed one is left open). Safe to call more than once."""
+        """Close the owned session (a borrowed one is left open; a client made by
+        :meth:`with_options` leaves its parent's open). Safe to call more than once."""
         if self._closed:
             return
         self._closed = True
@@ -287,10 +391,7 @@ def _check_config(
     if not _KEY_SHAPE.fullmatch(key):
         raise ConfigurationError("api_key: must be printable ASCII without spaces or line breaks")
     _check_base_url(base_url, base_url_source)
-    if not timeout > 0:
-        raise ConfigurationError(f"timeout: must be positive, got {timeout!r}")
-    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-        raise ConfigurationError(f"max_retries: must be an int >= 0, got {max_retries!r}")
+    _check_call_options(timeout, max_retries, deadline, max_response_bytes)
     if rate_limit is not None and not rate_limit > 0:
         raise ConfigurationError(f"rate_limit: must be positive or None, got {rate_limit!r}")
     if per_user_rate_limit is not None and not per_user_rate_limit > 0:
@@ -301,10 +402,6 @@ def _check_config(
         raise ConfigurationError(f"max_concurrency: must be an int, got {max_concurrency!r}")
     if max_concurrency < 1:
         raise ConfigurationError(f"max_concurrency: must be >= 1, got {max_concurrency!r}")
-    if deadline is not None and not deadline > 0:
-        raise ConfigurationError(f"deadline: must be positive or None, got {deadline!r}")
-    if max_response_bytes < 1:
-        raise ConfigurationError(f"max_response_bytes: must be >= 1, got {max_response_bytes!r}")
     if rate_store is not None and not isinstance(rate_store, RateStore):
         raise ConfigurationError(
             f"rate_store: must be a RateStore (reserve and pause coroutines), got {rate_store!r}"
@@ -317,6 +414,31 @@ def _check_config(
         raise ConfigurationError(f"rate_share: must be a number in (0, 1], got {rate_share!r}")
     if rate_share < 1 and rate_limit is None:
         raise ConfigurationError("rate_share: a share needs a rate_limit to take a share of")
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _check_call_options(
+    timeout: float, max_retries: int, deadline: float | None, max_response_bytes: int
+) -> None:
+    """Raise ConfigurationError naming the first bad per-call setting (the settings
+    :meth:`RefinerClient.with_options` may change)."""
+    if not _is_number(timeout) or not timeout > 0:
+        raise ConfigurationError(f"timeout: must be a positive number, got {timeout!r}")
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        raise ConfigurationError(f"max_retries: must be an int >= 0, got {max_retries!r}")
+    if deadline is not None and (not _is_number(deadline) or not deadline > 0):
+        raise ConfigurationError(f"deadline: must be a positive number or None, got {deadline!r}")
+    if (
+        isinstance(max_response_bytes, bool)
+        or not isinstance(max_response_bytes, int)
+        or max_response_bytes < 1
+    ):
+        raise ConfigurationError(
+            f"max_response_bytes: must be an int >= 1, got {max_response_bytes!r}"
+        )
 
 
 def resolve_base_url(given: str | None, environ: Mapping[str, str]) -> tuple[str, str]:

@@ -31,7 +31,7 @@ from ._retry import (
 )
 from ._version import __version__
 
-__all__ = ["ClientStats", "HTTPCore", "Unopened"]
+__all__ = ["ClientStats", "HTTPCore", "RawResponse", "Unopened"]
 
 
 USER_AGENT = (
@@ -51,12 +51,28 @@ class ClientStats:
 
 
 @attrs.frozen
+class RawResponse:
+    """One call's 2xx response as it arrived: ``await client.get_raw(path)``.
+
+    ``status`` is the HTTP status, ``headers`` the server's headers (a read-only, case-insensitive
+    mapping; the API key is replaced wherever a server echoed it), ``body`` the bytes of the body
+    (decompressed), not decoded.
+    """
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes = attrs.field(repr=lambda body: f"<{len(body)} bytes>")
+
+
+@attrs.frozen
 class Unopened:
     """A 2xx answer read but not decoded (``request(later=True)``): calling it decodes ``body`` and
     reads it, raising :class:`ResponseDecodeError` if it is not JSON."""
 
     body: bytes  # the raw answer, for a caller that wants a look before decoding it
     open: Callable[[], Any]
+    status: int = 200
+    headers: Mapping[str, str] = attrs.field(factory=dict, repr=False)  # as received, unredacted
 
     def __call__(self) -> Any:
         return self.open()
@@ -85,6 +101,30 @@ class HTTPCore:
         self._max_response_bytes = max_response_bytes
         self.stats = ClientStats()
         self._decode_turn = asyncio.Lock()  # responses are decoded one at a time
+
+    def derive(
+        self,
+        *,
+        timeout: float,
+        max_retries: int,
+        deadline: float | None,
+        max_response_bytes: int,
+        session: Callable[[], aiohttp.ClientSession],
+    ) -> HTTPCore:
+        """A core with other per-call settings that shares this one's limiter, stats and decode
+        turn: calls through either are paced, counted and decoded as one client's."""
+        core = HTTPCore(
+            base_url=self._base_url,
+            api_key=self._api_key,
+            timeout=timeout,
+            policy=attrs.evolve(self._policy, max_retries=max_retries, deadline=deadline),
+            limiter=self._limiter,
+            session=session,
+            max_response_bytes=max_response_bytes,
+        )
+        core.stats = self.stats
+        core._decode_turn = self._decode_turn
+        return core
 
     async def request(
         self,
@@ -214,8 +254,9 @@ class HTTPCore:
                     **_NO_REPLAY.get(method, {}),
                 ) as response:
                     status = response.status
-                    retry_after = response.headers.get("Retry-After")
-                    content_type = response.headers.get("Content-Type", "")
+                    received = response.headers  # read-only; copied only where kept
+                    retry_after = received.get("Retry-After")
+                    content_type = received.get("Content-Type", "")
                     raw = await self._read(response, method, path)
             except _NotReplayed as exc:
                 raise self._connection_error(exc.dropped, method, path) from exc.dropped
@@ -228,7 +269,7 @@ class HTTPCore:
         if 200 <= status < 300:
             opener = functools.partial(_open, raw, content_type, status, method, path, read)
             if later:
-                return Unopened(raw, opener)
+                return Unopened(raw, opener, status, received)
             # One response's decoding at a time, each in its own loop pass: responses that arrive
             # together are decoded in turn, with timers and other tasks running in between.
             async with self._decode_turn:
@@ -239,6 +280,7 @@ class HTTPCore:
             method=method,
             path=path,
             retry_after=_protocol.parse_retry_after(retry_after, time.time()),
+            headers=_protocol.response_headers(received.items(), self._api_key),
         )
 
     async def _read(self, response: aiohttp.ClientResponse, method: str, path: str) -> bytes:

@@ -8,9 +8,11 @@ from __future__ import annotations
 import email.utils
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
+
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from . import errors
 
@@ -20,6 +22,8 @@ __all__ = [
     "error_for_status",
     "format_datetime",
     "parse_retry_after",
+    "request_id",
+    "response_headers",
     "user_key",
 ]
 
@@ -141,6 +145,27 @@ def truncate_body(body: object) -> object:
     return body
 
 
+#: Headers that may carry the server's id for one request, looked up in this order (case-insensitive).
+#: INFERRED: refiner-api.md documents no request id header; these are the common names.
+REQUEST_ID_HEADERS = ("X-Request-Id", "Request-Id")
+
+
+def response_headers(pairs: Iterable[tuple[str, str]], secret: str = "") -> CIMultiDictProxy[str]:
+    """A response's headers as a read-only, case-insensitive mapping (repeated names kept), with
+    ``secret`` replaced in every value: a proxy that echoes request headers must not hand the key on.
+    """
+    return CIMultiDictProxy(CIMultiDict((name, redact(value, secret)) for name, value in pairs))
+
+
+def request_id(headers: Mapping[str, str]) -> str | None:
+    """The server's id for the request, from the first of :data:`REQUEST_ID_HEADERS` present."""
+    for name in REQUEST_ID_HEADERS:
+        value = headers.get(name)
+        if value:
+            return value
+    return None
+
+
 def error_for_status(
     status: int,
     body: object,
@@ -149,15 +174,25 @@ def error_for_status(
     path: str,
     attempts: int = 1,
     retry_after: float | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> errors.APIStatusError:
-    """The typed error for a non-2xx answer.
+    """The typed error for a non-2xx answer, carrying the answer's ``headers`` (already redacted,
+    see :func:`response_headers`) and the request id they name.
 
     The API refuses keys in three ways (401 "No API key found", 401 "does not look valid", and
     404 "API key not valid or does not exist"); all three are :class:`AuthenticationError`.
     """
     message = error_message(body)
     kept = truncate_body(body)
-    common: dict[str, Any] = {"body": kept, "method": method, "path": path, "attempts": attempts}
+    shown = response_headers(()) if headers is None else headers
+    common: dict[str, Any] = {
+        "body": kept,
+        "method": method,
+        "path": path,
+        "attempts": attempts,
+        "headers": shown,
+        "request_id": request_id(shown),
+    }
     if status == 429:
         return errors.RateLimitError(message, retry_after=retry_after, **common)
     cls: type[errors.APIStatusError]

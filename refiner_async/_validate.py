@@ -24,6 +24,7 @@ __all__ = [
     "REPORT_TYPES",
     "account",
     "answers",
+    "api_path",
     "boolean",
     "choice",
     "contact_lookup",
@@ -35,6 +36,7 @@ __all__ = [
     "identifier",
     "identifier_list",
     "identify_body",
+    "mapping_or_none",
     "max_items",
     "non_empty_text",
     "optional_choice",
@@ -265,6 +267,42 @@ def query_budget(params: Mapping[str, object]) -> None:
             f"the filters need {total} bytes of query string, over the {MAX_QUERY_BYTES} a URL "
             "can safely carry; split the call",
         )
+
+
+_PATH_REFUSED = re.compile(r"[\s\x00-\x1f\x7f?#\\]")  # whitespace, control, ?, #, backslash
+
+
+def api_path(value: object, param: str = "path") -> str:
+    """A path below the base URL, as ``client.get``/``post`` take it: ``/contacts``.
+
+    It must start with one ``/`` (no scheme or host: ``//host`` and ``https://...`` are refused),
+    carry no query or fragment (parameters go in ``params``), no whitespace, control characters or
+    backslash, and no ``.`` or ``..`` segment, percent-encoded or not (they would climb out of the
+    base URL's ``/v1``).
+    """
+    if not isinstance(value, str):
+        raise InvalidParameterError(param, f"must be a str, got {_type_name(value)}")
+    if not value.startswith("/") or value.startswith("//"):
+        raise InvalidParameterError(
+            param, f"must be a path below the base URL starting with one '/', got {value!r}"
+        )
+    decoded = urllib.parse.unquote(value)
+    if _PATH_REFUSED.search(value) or _PATH_REFUSED.search(decoded):
+        raise InvalidParameterError(
+            param,
+            "must not carry a query, a fragment, whitespace, control characters or a backslash "
+            f"(give parameters in params), got {value!r}",
+        )
+    if any(segment in (".", "..") for segment in decoded.split("/")):
+        raise InvalidParameterError(param, f"must not have '.' or '..' segments, got {value!r}")
+    return value
+
+
+def mapping_or_none(param: str, value: object) -> Mapping[str, Any] | None:
+    """A mapping of parameters (or None), as the escape hatch's ``params`` and ``json`` take."""
+    if value is None or isinstance(value, Mapping):
+        return value
+    raise InvalidParameterError(param, f"must be a mapping or None, got {_type_name(value)}")
 
 
 def boolean(param: str, value: object) -> bool:

@@ -13,7 +13,8 @@
     │   ├── ResponseDecodeError     not JSON, or JSON too deep / too large
     │   ├── ResponseTooLargeError   larger than the client's ``max_response_bytes``
     │   └── ResponseValidationError JSON that does not fit the model (names the field path)
-    ├── APIStatusError              a non-2xx answer (.status, .body, .method, .path, .attempts)
+    ├── APIStatusError              a non-2xx answer (.status, .body, .headers, .request_id, .method,
+    │   │                           .path, .attempts)
     │   ├── BadRequestError         400, 422
     │   ├── AuthenticationError     401, and the API's 404 "API key not valid or does not exist"
     │   ├── PermissionDeniedError   403
@@ -28,6 +29,9 @@ headers or raw aiohttp objects; bodies are truncated.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
 
 __all__ = [
     "APIConnectionError",
@@ -164,8 +168,17 @@ class ResponseValidationError(APIResponseError):
         self.field_path = field_path
 
 
+_NO_HEADERS: Mapping[str, str] = MappingProxyType({})
+
+
 class APIStatusError(_RequestError):
-    """The API answered with a non-2xx status. ``body`` is the decoded body (truncated text if not JSON)."""
+    """The API answered with a non-2xx status. ``body`` is the decoded body (truncated text if not JSON).
+
+    ``headers`` are the answer's headers as the server sent them (a read-only, case-insensitive
+    mapping; request headers such as Authorization are never among them, and the API key is
+    replaced wherever a server echoed it). ``request_id`` is the server's id for the request when it
+    sent one (``X-Request-Id`` or ``Request-Id``), else None.
+    """
 
     def __init__(
         self,
@@ -176,10 +189,14 @@ class APIStatusError(_RequestError):
         method: str,
         path: str,
         attempts: int = 1,
+        headers: Mapping[str, str] | None = None,
+        request_id: str | None = None,
     ) -> None:
         super().__init__(message, method=method, path=path, attempts=attempts)
         self.status = status
         self.body = body
+        self.headers: Mapping[str, str] = _NO_HEADERS if headers is None else headers
+        self.request_id = request_id
 
     def __str__(self) -> str:
         return f"{self.status} {super().__str__()}"
@@ -214,9 +231,18 @@ class RateLimitError(APIStatusError):
         path: str,
         attempts: int = 1,
         retry_after: float | None = None,
+        headers: Mapping[str, str] | None = None,
+        request_id: str | None = None,
     ) -> None:
         super().__init__(
-            message, status=status, body=body, method=method, path=path, attempts=attempts
+            message,
+            status=status,
+            body=body,
+            method=method,
+            path=path,
+            attempts=attempts,
+            headers=headers,
+            request_id=request_id,
         )
         self.retry_after = retry_after
 

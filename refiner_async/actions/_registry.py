@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from .._serialize import page_to_json, to_json
 from . import _schema as s
 from ._action import Action, Handler
-from ._serialize import page_to_json, to_json
 
 if TYPE_CHECKING:
     from .._client import RefinerClient

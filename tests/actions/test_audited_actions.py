@@ -9,8 +9,8 @@ import pytest
 
 from refiner_async import RefinerClient
 from refiner_async._converters import structure
+from refiner_async._serialize import to_json
 from refiner_async.actions import run_action
-from refiner_async.actions._serialize import to_json
 from refiner_async.models.contacts import Contact
 from refiner_async.models.responses import Response
 from refiner_async.testing import FakeRefiner

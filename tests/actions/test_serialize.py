@@ -10,7 +10,7 @@ import pytest
 
 from refiner_async import Contact, Page, Report, Segment
 from refiner_async._converters import structure
-from refiner_async.actions._serialize import page_to_json, to_json
+from refiner_async._serialize import page_to_json, to_json
 
 CONTACT = {
     "uuid": "15cce3d0-ed5d-11ea-aaef-e58a2a43e996",

@@ -102,6 +102,51 @@ def test_rate_limit_error_carries_retry_after() -> None:
     assert error.retry_after == 7.0
 
 
+def test_status_error_carries_headers_and_request_id() -> None:
+    """An error keeps the answer's headers (read-only, case-insensitive) and the id they name."""
+    headers = _protocol.response_headers(
+        [("Retry-After", "3"), ("x-request-id", "req-1"), ("Vary", "a"), ("Vary", "b")]
+    )
+    error = _protocol.error_for_status(
+        429, {}, method="GET", path="/", retry_after=3.0, headers=headers
+    )
+    assert error.headers["retry-after"] == "3"
+    assert error.headers["RETRY-AFTER"] == "3"
+    assert list(error.headers.getall("Vary")) == ["a", "b"]  # type: ignore[attr-defined]
+    assert error.request_id == "req-1"
+    with pytest.raises(TypeError):
+        error.headers["X-Added"] = "1"  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("pairs", "expected"),
+    [
+        ([], None),
+        ([("Request-Id", "r2")], "r2"),
+        ([("Request-Id", "r2"), ("X-Request-Id", "r1")], "r1"),  # X-Request-Id is looked up first
+        ([("X-Request-Id", "")], None),
+    ],
+)
+def test_request_id_is_the_first_common_header_present(
+    pairs: list[tuple[str, str]], expected: str | None
+) -> None:
+    """request_id reads X-Request-Id, then Request-Id; none (or empty) gives None."""
+    assert _protocol.request_id(_protocol.response_headers(pairs)) == expected
+
+
+def test_response_headers_replace_the_key_in_values() -> None:
+    """A header echoing the key (a proxy repeating the request's Authorization) is redacted."""
+    headers = _protocol.response_headers([("X-Echo", "Bearer sekrit-key")], "sekrit-key")
+    assert headers["x-echo"] == "Bearer <redacted>"
+
+
+def test_error_without_headers_has_an_empty_mapping() -> None:
+    """An error built without headers has an empty mapping and no request id."""
+    error = _protocol.error_for_status(500, None, method="GET", path="/")
+    assert dict(error.headers) == {}
+    assert error.request_id is None
+
+
 @pytest.mark.parametrize(
     ("header", "expected"),
     [

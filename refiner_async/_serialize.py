@@ -1,4 +1,5 @@
-"""Models to plain JSON values: what an action puts in its envelope's ``data``.
+"""Models to plain JSON values: :func:`to_dict` (public), and what an action puts in its envelope's
+``data``.
 
 attrs models become dicts keyed by the API's field names (the models name their fields as the API
 does), with the unknown keys the server sent (each model's ``extra``) put back beside them; a mapping
@@ -16,10 +17,10 @@ from typing import Any
 
 import attrs
 
-from .._protocol import format_datetime
-from ..models.page import Page
+from ._protocol import format_datetime
+from .models.page import Page
 
-__all__ = ["page_to_json", "to_json"]
+__all__ = ["page_to_json", "to_dict", "to_json"]
 
 #: The pagination figures an action returns beside a page's items, named as the API names them.
 PAGINATION_FIELDS = ("current_page", "last_page", "items_count", "page_length", "next_page_cursor")
@@ -54,3 +55,21 @@ def page_to_json(page: Page[Any]) -> dict[str, Any]:
         "items": [to_json(item) for item in page.items],
         "pagination": {name: getattr(page, name) for name in PAGINATION_FIELDS},
     }
+
+
+def to_dict(model: Any) -> dict[str, Any]:
+    """A model as plain JSON values: ``refiner_async.to_dict(contact)``.
+
+    Keys are the API's field names, with the unknown fields the server sent put back beside them;
+    datetimes become ISO-8601 UTC strings (``2026-01-05T10:00:00Z``), tuples lists. A ``Page`` gives
+    the API's page shape, ``{"items": [...], "pagination": {...}}``. The result survives
+    ``json.dumps`` unchanged. Anything but a model or a page raises ``TypeError``.
+    """
+    if isinstance(model, Page):
+        return page_to_json(model)
+    if isinstance(model, type) or not attrs.has(type(model)):
+        raise TypeError(
+            f"model: expected a refiner_async model or Page, got {type(model).__name__}"
+        )
+    data: dict[str, Any] = to_json(model)
+    return data
