@@ -5,7 +5,15 @@ from ._export import ExportError, ExportProgress, ExportSummary, export
 from ._http import ClientStats, RawResponse
 from ._pagination import Paginator
 from ._serialize import to_dict
-from ._types import NOT_GIVEN, NotGiven
+from ._types import (
+    NOT_GIVEN,
+    FormState,
+    Include,
+    NotGiven,
+    OrderBy,
+    PaginationMode,
+    ReportType,
+)
 from ._version import __version__
 from .errors import (
     APIConnectionError,
@@ -72,14 +80,18 @@ __all__ = [  # noqa: RUF022
     "Form",
     "FormHistoryEntry",
     "FormRef",
+    "FormState",
     "IdentifyResult",
+    "Include",
     "InvalidParameterError",
     "NOT_GIVEN",
     "NotFoundError",
     "NotGiven",
+    "OrderBy",
     "OutcomeUnknownError",
     "Page",
     "PaginationError",
+    "PaginationMode",
     "Paginator",
     "PermissionDeniedError",
     "RateLimitError",
@@ -87,6 +99,7 @@ __all__ = [  # noqa: RUF022
     "RefinerClient",
     "RefinerError",
     "Report",
+    "ReportType",
     "Response",
     "ResponseDecodeError",
     "ResponseTooLargeError",

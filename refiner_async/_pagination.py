@@ -85,11 +85,12 @@ import re
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping, Sequence
 from contextlib import aclosing
-from typing import Any, Generic, Literal, TypeGuard, TypeVar
+from typing import Any, Generic, TypeGuard, TypeVar
 
 import attrs
 
 from . import _validate
+from ._types import PaginationMode
 from .errors import (
     InvalidParameterError,
     PaginationError,
@@ -111,7 +112,6 @@ __all__ = [
 
 T = TypeVar("T")
 
-PaginationMode = Literal["auto", "pages", "cursor"]
 FetchPage = Callable[[dict[str, Any]], Awaitable[Page[T]]]
 #: An answer arrived and not opened yet: the request's parameters and the function opening it.
 _Arrived = tuple[dict[str, Any], Callable[[], Page[T]]]

@@ -33,6 +33,7 @@ import attrs
 from ._export import ExportError, export
 from ._export._checkpoint import write_atomically
 from ._export._lock import Held, acquire
+from ._types import Include
 from .sync import (
     DEFAULT_LOOKBACK,
     DEFAULT_MAX_WINDOW,
@@ -92,7 +93,7 @@ async def sync_to_files(
     lookback: float = DEFAULT_LOOKBACK,
     max_window: float = DEFAULT_MAX_WINDOW,
     start: datetime | str | None = None,
-    include: str = "completed",
+    include: Include = "completed",
     page_length: int = 1000,
     filters: Mapping[str, Any] | None = None,
     clock: Callable[[], datetime] | None = None,

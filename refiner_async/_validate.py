@@ -11,9 +11,10 @@ import re
 import urllib.parse
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, get_args
 
 from ._protocol import encode_query
+from ._types import FormState, Include, OrderBy, PaginationMode, ReportType
 from .errors import InvalidParameterError
 
 __all__ = [
@@ -53,11 +54,11 @@ __all__ = [
     "user_id",
 ]
 
-ORDER_BY = ("first_seen_at", "last_seen_at", "last_form_submission_at")
-FORM_STATES = ("all", "published", "drafts", "archived", "all_with_archived")
-INCLUDES = ("completed", "partials", "all")
-REPORT_TYPES = ("nps", "csat", "ratings", "distribution", "count")
-PAGINATION_MODES = ("auto", "pages", "cursor")
+ORDER_BY: tuple[str, ...] = get_args(OrderBy)
+FORM_STATES: tuple[str, ...] = get_args(FormState)
+INCLUDES: tuple[str, ...] = get_args(Include)
+REPORT_TYPES: tuple[str, ...] = get_args(ReportType)
+PAGINATION_MODES: tuple[str, ...] = get_args(PaginationMode)
 
 MAX_PAGE_LENGTH = 1000
 MAX_EMAIL_CHARS = 254

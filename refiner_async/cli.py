@@ -34,6 +34,7 @@ from ._export import (
 )
 from ._export._progress import format_seconds
 from ._sync_files import WindowWritten, sync_to_files
+from ._types import Include
 from ._version import __version__
 from .errors import AuthenticationError, ConfigurationError, InvalidParameterError, RefinerError
 from .sync import DEFAULT_LOOKBACK, DEFAULT_MAX_WINDOW, DEFAULT_SETTLE, SyncState
@@ -494,7 +495,7 @@ def sync_command(
     settle: float,
     max_window: float,
     since: str | None,
-    include: str,
+    include: Include,  # a click.Choice of these
     form: tuple[str, ...],
     segment: tuple[str, ...],
     page_length: int,

@@ -39,6 +39,7 @@ from dlt.sources import DltResource
 
 from ._client import RefinerClient
 from ._pagination import Paginator
+from ._types import Include
 from .models import Contact, Form, Response, Segment
 from .sync import (
     CURSOR_FIELDS,
@@ -125,7 +126,7 @@ def refiner_source(
     *,
     lookback: float = DEFAULT_LOOKBACK,
     settle: float = DEFAULT_SETTLE,
-    include: str = "completed",
+    include: Include = "completed",
     initial_value: str | None = None,
     page_length: int = 1000,
     client_options: Mapping[str, Any] | None = None,

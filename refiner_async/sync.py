@@ -37,13 +37,14 @@ import math
 from collections.abc import AsyncGenerator, Callable, Mapping
 from contextlib import aclosing
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 import attrs
 import orjson
 
 from ._converters import unstructure
 from ._pagination import Paginator
+from ._types import Include
 from ._validate import INCLUDES
 from .errors import InvalidParameterError
 from .models import Page
@@ -268,7 +269,7 @@ def _positive(name: str, value: object, *, zero: bool) -> float:
 
 def check_options(
     *, settle: object, lookback: object, max_window: object, include: object
-) -> tuple[float, float, float, str]:
+) -> tuple[float, float, float, Include]:
     """The sync options checked (InvalidParameterError naming the bad one)."""
     if include not in INCLUDES:
         raise InvalidParameterError("include", f"expected one of {', '.join(INCLUDES)}")
@@ -276,7 +277,7 @@ def check_options(
         _positive("settle", settle, zero=True),
         _positive("lookback", lookback, zero=True),
         _positive("max_window", max_window, zero=False),
-        str(include),
+        cast(Include, include),
     )
 
 
@@ -291,7 +292,7 @@ async def _records(paginator: Paginator[Any]) -> AsyncGenerator[Page[dict[str, A
 
 
 async def oldest_reception(
-    client: RefinerClient, *, before: datetime, include: str = "completed", **filters: Any
+    client: RefinerClient, *, before: datetime, include: Include = "completed", **filters: Any
 ) -> datetime | None:
     """When the oldest response before ``before`` was received (or last shown, for
     ``include="all"``), whole seconds; None when there is none. Two requests: the count on page 1
@@ -317,7 +318,7 @@ async def first_start(
     *,
     start: object,
     ceiling: datetime,
-    include: str,
+    include: Include,
     filters: Mapping[str, Any],
 ) -> datetime | None:
     """Where a run's first window starts when ``state`` has no bookmark: ``start`` if given, else the
@@ -338,7 +339,7 @@ async def sync_responses(
     lookback: float = DEFAULT_LOOKBACK,
     max_window: float = DEFAULT_MAX_WINDOW,
     start: datetime | str | None = None,
-    include: str = "completed",
+    include: Include = "completed",
     page_length: int = 1000,
     clock: Callable[[], datetime] | None = None,
     **filters: Any,

@@ -112,7 +112,7 @@ class Resource:
         filters: Mapping[str, Any],
         page_length: int,
         max_items: int | None,
-        pagination: str = "auto",
+        pagination: PaginationMode = "auto",
         resume: str | None = None,
         supports_cursor: bool = True,
         new_items_first: bool = False,

@@ -7,6 +7,7 @@ from typing import Any
 
 from .. import _validate
 from .._pagination import Paginator
+from .._types import OrderBy, PaginationMode
 from ..models.contacts import Contact, IdentifyResult
 from ._base import Resource
 
@@ -63,13 +64,13 @@ class ContactsResource(Resource):
     def list(
         self,
         *,
-        order_by: str | None = None,
+        order_by: OrderBy | None = None,
         form_uuid: str | None = None,
         segment_uuid: str | None = None,
         search: str | None = None,
         page_length: int = 1000,
         max_items: int | None = None,
-        pagination: str = "auto",
+        pagination: PaginationMode = "auto",
         resume: str | None = None,
     ) -> Paginator[Contact]:
         """``GET /contacts``: every contact, optionally filtered; returns a Paginator.

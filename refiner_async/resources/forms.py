@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .. import _validate
 from .._pagination import Paginator
+from .._types import FormState
 from ..models.forms import DuplicateFormResult, Form, FormHistoryEntry
 from ._base import Resource
 
@@ -16,7 +17,7 @@ class FormsResource(Resource):
     def list(
         self,
         *,
-        state: str = "all",
+        state: FormState = "all",
         include_info: bool = False,
         include_config: bool = False,
         page_length: int = 1000,

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 
 from .. import _validate
+from .._types import ReportType
 from ..models.reporting import Report
 from ._base import Resource
 
@@ -17,7 +18,7 @@ class ReportingResource(Resource):
 
     async def get(
         self,
-        type: str,
+        type: ReportType,
         *,
         form_uuids: Sequence[str] | None = None,
         segment_uuids: Sequence[str] | None = None,

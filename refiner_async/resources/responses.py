@@ -8,6 +8,7 @@ from typing import Any
 
 from .. import _validate
 from .._pagination import Paginator
+from .._types import Include, PaginationMode
 from ..models.responses import Response, StoreResponseResult
 from ._base import Resource
 
@@ -27,14 +28,14 @@ class ResponsesResource(Resource):
         form_uuids: Sequence[str] | None = None,
         segment_uuid: str | None = None,
         segment_uuids: Sequence[str] | None = None,
-        include: str = "completed",
+        include: Include = "completed",
         date_range_start: datetime | date | str | None = None,
         date_range_end: datetime | date | str | None = None,
         search: str | None = None,
         with_attributes: bool = False,
         page_length: int = 1000,
         max_items: int | None = None,
-        pagination: str = "auto",
+        pagination: PaginationMode = "auto",
         resume: str | None = None,
     ) -> Paginator[Response]:
         """``GET /responses``: responses newest first; returns a Paginator.

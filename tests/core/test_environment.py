@@ -81,7 +81,7 @@ async def test_refiner_log_debug_shows_each_request_on_stderr_without_the_key(
     for _ in range(2):
         async with RefinerClient(fake_refiner.api_key, base_url=fake_refiner.base_url) as client:
             await client.account.get()
-    lines = [line for line in capfd.readouterr().err.splitlines() if "GET /account" in line]
+    lines = [line for line in capfd.readouterr().err.splitlines() if "GET /account ->" in line]
     assert len(lines) == 2
     assert all("refiner_async DEBUG" in line for line in lines)
     assert fake_refiner.api_key not in capfd.readouterr().err + "".join(lines)
