@@ -117,11 +117,13 @@ def test_emulator_subprocess() -> None:
             process.stdout.close()
 
 
-# 0.5 s per page: about 2 s of export left when the checkpoint shows two pages, however slowly a
-# loaded machine notices it and signals.
-@pytest.mark.fake_refiner(seed=12, responses=1_000, latency=0.5)
+@pytest.mark.fake_refiner(seed=12, responses=1_000, latency=0.05)
 def test_sigint_leaves_a_resumable_export(tmp_path: Path, served: FakeRefiner) -> None:
     """SIGINT to a running export exits 130 with a resume hint; --resume finishes the same file."""
+    # Pages from the sixth on are held back until the signal, so the export is still running
+    # when it comes, however slowly a loaded machine gets there.
+    for page in range(6, 40):
+        served.faults.add("delay", path="/responses", match={"page": page}, delay=120.0)
     out = tmp_path / "r.jsonl"
     args = [*command(), "export", "responses", "--out", str(out), "--page-length", "20"]
     args += ["--base-url", served.base_url]
@@ -151,6 +153,7 @@ def test_sigint_leaves_a_resumable_export(tmp_path: Path, served: FakeRefiner) -
     assert saved is not None
     assert 0 < saved.items < len(expected)
 
+    served.faults.clear()
     resumed = subprocess.run([*args, "--resume"], env=env, capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
     lines = out.read_bytes().splitlines()
