@@ -128,7 +128,13 @@ def test_sigint_leaves_a_resumable_export(tmp_path: Path, served: FakeRefiner) -
     args = [*command(), "export", "responses", "--out", str(out), "--page-length", "20"]
     args += ["--base-url", served.base_url]
     env = {**os.environ, "REFINER_API_KEY": served.api_key}
-    process = subprocess.Popen(args, env=env, stderr=subprocess.PIPE, text=True)
+    # A shell starting the suite in the background makes it ignore SIGINT, and a child inherits an
+    # ignored signal (a handled one is reset to the default by exec): handle it while starting.
+    ignored = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        process = subprocess.Popen(args, env=env, stderr=subprocess.PIPE, text=True)
+    finally:
+        signal.signal(signal.SIGINT, ignored)
     files = ExportFiles.beside(out)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
