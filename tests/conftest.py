@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import inspect
 import os
+import re
 import shutil
 import signal
 import socket
@@ -86,6 +87,22 @@ def instant() -> Iterator[None]:
 @pytest.fixture
 def api_key() -> str:
     return API_KEY
+
+
+def readme_example(heading: str) -> str:
+    """The first python block after ``heading`` (a whole heading line of README.md)."""
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = text.split(heading + "\n", 1)[1]
+    match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+    assert match is not None
+    return match.group(1)
+
+
+def connect_to(fake: Any, **options: Any) -> Any:
+    """A client for the emulator ``fake`` without a client-side rate limit."""
+    from refiner_async import RefinerClient
+
+    return RefinerClient(fake.api_key, base_url=fake.base_url, rate_limit=None, **options)
 
 
 def max_in_window(times: list[float], width: float) -> int:

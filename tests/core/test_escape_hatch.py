@@ -23,11 +23,9 @@ from refiner_async import (
 )
 from refiner_async.testing import FakeRefiner
 
+from ..conftest import connect_to as connect
+
 pytestmark = pytest.mark.usefixtures("instant")
-
-
-def connect(fake: FakeRefiner, **options: Any) -> RefinerClient:
-    return RefinerClient(fake.api_key, base_url=fake.base_url, rate_limit=None, **options)
 
 
 def assert_no_secret(headers: Any, api_key: str) -> None:

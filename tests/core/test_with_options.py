@@ -20,11 +20,9 @@ from refiner_async import (
 )
 from refiner_async.testing import FakeRefiner
 
+from ..conftest import connect_to as connect
+
 pytestmark = pytest.mark.usefixtures("instant")
-
-
-def connect(fake: FakeRefiner, **options: Any) -> RefinerClient:
-    return RefinerClient(fake.api_key, base_url=fake.base_url, rate_limit=None, **options)
 
 
 async def test_derived_client_shares_stats_and_session() -> None:
