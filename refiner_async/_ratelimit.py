@@ -353,21 +353,20 @@ class Limiter:
         if reservation.wait > 0:
             await asyncio.sleep(reservation.wait)
 
-    async def _cooldown(self, deadline: float | None) -> None:
+    def _paused_left(self, user: str | None) -> float:
+        if user is None:
+            return self.paused_for
+        return self._user_paused.get(user, 0.0) - asyncio.get_running_loop().time()
+
+    async def _cooldown(self, deadline: float | None, user: str | None = None) -> None:
+        """Wait out the cooldown everyone keeps, or with ``user`` that contact's own 429 pause;
+        :class:`QueueDeadline` at once when it outlasts ``deadline``."""
         # A timed wait, not an event: a 429 during the sleep may push the end further out.
         loop = asyncio.get_running_loop()
-        while (left := self.paused_for) > 0:
+        whose = "the 429 cooldown" if user is None else "the contact's 429 cooldown"
+        while (left := self._paused_left(user)) > 0:
             if deadline is not None and loop.time() + left > deadline:
-                raise QueueDeadline(f"the 429 cooldown ({left:.3g} s left) outlasts the deadline")
-            await asyncio.sleep(left)
-
-    async def _user_cooldown(self, user: str, deadline: float | None) -> None:
-        loop = asyncio.get_running_loop()
-        while (left := self._user_paused.get(user, 0.0) - loop.time()) > 0:
-            if deadline is not None and loop.time() + left > deadline:
-                raise QueueDeadline(
-                    f"the contact's 429 cooldown ({left:.3g} s left) outlasts the deadline"
-                )
+                raise QueueDeadline(f"{whose} ({left:.3g} s left) outlasts the deadline")
             await asyncio.sleep(left)
 
     @contextlib.asynccontextmanager
@@ -385,7 +384,7 @@ class Limiter:
         try:
             async with asyncio.timeout_at(deadline):  # waits that cannot be foreseen: slot, pace
                 if user is not None:
-                    await self._user_cooldown(user, deadline)
+                    await self._cooldown(deadline, user)
                 if user is not None and self._per_user_rate is not None:
                     # Before taking a slot, so one busy user cannot hold them all.
                     user_bucket = bucket(self._user_name(user), self._per_user_rate)
