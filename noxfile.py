@@ -34,7 +34,7 @@ def lint(session: nox.Session) -> None:
 def typing(session: nox.Session) -> None:
     """mypy --strict over the package."""
     session.install("-e", ".[test,cli,parquet]", "mypy>=1.10")
-    session.run("mypy", "--strict", "refiner_async")
+    session.run("mypy", "--strict", "refiner_async", "pytest_refiner_async.py")
 
 
 @nox.session(python=PYTHON)

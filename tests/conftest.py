@@ -89,11 +89,12 @@ def api_key() -> str:
     return API_KEY
 
 
-def readme_example(heading: str) -> str:
-    """The first python block after ``heading`` (a whole heading line of README.md)."""
+def readme_example(heading: str, first_line: str = "") -> str:
+    """The first python block after ``heading`` (a whole heading line of README.md) whose source
+    starts with ``first_line``."""
     text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     section = text.split(heading + "\n", 1)[1]
-    match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+    match = re.search(rf"```python\n({re.escape(first_line)}.*?)```", section, re.DOTALL)
     assert match is not None
     return match.group(1)
 

@@ -14,7 +14,9 @@ A block with top-level ``await`` runs as ``python -m asyncio`` runs it (compiled
 namespace is then closed, as a reader ends such a session with ``await client.aclose()``. For
 mypy that block is the body of an ``async def``, which is what it is when run. The first block of
 each section in ``SETUP_SECTIONS`` is that section's setup (the README says so above it): it is
-prepended to every other block of the section.
+prepended to every other block of the section. A block whose first line names a test module
+(``# test_feedback.py: ...``) is saved under that name and run with pytest, as its reader would, in
+a directory of its own whose pytest configuration is the one the README asks for.
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 #: Sections (``## Title``) whose first python block is prepended to the section's other blocks.
 SETUP_SECTIONS = ("Resources",)
+#: The first line of a block that is a pytest module, and the configuration the README asks for.
+TEST_MODULE = re.compile(r"# (test_\w+\.py)")
+PYTEST_INI = "[pytest]\nasyncio_default_fixture_loop_scope = function\n"
 
 RUNNER = """
 import ast, asyncio, inspect, pathlib, sys, types
@@ -102,7 +107,13 @@ async def test_block_runs(
 ) -> None:
     """The block exits 0 with no traceback, Python warning or unclosed resource on stderr (a
     library's own log lines, such as dlt's schema notes, may be there)."""
-    script = tmp_path / "block.py"
+    if module := TEST_MODULE.match(source):
+        script = tmp_path / module.group(1)
+        (tmp_path / "pytest.ini").write_text(PYTEST_INI, encoding="utf-8")
+        command = ["-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "error", script.name]
+    else:
+        script = tmp_path / "block.py"
+        command = ["-c", RUNNER, str(script)]
     script.write_text(source, encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REFINER_", "SOURCES__"))}
     env.update(
@@ -116,7 +127,7 @@ async def test_block_runs(
     if "REDIS_URL" in source:
         env["REDIS_URL"] = request.getfixturevalue("redis_server").url
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-W", "default", "-c", RUNNER, str(script),
+        sys.executable, "-W", "default", *command,
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
     try:

@@ -4,8 +4,8 @@
 faults, server-side rate limits, live mutation and a request journal. It does not use the SDK.
 ``ASSUMPTIONS`` lists every behaviour it picked where the API is undocumented.
 
-The names are imported on first use, so loading the pytest plugin (which imports this package)
-does not load aiohttp.web or the emulator.
+The names are imported on first use: ``import refiner_async.testing`` does not load aiohttp.web or
+the emulator. The pytest fixtures are in the top-level module ``pytest_refiner_async``.
 """
 
 from __future__ import annotations

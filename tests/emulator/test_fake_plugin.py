@@ -10,6 +10,30 @@ import pytest
 
 from refiner_async import RefinerClient
 from refiner_async.testing import FakeRefiner
+from tests.conftest import readme_example
+
+#: The README's test module, run by pytest-asyncio in its default strict mode by the README test.
+README_TESTS = readme_example("## Testing with FakeRefiner", "# test_feedback.py")
+STRICT_MARK = "@pytest.mark.asyncio\n"
+LOOP_SCOPE = "asyncio_default_fixture_loop_scope = function\n"  # pytest-asyncio warns without it
+#: The same tests under the other ways of running async tests: (pytest.ini, marker, pytest options).
+OTHER_RUNNERS = {
+    "pytest-asyncio auto mode": ("asyncio_mode = auto\n" + LOOP_SCOPE, "", []),
+    "anyio beside pytest-asyncio": (LOOP_SCOPE, "@pytest.mark.anyio\n", []),
+    "anyio without pytest-asyncio": ("", "@pytest.mark.anyio\n", ["-p", "no:asyncio"]),
+}
+
+
+def run_pytest(directory, *options: str) -> subprocess.CompletedProcess[str]:
+    """``pytest -q`` in ``directory`` (its own rootdir and configuration), in a new process."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *options],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 async def test_fake_refiner_fixture_is_started(fake_refiner):
@@ -69,16 +93,43 @@ def test_fixtures_work_in_a_fresh_pytest_run(tmp_path):
             """
         )
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_pytest(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 passed" in result.stdout
+
+
+@pytest.mark.parametrize("runner", OTHER_RUNNERS)
+def test_readme_tests_run_under_each_async_runner(tmp_path, runner):
+    """The README's tests pass as written for strict mode, unmarked in auto mode, and marked
+    ``anyio`` with or without pytest-asyncio installed, with every warning an error."""
+    ini, mark, options = OTHER_RUNNERS[runner]
+    assert README_TESTS.count(STRICT_MARK) == 2
+    (tmp_path / "pytest.ini").write_text("[pytest]\nfilterwarnings = error\n" + ini)
+    (tmp_path / "test_feedback.py").write_text(README_TESTS.replace(STRICT_MARK, mark))
+    result = run_pytest(tmp_path, *options)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 passed" in result.stdout
+
+
+def test_a_pytest_run_without_the_fixtures_imports_nothing_of_the_sdk(tmp_path):
+    """The plugin is loaded in every pytest run of an environment with the SDK; until a test asks
+    for a fixture, neither the SDK, its emulator nor aiohttp is imported."""
+    (tmp_path / "pytest.ini").write_text("[pytest]\nfilterwarnings = error\n" + LOOP_SCOPE)
+    (tmp_path / "test_unrelated.py").write_text(
+        textwrap.dedent(
+            """
+            import sys
+
+            def test_nothing_of_the_sdk_is_loaded(pytestconfig):
+                assert pytestconfig.pluginmanager.has_plugin("refiner_async")
+                loaded = [m for m in sys.modules if m.split(".")[0] in ("refiner_async", "aiohttp")]
+                assert loaded == []
+            """
+        )
+    )
+    result = run_pytest(tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
 
 
 @pytest.mark.fake_refiner(responses=30)

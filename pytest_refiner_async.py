@@ -1,12 +1,16 @@
-"""pytest plugin (registered through the ``pytest11`` entry point): Refiner test fixtures.
+"""The pytest plugin of refiner-async (``pytest11`` entry point): fixtures for the Refiner emulator.
 
 - ``fake_refiner``: a started :class:`~refiner_async.testing.FakeRefiner`, options from the
   ``@pytest.mark.fake_refiner(responses=..., ...)`` marker;
 - ``fake_refiner_factory``: ``await fake_refiner_factory(**options)`` starts more of them;
 - ``refiner_client``: a ``RefinerClient`` connected to ``fake_refiner``.
 
-Every emulator started here is stopped when the test ends. The fixtures are async and need
-pytest-asyncio; the emulator module is imported only when a fixture is used.
+Every emulator started here is stopped when the test ends. The fixtures are async: pytest-asyncio
+runs them (strict mode: in tests marked ``@pytest.mark.asyncio``; auto mode: in every async test),
+and so does anyio's plugin in tests marked ``@pytest.mark.anyio`` on the asyncio backend.
+
+This module lives outside the ``refiner_async`` package so that loading it costs a pytest run
+nothing: the SDK and its emulator are imported only when a test asks for a fixture.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ if TYPE_CHECKING:
 
 try:
     from pytest_asyncio import fixture as _async_fixture
-except ImportError:  # pragma: no cover - the fixtures are unusable without pytest-asyncio
+except ImportError:  # pragma: no cover - without pytest-asyncio, anyio's plugin runs them
     _async_fixture = pytest.fixture  # type: ignore[assignment]
 
 __all__ = ["fake_refiner", "fake_refiner_factory", "pytest_configure", "refiner_client"]
