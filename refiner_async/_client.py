@@ -290,6 +290,12 @@ class RefinerClient:
         return self._core.stats
 
     @property
+    def paused_for(self) -> float:
+        """Seconds left of the cooldown a 429 imposed on this client (or, with a shared
+        ``rate_store``, on the API key); 0.0 while it may send. Read it inside the event loop."""
+        return self._core.paused_for
+
+    @property
     def closed(self) -> bool:
         """True once :meth:`aclose` has run."""
         return self._closed

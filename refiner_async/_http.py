@@ -102,6 +102,11 @@ class HTTPCore:
         self.stats = ClientStats()
         self._decode_turn = asyncio.Lock()  # responses are decoded one at a time
 
+    @property
+    def paused_for(self) -> float:
+        """Seconds left of the cooldown a 429 imposed (0.0 when none)."""
+        return self._limiter.paused_for
+
     def derive(
         self,
         *,

@@ -10,11 +10,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import re
 import sys
 import tempfile
 from collections.abc import Callable, Coroutine, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
+from urllib.parse import urlsplit
 
 import click
 import orjson
@@ -32,11 +35,18 @@ from ._export import (
     export,
     filters_of,
 )
-from ._export._progress import format_seconds
+from ._export._progress import format_seconds, note
 from ._sync_files import WindowWritten, sync_to_files
 from ._types import Include
 from ._version import __version__
-from .errors import AuthenticationError, ConfigurationError, InvalidParameterError, RefinerError
+from .errors import (
+    AuthenticationError,
+    ConfigurationError,
+    InvalidParameterError,
+    NotFoundError,
+    RefinerError,
+    ResponseDecodeError,
+)
 from .sync import DEFAULT_LOOKBACK, DEFAULT_MAX_WINDOW, DEFAULT_SETTLE, SyncState
 
 __all__ = ["cli", "main"]
@@ -108,6 +118,18 @@ def _fail_line(message: str, code: int) -> NoReturn:
     sys.exit(code)
 
 
+def _say(text: str) -> None:
+    """Print a line of the command's report on stdout. When its reader has gone (a closed pipe),
+    say so once on stderr and carry on: the work matters more than its report."""
+    try:
+        click.echo(text)
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # later lines, and the flush at exit, go nowhere
+        os.close(devnull)
+        click.echo("refiner-async: standard output is closed; the report is not shown", err=True)
+
+
 @click.group(
     name="refiner-async", cls=OneLineGroup, context_settings={"help_option_names": ["-h", "--help"]}
 )
@@ -126,11 +148,13 @@ def _run(
     debug: bool,
     on_interrupt: Callable[[], str],
     resume_hint: Callable[[], str] = str,
+    base_url: str | None = None,
 ) -> T:
     """Run ``coro``, turning the errors a person can act on into one line (a :class:`Failure`).
 
     With ``debug`` they propagate as tracebacks instead (an interruption is always one line).
-    ``resume_hint()`` is added to errors that ended a run part-way.
+    ``resume_hint()`` is added to errors that ended a run part-way; an answer that a wrong
+    ``base_url`` explains says so.
     """
     if debug:
         logging.basicConfig(format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -142,11 +166,15 @@ def _run(
     except (RefinerError, OSError) as exc:
         if debug:
             raise
-        raise _failure(exc, resume_hint) from None
+        raise _failure(exc, resume_hint, base_url) from None
 
 
-def _failure(exc: RefinerError | OSError, resume_hint: Callable[[], str]) -> Failure:
+def _failure(
+    exc: RefinerError | OSError, resume_hint: Callable[[], str], base_url: str | None = None
+) -> Failure:
     """The one line (and exit code) for an error a person can act on."""
+    if base_url is not None and isinstance(exc, NotFoundError | ResponseDecodeError):
+        return Failure(f"{exc}; {base_url_hint(base_url)}")
     if isinstance(exc, InvalidParameterError | ConfigurationError):
         return Failure(_with_flag(exc), 2)
     if isinstance(exc, AuthenticationError):
@@ -159,6 +187,14 @@ def _failure(exc: RefinerError | OSError, resume_hint: Callable[[], str]) -> Fai
         return Failure(f"{exc}{resume_hint()}")
     target = f" {exc.filename}" if exc.filename else ""
     return Failure(f"cannot write{target}: {exc.strerror or exc}")
+
+
+def base_url_hint(base_url: str) -> str:
+    """What to check when a list the API always has was not found, or answered with something
+    other than the API's JSON: the base URL (the commands only list collections)."""
+    if not re.search(r"/v\d+$", urlsplit(base_url).path.rstrip("/")):
+        return f"--base-url {base_url} lacks the API version: try {base_url.rstrip('/')}/v1"
+    return f"is --base-url {base_url} the Refiner API? (it is {DEFAULT_BASE_URL})"
 
 
 def _with_flag(exc: RefinerError) -> str:
@@ -185,7 +221,7 @@ def progress_reporter(
         yield PlainProgress(sys.stderr)
         return
     columns = (
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[rate]} items/s"),
@@ -196,18 +232,40 @@ def progress_reporter(
 
         def report(progress: ExportProgress) -> None:
             eta = progress.eta_seconds
+            state = note(progress)
+            label = progress.resource if state is None else f"{progress.resource}: {state}"
             rate = f"{progress.items_per_second:,.0f}"
             left = "-" if eta is None else format_seconds(eta)
             if not task:
-                task.append(
-                    bar.add_task(progress.resource, total=progress.total, rate=rate, eta=left)
-                )
-            bar.update(task[0], completed=progress.items, total=progress.total, rate=rate, eta=left)
+                task.append(bar.add_task(label, total=progress.total, rate=rate, eta=left))
+            bar.update(
+                task[0],
+                description=label,
+                completed=progress.items,
+                total=progress.total,
+                rate=rate,
+                eta=left,
+            )
 
         yield report
 
 
 # --- export -------------------------------------------------------------------------------------
+
+#: Options that export and sync share.
+PAGE_LENGTH: dict[str, Any] = {
+    "type": click.IntRange(1, 1000),
+    "default": 1000,
+    "show_default": True,
+    "help": "Items per request (the API's most).",
+}
+BASE_URL: dict[str, Any] = {
+    "default": DEFAULT_BASE_URL,
+    "show_default": True,
+    "envvar": "REFINER_BASE_URL",
+    "show_envvar": True,
+    "help": "The API's address, /v1 included.",
+}
 
 
 def _format_of(out: Path, fmt: str | None) -> str:
@@ -270,7 +328,12 @@ def _read_key(path: Path) -> str:
 @cli.command(name="export")
 @click.argument("resource", type=click.Choice(list(RESOURCES)))
 @click.option(
-    "--out", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path), metavar="FILE"
+    "--out",
+    "-o",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="The output; it appears only once the export is complete.",
 )
 @click.option(
     "--format", "fmt", type=click.Choice(FORMATS), help="Default: from FILE's suffix, else jsonl."
@@ -280,15 +343,17 @@ def _read_key(path: Path) -> str:
 @click.option("--include", type=click.Choice(_validate.INCLUDES), help="Responses to include.")
 @click.option("--since", "date_range_start", metavar="DATE", help="ISO-8601; inclusive.")
 @click.option("--until", "date_range_end", metavar="DATE", help="ISO-8601; exclusive.")
-@click.option("--search", metavar="TEXT")
+@click.option(
+    "--search", metavar="TEXT", help="Only items whose contact's email, id or name match."
+)
 @click.option("--with-attributes", is_flag=True, help="Responses: add every contact attribute.")
 @click.option("--order-by", type=click.Choice(_validate.ORDER_BY), help="Contacts' order.")
 @click.option("--state", type=click.Choice(_validate.FORM_STATES), help="Forms to list.")
 @click.option("--include-info", is_flag=True, help="Forms: dates, counts, channels.")
 @click.option("--include-config", is_flag=True, help="Forms: the survey configuration.")
-@click.option("--page-length", type=click.IntRange(1, 1000), default=1000, show_default=True)
+@click.option("--page-length", **PAGE_LENGTH)
 @click.option("--max-items", type=click.IntRange(min=1), help="Stop after this many items.")
-@click.option("--base-url", default=DEFAULT_BASE_URL, show_default=True, envvar="REFINER_BASE_URL")
+@click.option("--base-url", **BASE_URL)
 @click.option(
     "--api-key",
     envvar="REFINER_API_KEY",
@@ -354,8 +419,9 @@ def export_command(
         debug=debug,
         on_interrupt=lambda: f"interrupted: {_saved(files, resource) or 'nothing was saved'}",
         resume_hint=lambda: f" ({saved})" if (saved := _saved(files, resource)) else "",
+        base_url=base_url,
     )
-    click.echo(str(summary))
+    _say(str(summary))
 
 
 # --- demo ---------------------------------------------------------------------------------------
@@ -365,14 +431,14 @@ async def _demo(responses: int, seed: int, latency: float, out: Path) -> set[str
     """Serve the emulator, export its responses to ``out``; returns the uuids it holds."""
     from .testing import FakeRefiner
 
-    click.echo(f"Starting the Refiner API emulator: {responses:,} responses, seed {seed} ...")
+    _say(f"Starting the Refiner API emulator: {responses:,} responses, seed {seed} ...")
     async with FakeRefiner(
         seed=seed, responses=responses, latency=latency, jitter=latency / 2
     ) as fake:
         # A few failures, as a real network has them: the retries show in the summary.
         fake.faults.add("503", path="/responses", probability=0.1, times=3)
         fake.faults.add("429", path="/responses", probability=0.1, times=1, retry_after=1)
-        click.echo(
+        _say(
             f"Serving {fake.base_url} (built in {fake.build_seconds:.2f} s; {latency * 1000:.0f} ms "
             "latency per request; a few 503s and a 429 injected on /responses)"
         )
@@ -381,7 +447,7 @@ async def _demo(responses: int, seed: int, latency: float, out: Path) -> set[str
                 summary = await export(
                     client, "responses", out, include="all", overwrite=True, progress=progress
                 )
-        click.echo(str(summary))
+        _say(str(summary))
         return fake.all_response_uuids(include="all")
 
 
@@ -390,7 +456,7 @@ def _check(out: Path, expected: set[str]) -> bool:
     with open(out, "rb") as lines:
         seen = [orjson.loads(line)["uuid"] for line in lines]
     if len(seen) == len(expected) and set(seen) == expected:
-        click.echo(
+        _say(
             f"Checked: {len(seen):,} lines, each of the emulator's {len(expected):,} responses "
             "exactly once."
         )
@@ -404,8 +470,14 @@ def _check(out: Path, expected: set[str]) -> bool:
 
 
 @cli.command()
-@click.option("--responses", type=click.IntRange(min=1), default=50_000, show_default=True)
-@click.option("--seed", type=int, default=1, show_default=True)
+@click.option(
+    "--responses",
+    type=click.IntRange(min=1),
+    default=50_000,
+    show_default=True,
+    help="Responses in the emulator's data set.",
+)
+@click.option("--seed", type=int, default=1, show_default=True, help="Seed of the data set.")
 @click.option(
     "--latency", type=click.FloatRange(min=0), default=0.005, show_default=True, help="Seconds."
 )
@@ -431,7 +503,7 @@ def demo(responses: int, seed: int, latency: float, out: Path | None, debug: boo
         )
         ok = _check(out, expected)
     if not keep:
-        click.echo("(The file was temporary: --out FILE keeps it.)")
+        _say("(The file was temporary: --out FILE keeps it.)")
     if not ok:
         raise Failure("the export does not match the emulator's data")
 
@@ -456,7 +528,14 @@ def demo(responses: int, seed: int, latency: float, out: Path | None, debug: boo
     metavar="DIR",
     help="One file per window: responses-START-END.FORMAT.",
 )
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="jsonl", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="jsonl",
+    show_default=True,
+    help="Format of each window's file.",
+)
 @click.option(
     "--lookback",
     type=click.FloatRange(min=0),
@@ -479,11 +558,17 @@ def demo(responses: int, seed: int, latency: float, out: Path | None, debug: boo
     help="Seconds one window may cover past the bookmark.",
 )
 @click.option("--since", metavar="DATE", help="First run only: start here (default: the oldest).")
-@click.option("--include", type=click.Choice(_validate.INCLUDES), default="completed")
+@click.option(
+    "--include",
+    type=click.Choice(_validate.INCLUDES),
+    default="completed",
+    show_default=True,
+    help="Responses to include.",
+)
 @click.option("--form", multiple=True, metavar="UUID", help="Only this survey (repeatable).")
 @click.option("--segment", multiple=True, metavar="UUID", help="Only this segment (repeatable).")
-@click.option("--page-length", type=click.IntRange(1, 1000), default=1000, show_default=True)
-@click.option("--base-url", default=DEFAULT_BASE_URL, show_default=True, envvar="REFINER_BASE_URL")
+@click.option("--page-length", **PAGE_LENGTH)
+@click.option("--base-url", **BASE_URL)
 @click.option("--api-key", envvar="REFINER_API_KEY", show_envvar=True, help="The project's key.")
 @click.option("--debug", is_flag=True, help="Log requests; show tracebacks.")
 def sync_command(
@@ -516,7 +601,7 @@ def sync_command(
     def written(done: WindowWritten) -> None:
         w = done.window
         span = f"{w.start:%Y-%m-%d %H:%M:%S} to {w.end:%Y-%m-%d %H:%M:%S} UTC"
-        click.echo(f"{done.path}: {done.items:,} {resource} received {span}")
+        _say(f"{done.path}: {done.items:,} {resource} received {span}")
 
     async def run() -> SyncState:
         async with RefinerClient(api_key, base_url=base_url) as client:
@@ -542,24 +627,43 @@ def sync_command(
         debug=debug,
         on_interrupt=lambda: f"interrupted: {hint}",
         resume_hint=lambda: f" ({hint})",
+        base_url=base_url,
     )
     bookmark = "none yet" if state.bookmark is None else f"{state.bookmark:%Y-%m-%dT%H:%M:%SZ}"
-    click.echo(f"bookmark: {bookmark} (saved in {state_path})")
+    _say(f"bookmark: {bookmark} (saved in {state_path})")
 
 
 # --- emulator -----------------------------------------------------------------------------------
 
 
-@cli.command(
-    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
-    add_help_option=False,
-)
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def emulator(args: tuple[str, ...]) -> None:
-    """Serve the Refiner API emulator until interrupted (--port, --seed, --responses ...; --help)."""
-    from .testing.__main__ import main as serve_main
+def _emulator_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The emulator's options (one list, shared with ``python -m refiner_async.testing``)."""
+    from .testing.__main__ import OPTIONS
 
-    sys.exit(serve_main(list(args)))
+    for option in reversed(OPTIONS):
+        switch = option.type is bool
+        command = click.option(
+            option.flag,
+            type=None if switch else option.type,
+            is_flag=switch,
+            default=option.default,
+            show_default=option.default is not None and not switch,
+            help=option.help,
+        )(command)
+    return command
+
+
+@cli.command()
+@_emulator_options
+def emulator(**options: Any) -> None:
+    """Serve the Refiner API emulator on HTTP until interrupted (Ctrl-C).
+
+    It prints its base URL and key; point a client at them with REFINER_BASE_URL and
+    REFINER_API_KEY. Its data, faults and journal are described in the README.
+    """
+    from .testing.__main__ import run
+
+    sys.exit(run(options, prog="refiner-async"))
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -8,7 +8,7 @@ from typing import TextIO
 
 import attrs
 
-__all__ = ["ExportProgress", "ExportSummary", "PlainProgress", "format_seconds"]
+__all__ = ["ExportProgress", "ExportSummary", "PlainProgress", "describe", "format_seconds", "note"]
 
 
 def format_seconds(seconds: float) -> str:
@@ -32,6 +32,9 @@ class ExportProgress:
     pages: int  # pages fetched by this run
     seconds: float  # since this run started
     resumed_items: int = 0  # items already in the file when this run started
+    phase: str = "fetching"  # "fetching" pages, then "converting" the file (CSV and Parquet)
+    format: str = "jsonl"  # the output's format
+    paused_for: float = 0.0  # seconds left of a cooldown the API imposed with a 429 (0: sending)
 
     @property
     def items_per_second(self) -> float:
@@ -40,11 +43,12 @@ class ExportProgress:
 
     @property
     def eta_seconds(self) -> float | None:
-        """Seconds left at the current rate (None while unknown)."""
+        """Seconds of fetching left at the current rate, a 429 cooldown included (None while
+        unknown, and while converting)."""
         rate = self.items_per_second
-        if self.total is None or rate <= 0:
+        if self.phase != "fetching" or self.total is None or rate <= 0:
             return None
-        return max(self.total - self.items, 0) / rate
+        return max(self.total - self.items, 0) / rate + self.paused_for
 
 
 @attrs.frozen
@@ -85,7 +89,8 @@ class ExportSummary:
 
 
 class PlainProgress:
-    """A ``progress`` callback writing one line every ``interval`` seconds (and for the first page).
+    """A ``progress`` callback writing one line every ``interval`` seconds, and at once when the
+    export starts, pauses for a 429, resumes or starts converting.
 
     For logs and pipes, where a redrawn progress bar would be noise::
 
@@ -96,14 +101,31 @@ class PlainProgress:
         self._stream = stream
         self._interval = interval  # seconds between lines
         self._last: float | None = None  # monotonic time of the last line written
+        self._stage: str | None = None  # the stage of the last line written
 
     def __call__(self, progress: ExportProgress) -> None:
         now = time.monotonic()
-        if self._last is not None and now - self._last < self._interval:
+        stage = _stage(progress)
+        if stage == self._stage and self._last is not None and now - self._last < self._interval:
             return
-        self._last = now
+        self._last, self._stage = now, stage
         self._stream.write(describe(progress) + "\n")
         self._stream.flush()
+
+
+def _stage(progress: ExportProgress) -> str:
+    if progress.phase != "fetching":
+        return progress.phase
+    return "paused" if progress.paused_for > 0 else "fetching"
+
+
+def note(progress: ExportProgress) -> str | None:
+    """What holds the export besides fetching: a 429 cooldown or the conversion (None: neither)."""
+    if progress.phase == "converting":
+        return f"converting to {progress.format}"
+    if progress.paused_for > 0:
+        return f"paused {format_seconds(progress.paused_for)} by the API's rate limit (429)"
+    return None
 
 
 def describe(progress: ExportProgress) -> str:
@@ -111,8 +133,13 @@ def describe(progress: ExportProgress) -> str:
     done = f"{progress.resource}: {progress.items:,}"
     if progress.total:
         done += f" of {progress.total:,} ({100 * progress.items // progress.total}%)"
-    line = f"{done}, {progress.items_per_second:,.0f} items/s"
+    parts = [done]
+    if progress.phase == "fetching":
+        parts.append(f"{progress.items_per_second:,.0f} items/s")
+    state = note(progress)
+    if state is not None:
+        parts.append(state)
     eta = progress.eta_seconds
     if eta is not None:
-        line += f", about {format_seconds(eta)} left"
-    return line
+        parts.append(f"about {format_seconds(eta)} left")
+    return ", ".join(parts)

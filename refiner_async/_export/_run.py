@@ -14,13 +14,14 @@ an output at a time (``_lock``).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
 import functools
 import inspect
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import aclosing
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -279,6 +280,23 @@ async def _run(
     resumed_items = state.items
     pages_written = 0  # by this run
     remaining = None if max_items is None else max_items - state.items
+
+    def report(phase: str = "fetching") -> None:
+        if progress is not None:
+            progress(
+                ExportProgress(
+                    resource=resource,
+                    items=state.items,
+                    total=state.total,
+                    pages=pages_written,
+                    seconds=time.perf_counter() - started,
+                    resumed_items=resumed_items,
+                    phase=phase,
+                    format=fmt,
+                    paused_for=client.paused_for,
+                )
+            )
+
     try:
         if not state.complete and remaining != 0:
             paginator = listing(
@@ -287,22 +305,12 @@ async def _run(
             writer = _PageWriter(files, state, max_items)
             try:
                 await thread.run(writer.open)
-                async with aclosing(paginator.pages()) as pages:
+                async with _reporting_pauses(client, report), aclosing(paginator.pages()) as pages:
                     async for page in pages:
                         await thread.run(writer.append, page)
                         pages_written += 1
-                        if progress is not None:
-                            state = writer.state
-                            progress(
-                                ExportProgress(
-                                    resource=resource,
-                                    items=state.items,
-                                    total=state.total,
-                                    pages=pages_written,
-                                    seconds=time.perf_counter() - started,
-                                    resumed_items=resumed_items,
-                                )
-                            )
+                        state = writer.state
+                        report()
             except BaseException:
                 writer.close()  # (a step never runs while this does: see FileThread.run)
                 if writer.state.pages == 0:
@@ -310,6 +318,8 @@ async def _run(
                 raise
             writer.close()
             state = writer.state
+        if fmt != "jsonl":
+            report("converting")
         await thread.run(_finish, files, fmt, model, page_length, state)
     except OSError as exc:
         if exc.errno not in _NO_ROOM:
@@ -333,6 +343,32 @@ async def _run(
         rate_limited=stats.rate_limited - stats_before.rate_limited,
         rate_limit_wait=stats.rate_limit_wait - stats_before.rate_limit_wait,
     )
+
+
+#: Seconds between progress reports while a 429 cooldown holds every page back.
+PAUSE_REPORT_INTERVAL = 0.25
+
+
+@contextlib.asynccontextmanager
+async def _reporting_pauses(
+    client: RefinerClient, report: Callable[[], None]
+) -> AsyncIterator[None]:
+    """Report progress every :data:`PAUSE_REPORT_INTERVAL` while the API's 429 cooldown holds the
+    client, when no page arrives to report it."""
+
+    async def tick() -> None:
+        while True:
+            await asyncio.sleep(PAUSE_REPORT_INTERVAL)
+            if client.paused_for > 0:
+                report()
+
+    ticker = asyncio.create_task(tick())
+    try:
+        yield
+    finally:
+        ticker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await ticker
 
 
 _LINE = orjson.OPT_APPEND_NEWLINE

@@ -1,4 +1,9 @@
-"""``python -m refiner_async.testing``: serve a FakeRefiner until interrupted."""
+"""``python -m refiner_async.testing`` (and ``refiner-async emulator``): serve a FakeRefiner until
+interrupted.
+
+:data:`OPTIONS` is the one list of the server's options; argparse reads it here, and click reads it
+for ``refiner-async emulator``, so both commands take the same options with the same help.
+"""
 
 from __future__ import annotations
 
@@ -6,35 +11,59 @@ import argparse
 import asyncio
 import contextlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
 
 from ._server import FakeRefiner, serve
 
-__all__ = ["main"]
+__all__ = ["OPTIONS", "Option", "main", "run"]
+
+
+class Option(NamedTuple):
+    """One command-line option: its flag, value type (``bool``: a switch), default and help."""
+
+    flag: str
+    type: type
+    default: Any
+    help: str
+
+    @property
+    def name(self) -> str:
+        """The keyword argument of :func:`serve` it sets."""
+        return self.flag.removeprefix("--").replace("-", "_")
+
+
+OPTIONS = (
+    Option("--host", str, "127.0.0.1", "Address to listen on."),
+    Option("--port", int, 8080, "Port to listen on (0 picks a free one)."),
+    Option("--seed", int, 1, "Seed of the data set: the same seed gives the same data."),
+    Option("--responses", int, 50000, "Survey responses in the data set."),
+    Option("--contacts", int, None, "Contacts in the data set (default: a tenth of --responses)."),
+    Option("--forms", int, 8, "Surveys in the data set."),
+    Option("--segments", int, 6, "Segments in the data set."),
+    Option("--api-key", str, None, "The key to accept (default: a new one, printed at start)."),
+    Option("--page-length-default", int, 50, "Items per page when a request names none."),
+    Option("--strict-page-length", bool, False, "Answer 400 above 1000 items per page (no clamp)."),
+    Option("--latency", float, 0.0, "Seconds added to every request."),
+    Option("--jitter", float, 0.0, "Up to this many seconds more or less than --latency."),
+    Option("--rate-limit", float, None, "Requests per second before 429s (default: no limit)."),
+    Option("--rate-burst", float, None, "Burst of the --rate-limit token bucket."),
+    Option("--per-user-limit", int, 0, "Requests per minute per contact id/email/uuid (0: off)."),
+)
+
+PROG = "python -m refiner_async.testing"
+DESCRIPTION = "Serve the Refiner API emulator (FakeRefiner) on HTTP until interrupted."
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m refiner_async.testing",
-        description="Serve the Refiner API emulator (FakeRefiner) until interrupted.",
-    )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8080, help="0 picks a free port")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--responses", type=int, default=50000)
-    parser.add_argument("--contacts", type=int, default=None)
-    parser.add_argument("--forms", type=int, default=8)
-    parser.add_argument("--segments", type=int, default=6)
-    parser.add_argument("--api-key", default=None)
-    parser.add_argument("--page-length-default", type=int, default=50)
-    parser.add_argument("--strict-page-length", action="store_true")
-    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every request")
-    parser.add_argument("--jitter", type=float, default=0.0, help="+/- seconds around --latency")
-    parser.add_argument("--rate-limit", type=float, default=None, help="requests per second")
-    parser.add_argument("--rate-burst", type=float, default=None)
-    parser.add_argument(
-        "--per-user-limit", type=int, default=0, help="requests per minute per user (0: off)"
-    )
+    parser = argparse.ArgumentParser(prog=PROG, description=DESCRIPTION)
+    for option in OPTIONS:
+        if option.type is bool:
+            parser.add_argument(option.flag, action="store_true", help=option.help)
+        else:
+            parser.add_argument(
+                option.flag, type=option.type, default=option.default, help=option.help
+            )
     return parser
 
 
@@ -48,30 +77,24 @@ def _announce(fake: FakeRefiner) -> None:
     sys.stdout.flush()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(
-            serve(
-                host=args.host,
-                port=args.port,
-                seed=args.seed,
-                responses=args.responses,
-                ready=_announce,
-                contacts=args.contacts,
-                forms=args.forms,
-                segments=args.segments,
-                api_key=args.api_key,
-                page_length_default=args.page_length_default,
-                strict_page_length=args.strict_page_length,
-                latency=args.latency,
-                jitter=args.jitter,
-                rate_limit=args.rate_limit,
-                rate_burst=args.rate_burst,
-                per_user_limit=args.per_user_limit,
-            )
+def run(options: Mapping[str, Any], prog: str = PROG) -> int:
+    """Serve with ``options`` (keyword arguments of :func:`serve`) until interrupted; returns the
+    exit code. An address that cannot be listened on is one line on stderr and exit code 1."""
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve(ready=_announce, **options))
+    except OSError as exc:
+        where = f"{options.get('host', '127.0.0.1')}:{options.get('port', 8080)}"
+        reason = (exc.strerror or str(exc)).rsplit(": ", 1)[-1]
+        sys.stderr.write(
+            f"{prog}: error: cannot listen on {where}: {reason} (--port 0 picks a free port)\n"
         )
+        return 1
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run(vars(_parser().parse_args(argv)))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from refiner_async.testing import FakeRefiner
 
@@ -60,3 +60,13 @@ def runner(monkeypatch: pytest.MonkeyPatch) -> CliRunner:
 def connect(served: FakeRefiner) -> list[str]:
     """The flags that point a command at ``served``."""
     return ["--base-url", served.base_url, "--api-key", served.api_key]
+
+
+def one_line_error(result: Result, code: int, text: str) -> None:
+    """The command failed with exit ``code`` and one line on stderr, containing ``text``."""
+    assert result.exit_code == code, result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("refiner-async: error: ")
+    assert text in lines[0]
+    assert "Traceback" not in result.output

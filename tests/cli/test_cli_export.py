@@ -11,23 +11,15 @@ from typing import Any
 import orjson
 import pyarrow.parquet as pq
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 
 from refiner_async import AuthenticationError, ExportProgress, RefinerClient
 from refiner_async import cli as cli_module
 from refiner_async.cli import cli, progress_reporter
 from refiner_async.testing import FakeRefiner
+from tests.cli.conftest import one_line_error
 
 pytestmark = pytest.mark.usefixtures("instant")
-
-
-def one_line_error(result: Result, code: int, text: str) -> None:
-    assert result.exit_code == code, result.output
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("refiner-async: error: ")
-    assert text in lines[0]
-    assert "Traceback" not in result.output
 
 
 def uuids(path: Path, fmt: str) -> list[str]:
