@@ -68,7 +68,7 @@ async def fetch_times(page: bytes, packed: bytes, key: str, rounds: int) -> dict
             for _ in range(rounds):
                 for kind in ("identity", "gzip", "gzip", "identity"):
                     started = time.perf_counter()
-                    await client._request("GET", f"/{kind}")
+                    await client.get(f"/{kind}")
                     times[kind].append(time.perf_counter() - started)
     finally:
         await runner.cleanup()

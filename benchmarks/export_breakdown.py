@@ -21,22 +21,22 @@ from __future__ import annotations
 
 import asyncio
 import cProfile
-import functools
 import gc
 import io
 import pstats
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
 from _common import common_arguments, emulator, publish, table
 
+from refiner_async._codec import Decoding, PageCodec
 from refiner_async._converters import clear_caches, structure_page
+from refiner_async._http import RawResponse
 from refiner_async._pagination import Paginator
 from refiner_async.models import Response
-from refiner_async.models.page import Page
 
 NAME = "export_breakdown"
 PAGES = 20
@@ -59,14 +59,11 @@ def fetch_bodies(pages: int) -> list[bytes]:
 def stages(bodies: list[bytes]) -> dict[str, Callable[[], int]]:
     """Each stage as a function that replays every page and returns the items it saw."""
 
-    def read(raw: bytes) -> Page[Response]:
-        return structure_page(orjson.loads(raw), Response, method="GET", path="/responses")
+    codec = PageCodec(Decoding(), Response)  # as client.responses.list decodes
 
-    async def fetch(params: dict[str, Any]) -> Page[Response]:
-        return read(bodies[params["page"] - 1])
-
-    async def fetch_later(params: dict[str, Any]) -> Callable[[], Page[Response]]:
-        return functools.partial(read, bodies[params["page"] - 1])
+    async def fetch(params: dict[str, Any], decode: Callable[[Any], Awaitable[Any]] | None) -> Any:
+        answer = RawResponse(200, {}, bodies[params["page"] - 1], "GET", "/responses")
+        return answer if decode is None else await decode(answer)
 
     def orjson_only() -> int:
         n = 0
@@ -87,8 +84,8 @@ def stages(bodies: list[bytes]) -> dict[str, Callable[[], int]]:
         async def items() -> int:
             n = 0
             listing = Paginator(
-                fetch,
-                fetch_later=fetch_later,  # as client.responses.list: read ahead as bytes
+                fetch,  # as client.responses.list: read ahead as bytes, opened when handed out
+                codec,
                 params={"include": "all"},
                 page_length=1000,
                 mode="pages",

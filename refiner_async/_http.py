@@ -1,24 +1,25 @@
-"""The one request path every call takes: limiter -> retry -> send -> read -> decode -> map errors.
+"""The one request path every call takes: limiter -> retry -> send -> read -> map errors, returning
+the 2xx answer as bytes (:class:`RawResponse`) or what the caller's ``decode`` makes of it.
 
 This module (with ``_client``, which owns the session) is the only one that talks to aiohttp. Every
-aiohttp failure is translated here, once, into the error tree of :mod:`refiner_async.errors`.
+aiohttp failure is translated here, once, into the error tree of :mod:`refiner_async.errors`. What a
+body means is not known here: the codecs (:mod:`._codec`) decode it, inside the retry loop, so that
+an answer that cannot be read is asked for again as the retry policy allows.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import platform
 import time
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar, overload
 
 import aiohttp
 import attrs
 import orjson
 
 from . import _decompress, _protocol, errors
-from ._gc import gc_paused
 from ._logs import logger
 from ._ratelimit import Limiter, QueueDeadline
 from ._retry import (
@@ -31,7 +32,9 @@ from ._retry import (
 )
 from ._version import __version__
 
-__all__ = ["ClientStats", "HTTPCore", "RawResponse", "Unopened"]
+__all__ = ["ClientStats", "Decode", "HTTPCore", "RawResponse"]
+
+T = TypeVar("T")
 
 
 USER_AGENT = (
@@ -62,24 +65,16 @@ class RawResponse:
     status: int
     headers: Mapping[str, str]
     body: bytes = attrs.field(repr=lambda body: f"<{len(body)} bytes>")
+    method: str = ""  # the call this answers, e.g. "GET"
+    path: str = ""  # and its path, e.g. "/responses"
 
 
-@attrs.frozen
-class Unopened:
-    """A 2xx answer read but not decoded (``request(later=True)``): calling it decodes ``body`` and
-    reads it, raising :class:`ResponseDecodeError` if it is not JSON."""
-
-    body: bytes  # the raw answer, for a caller that wants a look before decoding it
-    open: Callable[[], Any]
-    status: int = 200
-    headers: Mapping[str, str] = attrs.field(factory=dict, repr=False)  # as received, unredacted
-
-    def __call__(self) -> Any:
-        return self.open()
+#: What a caller makes of a 2xx answer (decoded JSON, a page of models...), run in the retry loop.
+Decode = Callable[[RawResponse], Awaitable[T]]
 
 
 class HTTPCore:
-    """Sends one logical call with the client's limiter and retry policy; returns the decoded JSON."""
+    """Sends one logical call with the client's limiter and retry policy; returns its 2xx answer."""
 
     def __init__(
         self,
@@ -100,7 +95,6 @@ class HTTPCore:
         self._session = session  # returns the client's session, created lazily in the running loop
         self._max_response_bytes = max_response_bytes
         self.stats = ClientStats()
-        self._decode_turn = asyncio.Lock()  # responses are decoded one at a time
 
     @property
     def paused_for(self) -> float:
@@ -116,8 +110,8 @@ class HTTPCore:
         max_response_bytes: int,
         session: Callable[[], aiohttp.ClientSession],
     ) -> HTTPCore:
-        """A core with other per-call settings that shares this one's limiter, stats and decode
-        turn: calls through either are paced, counted and decoded as one client's."""
+        """A core with other per-call settings that shares this one's limiter and stats: calls
+        through either are paced and counted as one client's."""
         core = HTTPCore(
             base_url=self._base_url,
             api_key=self._api_key,
@@ -128,8 +122,31 @@ class HTTPCore:
             max_response_bytes=max_response_bytes,
         )
         core.stats = self.stats
-        core._decode_turn = self._decode_turn
         return core
+
+    @overload
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Mapping[str, Any] | None = None,
+        idempotent: bool = True,
+        decode: None = None,
+    ) -> RawResponse: ...
+
+    @overload
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Mapping[str, Any] | None = None,
+        idempotent: bool = True,
+        decode: Decode[T],
+    ) -> T: ...
 
     async def request(
         self,
@@ -139,15 +156,12 @@ class HTTPCore:
         params: Mapping[str, Any] | None = None,
         json: Mapping[str, Any] | None = None,
         idempotent: bool = True,
-        read: Callable[[Any], Any] | None = None,
-        later: bool = False,
-    ) -> Any:
+        decode: Decode[T] | None = None,
+    ) -> T | RawResponse:
         """Send ``method path`` with query ``params`` and/or a JSON body; retry as the policy allows.
 
-        ``read`` turns the decoded JSON into the caller's result (a page of models, say) inside the
-        same turn as the decoding, so that one response's CPU work is never split or stacked.
-        ``later=True`` returns, for a 2xx answer, an :class:`Unopened` that decodes and reads its body
-        when called (raising :class:`ResponseDecodeError` if it is not JSON; no retry then).
+        Returns the 2xx answer, or ``await decode(answer)``: a decode that raises
+        ``ResponseDecodeError`` or ``ResponseValidationError`` counts as a failed attempt.
 
         ``idempotent=False`` marks writes that must not be repeated once they may have reached the
         server (track-event, store response): those retry only failed connects and 429 refusals.
@@ -163,9 +177,8 @@ class HTTPCore:
         while True:
             attempt += 1
             try:
-                return await self._attempt(
-                    method, path, query, body, user, attempt, deadline, read, later
-                )
+                answer = await self._attempt(method, path, query, body, user, attempt, deadline)
+                return answer if decode is None else await decode(answer)
             except QueueDeadline as declined:  # never sent: a definite error, never retried
                 raise errors.APITimeoutError(
                     f"not sent: {declined}",
@@ -215,9 +228,7 @@ class HTTPCore:
         user: str | None,
         attempt: int,
         deadline: float | None,
-        read: Callable[[Any], Any] | None,
-        later: bool,
-    ) -> Any:
+    ) -> RawResponse:
         session = self._session()
         loop = asyncio.get_running_loop()
         headers = {
@@ -261,7 +272,6 @@ class HTTPCore:
                     status = response.status
                     received = response.headers  # read-only; copied only where kept
                     retry_after = received.get("Retry-After")
-                    content_type = received.get("Content-Type", "")
                     raw = await self._read(response, method, path)
             except _NotReplayed as exc:
                 raise self._connection_error(exc.dropped, method, path) from exc.dropped
@@ -271,21 +281,16 @@ class HTTPCore:
             self._limiter.answered()
         elapsed_ms = (loop.time() - started) * 1000
         logger.debug("%s %s -> %d (attempt %d, %.0f ms)", method, path, status, attempt, elapsed_ms)
+        kept = _protocol.response_headers(received.items(), self._api_key)
         if 200 <= status < 300:
-            opener = functools.partial(_open, raw, content_type, status, method, path, read)
-            if later:
-                return Unopened(raw, opener, status, received)
-            # One response's decoding at a time, each in its own loop pass: responses that arrive
-            # together are decoded in turn, with timers and other tasks running in between.
-            async with self._decode_turn:
-                return opener()
+            return RawResponse(status, kept, raw, method, path)
         raise _protocol.error_for_status(
             status,
             _protocol.redact_body(_error_body(raw), self._api_key),
             method=method,
             path=path,
             retry_after=_protocol.parse_retry_after(retry_after, time.time()),
-            headers=_protocol.response_headers(received.items(), self._api_key),
+            headers=kept,
         )
 
     async def _read(self, response: aiohttp.ClientResponse, method: str, path: str) -> bytes:
@@ -404,44 +409,6 @@ def _too_large(
     )
     return errors.ResponseTooLargeError(
         text,
-        method=method,
-        path=path,
-        status=status,
-    )
-
-
-def _open(
-    raw: bytes,
-    content_type: str,
-    status: int,
-    method: str,
-    path: str,
-    read: Callable[[Any], Any] | None,
-) -> Any:
-    """A 2xx body decoded, then turned into the caller's result by ``read``, with the collector
-    paused (see :mod:`._gc`)."""
-    with gc_paused():
-        payload = _decode(raw, content_type, status=status, method=method, path=path)
-        if read is not None:
-            # Rebinding frees the decoded JSON before the collector runs again, so that its next
-            # collection need not traverse it.
-            payload = read(payload)
-    return payload
-
-
-def _decode(raw: bytes, content_type: str, *, status: int, method: str, path: str) -> Any:
-    """orjson-decode a 2xx body; an empty body is ``None``."""
-    if not raw.strip():
-        return None
-    try:
-        return orjson.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        problem = str(exc)
-    # Raised here, outside the except clause, so that orjson's error (whose .doc holds the whole
-    # body, which may echo the key) is neither the cause nor the context.
-    kind = content_type.split(";")[0] or "no content type"
-    raise errors.ResponseDecodeError(
-        f"response is not valid JSON ({kind}, {len(raw)} bytes): {problem}",
         method=method,
         path=path,
         status=status,

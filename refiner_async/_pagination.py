@@ -1,7 +1,9 @@
-"""Paginator: turns a ``fetch(params) -> Page[T]`` coroutine into items, pages and lists.
+"""Paginator: turns one page fetch and a page codec into items, pages and lists.
 
-It knows nothing about HTTP: the resource gives it the call's filters and a fetch function that sends
-one page request (through the client's limiter and retry policy) and returns a Page.
+It knows nothing about HTTP: the resource gives it the call's filters, a ``fetch(params, decode)``
+that sends one page request (through the client's limiter and retry policy) and returns its answer
+(``decode=None``) or ``await decode(answer)``, and a codec that opens an answer into a Page and reads
+the next cursor an answer seems to carry before it is opened.
 
 How an iteration reads
 ----------------------
@@ -15,7 +17,7 @@ page 1 serves every mode and ``"auto"`` decides after it without a wasted reques
   however slow the consumer is.
 * ``"cursor"``: follow ``next_page_cursor`` one page at a time, fetching the next page while the
   consumer works through the current one. It is requested as the current page is opened, by the
-  cursor read from its bytes (:func:`peek_cursor`); a wrong guess is dropped once the page is open.
+  cursor the codec reads from its bytes; a wrong guess is dropped once the page is open.
   A cursor that repeats, or leads back to an earlier one, raises :class:`PaginationError`;
   ``max_pages`` caps the requests of one iteration; an empty page with a cursor is skipped and
   followed, but ``MAX_EMPTY_RUN`` (5) pages in a row that bring nothing new raise
@@ -51,10 +53,10 @@ look unchanged while an item slid across the boundary. Pass ``new_items_first=Fa
 so ``"auto"`` reads them by cursor; ``"pages"`` remains an explicit choice of speed, and forms, which
 have no cursor, keep that limit.
 
-Memory: at most ``window`` pages in flight or buffered, plus the key set. With ``fetch_later`` (every
-resource list) a buffered page is its undecoded body, opened when it is handed out: only the page
-being handed out exists as objects, and it is fresh in the CPU's caches when the consumer reads it;
-a body found then not to be JSON is requested again. The key set holds the
+Memory: at most ``window`` pages in flight or buffered, plus the key set. A buffered page is its
+undecoded answer, opened when it is handed out: only the page being handed out exists as objects,
+and it is fresh in the CPU's caches when the consumer reads it; an answer found then not to be JSON
+(or not a list envelope) is requested again, with the retries every request has. The key set holds the
 identities of the last ``window + 2`` pages when the endpoint has cursors (enough to see an overlap;
 repairs continue by cursor and need no older keys) and of every item yielded for forms (page-number
 repair must recognise items from any page it re-reads; forms lists are small). With ``key=None``
@@ -81,11 +83,10 @@ import binascii
 import hashlib
 import json
 import math
-import re
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Mapping, Sequence
 from contextlib import aclosing
-from typing import Any, Generic, TypeGuard, TypeVar
+from typing import Any, Generic, Protocol, TypeGuard, TypeVar
 
 import attrs
 
@@ -103,8 +104,8 @@ from .models.page import Page
 __all__ = [
     "AUTO_PAGE_NUMBERS_MAX_ITEMS",
     "DEFAULT_MAX_PAGES",
-    "FetchPage",
-    "FetchPageLater",
+    "Fetch",
+    "PageCodec",
     "PaginationMode",
     "PaginationStats",
     "Paginator",
@@ -112,14 +113,29 @@ __all__ = [
 
 T = TypeVar("T")
 
-FetchPage = Callable[[dict[str, Any]], Awaitable[Page[T]]]
-#: An answer arrived and not opened yet: the request's parameters and the function opening it.
-_Arrived = tuple[dict[str, Any], Callable[[], Page[T]]]
+#: ``fetch(params, decode)``: one page request with exactly ``params``; its answer (``decode``
+#: None) or ``await decode(answer)``, a decode that fails counting as a failed attempt.
+Fetch = Callable[[dict[str, Any], Callable[[Any], Awaitable[Any]] | None], Awaitable[Any]]
+
+
+class PageCodec(Protocol[T]):
+    """What the paginator needs to know about an answer."""
+
+    async def open(self, answer: Any) -> Page[T]:
+        """The answer as a Page (``ResponseDecodeError``/``ResponseValidationError`` if it is not
+        one); used as a fetch's ``decode`` too."""
+        ...
+
+    def next_cursor(self, answer: Any) -> str | None:
+        """The ``next_page_cursor`` the answer seems to carry, read without opening it (a guess,
+        checked once the page is open), or None."""
+        ...
+
+
+#: An answer arrived and not opened yet, with its request's parameters.
+_Arrived = tuple[dict[str, Any], Any]
 #: A prefetch under way.
-_Prefetch = asyncio.Task[_Arrived[T]]
-#: Like FetchPage, but the answer is opened (decoded and structured) only when the returned
-#: function is called: a prefetched page waits as bytes until it is handed out.
-FetchPageLater = Callable[[dict[str, Any]], Awaitable[Callable[[], Page[T]]]]
+_Prefetch = asyncio.Task[_Arrived]
 
 AUTO_PAGE_NUMBERS_MAX_ITEMS = 10_000  # "auto" reads by page number up to this many items
 DEFAULT_MAX_PAGES = 100_000  # page requests one iteration may send before PaginationError
@@ -300,26 +316,6 @@ def _earlier_page(a: _Position | None, b: _Position | None) -> bool:
     return a.page < b.page
 
 
-_CURSOR_KEY = b'"next_page_cursor"'
-_CURSOR_VALUE = re.compile(rb'\s*:\s*"([^"\\\x00-\x1f]{1,%d})"' % MAX_CURSOR_CHARS)
-
-
-def peek_cursor(body: bytes) -> str | None:
-    """The ``next_page_cursor`` an unopened list answer seems to carry, read from its bytes without
-    decoding them: the value of the last key of that name when it is a plain string (no escapes),
-    else None. A guess, to be checked against the page once it is opened."""
-    at = body.rfind(_CURSOR_KEY)
-    if at < 0:
-        return None
-    match = _CURSOR_VALUE.match(body, at + len(_CURSOR_KEY))
-    if match is None:
-        return None
-    try:
-        return match.group(1).decode()
-    except UnicodeDecodeError:
-        return None
-
-
 def _mark_retrieved(task: asyncio.Task[Any]) -> None:
     """Done callback: a failed prefetch that is dropped must not log 'exception never retrieved'."""
     if not task.cancelled():
@@ -342,7 +338,7 @@ class _Run(Generic[T]):
         pages_kept = source._window + 2 if source._supports_cursor else None
         self._seen = _SeenKeys(source._key, pages_kept)
         self._cursors: set[str] = set()  # cursors requested by this iteration, for cycle detection
-        self._tasks: set[_Prefetch[T]] = set()  # prefetches not yet taken
+        self._tasks: set[_Prefetch] = set()  # prefetches not yet taken
         self._handoff: _Position | None = None  # set when page-number reading hands over to cursors
         self.stats = PaginationStats()
 
@@ -366,23 +362,23 @@ class _Run(Generic[T]):
 
     async def _get(self, position: _Position) -> Page[T]:
         self._count_request()
-        return await self._src._fetch(self._params(position))
+        return await self._fetch_page(self._params(position))
 
-    def _launch(self, position: _Position) -> _Prefetch[T]:
+    async def _fetch_page(self, params: dict[str, Any]) -> Page[T]:
+        page: Page[T] = await self._src._fetch(params, self._src._codec.open)
+        return page
+
+    def _launch(self, position: _Position) -> _Prefetch:
         self._count_request()
         task = asyncio.create_task(self._call(self._params(position)))
         task.add_done_callback(_mark_retrieved)
         self._tasks.add(task)
         return task
 
-    async def _call(self, params: dict[str, Any]) -> _Arrived[T]:
-        later = self._src._fetch_later
-        if later is not None:
-            return params, await later(params)
-        page = await self._src._fetch(params)
-        return params, lambda: page
+    async def _call(self, params: dict[str, Any]) -> _Arrived:
+        return params, await self._src._fetch(params, None)
 
-    async def _arrival(self, task: _Prefetch[T]) -> _Arrived[T]:
+    async def _arrival(self, task: _Prefetch) -> _Arrived:
         """A prefetch's answer, not opened yet: its request's parameters and its opener."""
         if task.done():
             # Give the loop a turn between pages that arrived together, so that other tasks
@@ -392,20 +388,21 @@ class _Run(Generic[T]):
         self._tasks.discard(task)
         return arrived
 
-    async def _open(self, arrived: _Arrived[T]) -> Page[T]:
+    async def _open(self, arrived: _Arrived) -> Page[T]:
         """A prefetched page, opened now: decoded and structured just before it is handed out, so
         that the pages waiting meanwhile are bytes (no objects for the collector to traverse, less
         memory) and the one handed out is fresh in the CPU's caches. A body that turns out not to
         be JSON, or not a list envelope, is fetched again, with the retries every request has."""
-        params, page = arrived
+        params, answer = arrived
         try:
-            return page()
+            page: Page[T] = await self._src._codec.open(answer)
+            return page
         except (ResponseDecodeError, ResponseValidationError):
             self._count_request()
             self.stats.refetched += 1
-            return await self._src._fetch(params)
+            return await self._fetch_page(params)
 
-    async def _drop(self, tasks: list[_Prefetch[T]]) -> None:
+    async def _drop(self, tasks: list[_Prefetch]) -> None:
         """Cancel prefetches and wait until they have ended (their results are discarded)."""
         for task in tasks:
             self._tasks.discard(task)
@@ -566,10 +563,10 @@ class _Run(Generic[T]):
         """Follow next_page_cursor from ``request`` (``page``: its answer, when already read)."""
         if request.cursor is not None:
             self._cursors.add(request.cursor)
-        task: _Prefetch[T] | None = None
+        task: _Prefetch | None = None
         empty_run = 0  # pages in a row that brought nothing new
         while True:
-            early: tuple[str, _Prefetch[T]] | None = None  # the next page, asked for by a guess
+            early: tuple[str, _Prefetch] | None = None  # the next page, asked for by a guess
             if page is None and task is not None:
                 arrived = await self._arrival(task)
                 early = await self._launch_early(arrived, request)
@@ -603,16 +600,15 @@ class _Run(Generic[T]):
             page, request = None, after
 
     async def _launch_early(
-        self, arrived: _Arrived[T], request: _Position
-    ) -> tuple[str, _Prefetch[T]] | None:
+        self, arrived: _Arrived, request: _Position
+    ) -> tuple[str, _Prefetch] | None:
         """Request the page after an arrived one before opening it, by the cursor its bytes seem to
-        carry (see :func:`peek_cursor`), so that its decoding overlaps that request's latency.
+        carry (the codec's ``next_cursor``), so that its decoding overlaps that request's latency.
 
         Only while this page cannot end the listing by ``max_items``, and never by a cursor already
         followed. The guess is checked once the page is opened; a wrong one is dropped.
         """
-        body = getattr(arrived[1], "body", None)
-        cursor = peek_cursor(body) if isinstance(body, bytes) else None
+        cursor = self._src._codec.next_cursor(arrived[1])
         if (
             cursor is None
             or cursor == request.cursor
@@ -627,7 +623,7 @@ class _Run(Generic[T]):
 
     def _fill(
         self,
-        pending: dict[int, _Prefetch[T]],
+        pending: dict[int, _Prefetch],
         number: int,
         last: int | None,
         width: int,
@@ -671,7 +667,7 @@ class _Run(Generic[T]):
         """Read by page number, concurrently while the offsets hold (see the module docstring)."""
         assert start.page is not None
         length, window = self._length, self._src._window
-        pending: dict[int, _Prefetch[T]] = {}
+        pending: dict[int, _Prefetch] = {}
         sequential = False  # True once offsets moved in a list without cursors
         last = _last_page(first, length)
         base = first  # the page read last that the next one is checked against
@@ -752,12 +748,11 @@ class Paginator(Generic[T]):
     rule, how changes in the data are detected and repaired, the memory bound and the resume tokens.
 
     Args:
-        fetch: sends one page request with the given parameters and returns the Page.
+        fetch: ``fetch(params, decode)`` sends one page request with exactly ``params`` and returns
+            its answer (``decode=None``: prefetched pages wait undecoded until they are handed out)
+            or ``await decode(answer)``.
+        codec: opens an answer into a Page, and reads the next cursor an answer seems to carry.
         params: the call's filters, sent with every page request.
-        fetch_later: optional; as ``fetch``, but returns a function that opens the answer into the
-            Page: prefetched pages then wait as bytes until they are handed out. When that function
-            carries the raw answer as ``body`` (the client's :class:`Unopened`), a cursor listing
-            requests the next page by the cursor read from it before opening the page.
         page_length: items per page (1..1000), sent with every page request.
         max_items: stop after this many items in total (None: all).
         mode: ``"pages"``, ``"cursor"`` or ``"auto"``.
@@ -778,10 +773,10 @@ class Paginator(Generic[T]):
 
     def __init__(
         self,
-        fetch: FetchPage[T],
+        fetch: Fetch,
+        codec: PageCodec[T],
         *,
         params: Mapping[str, Any],
-        fetch_later: FetchPageLater[T] | None = None,
         page_length: int = 1000,
         max_items: int | None = None,
         mode: PaginationMode = "auto",
@@ -806,7 +801,7 @@ class Paginator(Generic[T]):
         if max_pages < 1:
             raise InvalidParameterError("max_pages", "must be at least 1")
         self._fetch = fetch
-        self._fetch_later = fetch_later
+        self._codec = codec
         self._params = {k: v for k, v in params.items() if k not in _PAGING_PARAMS}
         self._page_length = page_length
         self._max_items = max_items
@@ -865,7 +860,8 @@ class Paginator(Generic[T]):
             request["page_cursor"] = _validate.cursor(cursor)
         else:
             request["page"] = 1 if page is None else page
-        return await self._fetch(request)
+        page_read: Page[T] = await self._fetch(request, self._codec.open)
+        return page_read
 
     def __await__(self) -> Generator[Any, None, Page[T]]:
         return self.first_page().__await__()

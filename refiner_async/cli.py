@@ -604,7 +604,7 @@ def sync_command(
         _say(f"{done.path}: {done.items:,} {resource} received {span}")
 
     async def run() -> SyncState:
-        async with RefinerClient(api_key, base_url=base_url) as client:
+        async with RefinerClient(api_key, base_url=base_url, pause_gc=True) as client:
             state, _ = await sync_to_files(
                 client,
                 state_path,

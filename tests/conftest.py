@@ -200,3 +200,9 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     server.start()
     yield server
     server.stop()
+
+
+async def call(client: Any, method: str, path: str, **options: Any) -> Any:
+    """One call through ``client``'s request path and JSON codec, as a resource sends it: the
+    answer's JSON (``None`` for an empty body)."""
+    return await client._core.request(method, path, decode=client._decoding.json, **options)

@@ -186,7 +186,8 @@ async def export(
     """Export every item of a list call to ``path``; returns an :class:`ExportSummary`.
 
     Args:
-        client: the client to list through (its rate limit, retries and concurrency apply).
+        client: the client to list through (its rate limit, retries and concurrency apply; its
+            responses are decoded with the cyclic collector paused, as with ``pause_gc=True``).
         resource: ``"responses"``, ``"contacts"``, ``"forms"`` or ``"segments"``.
         path: the output file; it appears only once the export is complete.
         format: ``"jsonl"`` (one API object per line), ``"csv"`` or ``"parquet"`` (flat columns
@@ -213,6 +214,7 @@ async def export(
     """
     model = RESOURCES[_resource(resource)]
     fmt = _format(format)
+    client = client.with_options(pause_gc=True)  # a bulk read: decode with the collector paused
     unknown = sorted(set(filters) - set(filters_of(resource)))
     if unknown:
         raise InvalidParameterError(

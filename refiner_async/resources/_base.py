@@ -1,52 +1,41 @@
 """What every resource shares: the client it calls through, one-object calls, and list calls.
 
-A resource validates its arguments (``_validate``), sends one request through the client's
-``_request`` (limiter, retries, error mapping), and reads the answer with the converter. List calls
-return a :class:`~refiner_async._pagination.Paginator` fed by :func:`page_fetchers`.
+A resource validates its arguments (``_validate``), sends one request through the client's HTTP
+core (limiter, retries, error mapping) with a codec that decodes the answer (:mod:`.._codec`), and
+reads it with the converter. List calls return a :class:`~refiner_async._pagination.Paginator` given
+one page fetch and a :class:`~refiner_async._codec.PageCodec`.
 """
 
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import _protocol, _validate
-from .._converters import structure, structure_page
-from .._pagination import FetchPage, FetchPageLater, PaginationMode, Paginator
+from .._codec import PageCodec
+from .._converters import structure
+from .._http import Decode
+from .._pagination import Fetch, PaginationMode, Paginator
 from ..errors import ResponseValidationError
-from ..models.page import Page
 
 if TYPE_CHECKING:  # the client imports the resources; this import is for the annotations only
     from .._client import RefinerClient
 
-__all__ = ["Resource", "page_fetchers"]
+__all__ = ["Resource", "page_fetch"]
 
 T = TypeVar("T")
 
 _UUID_OF = operator.attrgetter("uuid")  # an item's identity, read in C
 
 
-def page_fetchers(
-    client: RefinerClient, path: str, item_type: type[T]
-) -> tuple[FetchPage[T], FetchPageLater[T]]:
-    """The paginator's ``fetch`` and ``fetch_later``: one ``GET path`` with exactly the given
-    params, read as a Page at once or when the page is handed out."""
+def page_fetch(client: RefinerClient, path: str) -> Fetch:
+    """The paginator's ``fetch(params, decode)``: one ``GET path`` with exactly ``params``."""
 
-    def read(payload: Any) -> Page[T]:
-        return structure_page(payload, item_type, method="GET", path=path)
+    def fetch(params: dict[str, Any], decode: Decode[Any] | None) -> Awaitable[Any]:
+        return client._core.request("GET", path, params=params, decode=decode)
 
-    async def fetch(params: dict[str, Any]) -> Page[T]:
-        page: Page[T] = await client._request("GET", path, params=params, read=read)
-        return page
-
-    async def fetch_later(params: dict[str, Any]) -> Callable[[], Page[T]]:
-        opener: Callable[[], Page[T]] = await client._request(
-            "GET", path, params=params, read=read, later=True
-        )
-        return opener
-
-    return fetch, fetch_later
+    return fetch
 
 
 class Resource:
@@ -71,6 +60,29 @@ class Resource:
                 field_path="error",
             )
 
+    async def _json(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Mapping[str, Any] | None = None,
+        idempotent: bool = True,
+    ) -> Any:
+        """Send one call; its answer's JSON (``None`` for an empty body), refused when it is only
+        an error (see ``_protocol.error_in_success``)."""
+        client = self._client
+        payload = await client._core.request(
+            method,
+            path,
+            params=params,
+            json=json,
+            idempotent=idempotent,
+            decode=client._decoding.json,
+        )
+        self._refuse_error_body(payload, method, path)
+        return payload
+
     async def _fetch_one(
         self,
         method: str,
@@ -82,10 +94,7 @@ class Resource:
         idempotent: bool = True,
     ) -> T:
         """Send one call and read its answer as ``model`` (an empty answer reads as ``{}``)."""
-        payload = await self._client._request(
-            method, path, params=params, json=json, idempotent=idempotent
-        )
-        self._refuse_error_body(payload, method, path)
+        payload = await self._json(method, path, params=params, json=json, idempotent=idempotent)
         return structure({} if payload is None else payload, model, method=method, path=path)
 
     async def _send(
@@ -99,10 +108,7 @@ class Resource:
     ) -> None:
         """Send one call whose answer carries nothing but a message (any 2xx is success, unless its
         body is only an error)."""
-        payload = await self._client._request(
-            method, path, params=params, json=json, idempotent=idempotent
-        )
-        self._refuse_error_body(payload, method, path)
+        await self._json(method, path, params=params, json=json, idempotent=idempotent)
 
     def _list(
         self,
@@ -127,10 +133,9 @@ class Resource:
         )
         params = {k: v for k, v in filters.items() if v is not None}
         _validate.query_budget(params)
-        fetch, fetch_later = page_fetchers(self._client, path, item_type)
         return Paginator(
-            fetch,
-            fetch_later=fetch_later,
+            page_fetch(self._client, path),
+            PageCodec(self._client._decoding, item_type),
             params=params,
             page_length=_validate.page_length(page_length),
             max_items=_validate.max_items(max_items),

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from .. import _protocol, _validate
-from .._http import RawResponse, Unopened
+from .._http import RawResponse
 from ..errors import InvalidParameterError
 from ._base import Resource
 
@@ -35,11 +35,7 @@ class Passthrough(Resource):
         """The decoded JSON of a 2xx answer (``None`` for an empty body); a 2xx body that is only
         ``{"error": ...}`` raises ``ResponseValidationError``, as it does for every call."""
         path, query, body = _checked(path, params, json)
-        payload = await self._client._request(
-            method, path, params=query, json=body, idempotent=method == "GET"
-        )
-        self._refuse_error_body(payload, method, path)
-        return payload
+        return await self._json(method, path, params=query, json=body, idempotent=method == "GET")
 
     async def raw(
         self,
@@ -51,11 +47,9 @@ class Passthrough(Resource):
     ) -> RawResponse:
         """The 2xx answer's status, headers and undecoded body; non-2xx answers raise as usual."""
         path, query, body = _checked(path, params, json)
-        answer: Unopened = await self._client._request(
-            method, path, params=query, json=body, idempotent=method == "GET", later=True
+        return await self._client._core.request(
+            method, path, params=query, json=body, idempotent=method == "GET"
         )
-        headers = _protocol.response_headers(answer.headers.items(), self._client._core._api_key)
-        return RawResponse(status=answer.status, headers=headers, body=answer.body)
 
 
 def _checked(

@@ -11,6 +11,7 @@ import pytest
 from aioresponses import aioresponses
 
 from refiner_async import ConfigurationError, RefinerClient
+from tests.conftest import call
 
 BASE = "https://api.refiner.io/v1"
 ROOT = re.compile(r"^https://api\.refiner\.io/v1/$")
@@ -71,7 +72,7 @@ async def test_async_with_closes_owned_session(api_key: str) -> None:
     with aioresponses() as mock:
         mock.get(ROOT, payload={"project_name": "Production"})
         async with RefinerClient(api_key) as client:
-            await client._request("GET", "/")
+            await call(client, "GET", "/")
             session = client._session
             assert session is not None
             assert not session.closed
@@ -85,7 +86,7 @@ async def test_use_after_close_raises_runtime_error(api_key: str) -> None:
     client = RefinerClient(api_key)
     await client.aclose()
     with pytest.raises(RuntimeError, match="closed"):
-        await client._request("GET", "/")
+        await call(client, "GET", "/")
     with pytest.raises(RuntimeError, match="closed"):
         async with client:
             pass
@@ -97,7 +98,7 @@ async def test_borrowed_session_is_never_closed(api_key: str) -> None:
         with aioresponses() as mock:
             mock.get(ROOT, payload={"ok": True})
             async with RefinerClient(api_key, session=session) as client:
-                assert await client._request("GET", "/") == {"ok": True}
+                assert await call(client, "GET", "/") == {"ok": True}
         assert not session.closed
 
 
@@ -108,9 +109,9 @@ def test_use_from_another_event_loop_fails_clearly(api_key: str) -> None:
     try:
         with aioresponses() as mock:
             mock.get(ROOT, payload={}, repeat=True)
-            first.run_until_complete(client._request("GET", "/"))
+            first.run_until_complete(call(client, "GET", "/"))
             with pytest.raises(RuntimeError, match="another event loop"):
-                second.run_until_complete(client._request("GET", "/"))
+                second.run_until_complete(call(client, "GET", "/"))
         first.run_until_complete(client.aclose())
     finally:
         first.close()
@@ -122,7 +123,7 @@ async def test_unclosed_client_warns(api_key: str) -> None:
     client = RefinerClient(api_key)
     with aioresponses() as mock:
         mock.get(ROOT, payload={})
-        await client._request("GET", "/")
+        await call(client, "GET", "/")
     session = client._session
     assert session is not None
     with pytest.warns(ResourceWarning, match="RefinerClient was not closed"):

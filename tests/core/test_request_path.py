@@ -20,6 +20,7 @@ from refiner_async import (
     ResponseTooLargeError,
     ServerError,
 )
+from tests.conftest import call
 
 CONTACTS = re.compile(r"^https://api\.refiner\.io/v1/contacts(\?.*)?$")
 TRACK = re.compile(r"^https://api\.refiner\.io/v1/track-event$")
@@ -45,7 +46,7 @@ async def test_persistent_503_is_tried_exactly_max_retries_plus_one(
         mock.get(CONTACTS, status=503, payload={"error": "down"}, repeat=True)
         async with client_for(api_key, max_retries=max_retries) as client:
             with pytest.raises(ServerError) as caught:
-                await client._request("GET", "/contacts", params={"page": 1})
+                await call(client, "GET", "/contacts", params={"page": 1})
         assert attempts_made(mock) == max_retries + 1
     assert caught.value.attempts == max_retries + 1
     assert caught.value.status == 503
@@ -60,7 +61,7 @@ async def test_transient_failures_then_success(api_key: str) -> None:
         mock.get(CONTACTS, status=429, headers={"Retry-After": "0"})
         mock.get(CONTACTS, payload={"items": []})
         async with client_for(api_key) as client:
-            assert await client._request("GET", "/contacts") == {"items": []}
+            assert await call(client, "GET", "/contacts") == {"items": []}
             assert client.stats.attempts == 4
             assert client.stats.retries == 3
             assert client.stats.rate_limited == 1
@@ -72,7 +73,7 @@ async def test_truncated_body_is_retried_for_reads(api_key: str) -> None:
         mock.get(CONTACTS, exception=aiohttp.ClientPayloadError("not completed"))
         mock.get(CONTACTS, payload={"ok": 1})
         async with client_for(api_key) as client:
-            assert await client._request("GET", "/contacts") == {"ok": 1}
+            assert await call(client, "GET", "/contacts") == {"ok": 1}
 
 
 async def test_auth_and_not_found_are_not_retried(api_key: str) -> None:
@@ -82,9 +83,9 @@ async def test_auth_and_not_found_are_not_retried(api_key: str) -> None:
         mock.get(CONTACTS, status=404, payload={"error": "Contact not found"})
         async with client_for(api_key) as client:
             with pytest.raises(AuthenticationError):
-                await client._request("GET", "/contacts")
+                await call(client, "GET", "/contacts")
             with pytest.raises(NotFoundError):
-                await client._request("GET", "/contacts")
+                await call(client, "GET", "/contacts")
         assert attempts_made(mock) == 2
 
 
@@ -95,8 +96,8 @@ async def test_track_event_is_not_retried_after_it_may_have_arrived(api_key: str
         mock.post(TRACK, payload={"message": "ok"})
         async with client_for(api_key) as client:
             with pytest.raises(OutcomeUnknownError, match="may have been applied"):
-                await client._request(
-                    "POST", "/track-event", json={"event": "e", "id": "u"}, idempotent=False
+                await call(
+                    client, "POST", "/track-event", json={"event": "e", "id": "u"}, idempotent=False
                 )
         assert attempts_made(mock) == 1
 
@@ -107,7 +108,7 @@ async def test_track_event_5xx_is_raised_not_repeated(api_key: str) -> None:
         mock.post(TRACK, status=500, repeat=True)
         async with client_for(api_key) as client:
             with pytest.raises(ServerError):
-                await client._request("POST", "/track-event", json={"event": "e"}, idempotent=False)
+                await call(client, "POST", "/track-event", json={"event": "e"}, idempotent=False)
         assert attempts_made(mock) == 1
 
 
@@ -117,8 +118,8 @@ async def test_track_event_429_is_retried(api_key: str) -> None:
         mock.post(TRACK, status=429, headers={"Retry-After": "1"})
         mock.post(TRACK, payload={"message": "ok"})
         async with client_for(api_key) as client:
-            result = await client._request(
-                "POST", "/track-event", json={"event": "e"}, idempotent=False
+            result = await call(
+                client, "POST", "/track-event", json={"event": "e"}, idempotent=False
             )
         assert result == {"message": "ok"}
         assert attempts_made(mock) == 2
@@ -132,7 +133,7 @@ async def test_connect_failure_is_retried_even_for_writes(api_key: str) -> None:
     client = client_for(api_key, base_url=f"http://127.0.0.1:{port}/v1", max_retries=2)
     async with client:
         with pytest.raises(APIConnectionError) as caught:
-            await client._request("POST", "/track-event", json={"event": "e"}, idempotent=False)
+            await call(client, "POST", "/track-event", json={"event": "e"}, idempotent=False)
     assert not isinstance(caught.value, OutcomeUnknownError)
     assert caught.value.request_sent is False
     assert caught.value.attempts == 3
@@ -144,7 +145,7 @@ async def test_retry_after_beyond_cap_raises_rate_limit_error(api_key: str) -> N
         mock.get(CONTACTS, status=429, headers={"Retry-After": "3600"}, repeat=True)
         async with client_for(api_key) as client:
             with pytest.raises(RateLimitError) as caught:
-                await client._request("GET", "/contacts")
+                await call(client, "GET", "/contacts")
         assert attempts_made(mock) == 1
     assert caught.value.retry_after == 3600.0
 
@@ -155,7 +156,7 @@ async def test_non_json_success_is_a_decode_error(api_key: str) -> None:
         mock.get(CONTACTS, body="<html>oops</html>", content_type="text/html", repeat=True)
         async with client_for(api_key, max_retries=1) as client:
             with pytest.raises(ResponseDecodeError, match="text/html"):
-                await client._request("GET", "/contacts")
+                await call(client, "GET", "/contacts")
         assert attempts_made(mock) == 2
 
 
@@ -165,7 +166,7 @@ async def test_deeply_nested_json_is_a_decode_error(api_key: str) -> None:
         mock.get(CONTACTS, body="[" * 5_000 + "]" * 5_000, repeat=True)
         async with client_for(api_key, max_retries=0) as client:
             with pytest.raises(ResponseDecodeError):
-                await client._request("GET", "/contacts")
+                await call(client, "GET", "/contacts")
 
 
 async def test_oversized_body_is_refused(api_key: str) -> None:
@@ -174,7 +175,7 @@ async def test_oversized_body_is_refused(api_key: str) -> None:
         mock.get(CONTACTS, body=b"[" + b"1," * 5000 + b"1]", repeat=True)
         async with client_for(api_key, max_response_bytes=1000) as client:
             with pytest.raises(ResponseTooLargeError, match="max_response_bytes=1000"):
-                await client._request("GET", "/contacts")
+                await call(client, "GET", "/contacts")
         assert attempts_made(mock) == 1
 
 
@@ -183,7 +184,7 @@ async def test_empty_success_body_is_none(api_key: str) -> None:
     with aioresponses() as mock:
         mock.delete(CONTACTS, status=204, body=b"")
         async with client_for(api_key) as client:
-            assert await client._request("DELETE", "/contacts") is None
+            assert await call(client, "DELETE", "/contacts") is None
 
 
 async def test_bearer_header_only(api_key: str) -> None:
@@ -191,9 +192,9 @@ async def test_bearer_header_only(api_key: str) -> None:
     with aioresponses() as mock:
         mock.post(TRACK, payload={"message": "ok"})
         async with client_for(api_key) as client:
-            await client._request("POST", "/track-event", json={"event": "e"}, idempotent=False)
+            await call(client, "POST", "/track-event", json={"event": "e"}, idempotent=False)
         ((_method, url), calls) = next(iter(mock.requests.items()))
-    call = calls[0]
-    assert call.kwargs["headers"]["Authorization"] == f"Bearer {api_key}"
+    sent = calls[0]
+    assert sent.kwargs["headers"]["Authorization"] == f"Bearer {api_key}"
     assert api_key not in str(url)
-    assert api_key.encode() not in call.kwargs["data"]
+    assert api_key.encode() not in sent.kwargs["data"]

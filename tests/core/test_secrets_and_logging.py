@@ -12,6 +12,7 @@ from aioresponses import aioresponses
 
 import refiner_async
 from refiner_async import RefinerClient, RefinerError
+from tests.conftest import call
 
 ANY = re.compile(r"^https://api\.refiner\.io/v1/.*$")
 
@@ -34,7 +35,7 @@ async def test_key_absent_from_logs_errors_and_reprs(
         async with RefinerClient(
             api_key, rate_limit=None, per_user_rate_limit=None, max_retries=1
         ) as client:
-            await client._request("GET", "/")
+            await call(client, "GET", "/")
             for method, path in [
                 ("GET", "/contact"),
                 ("GET", "/contacts"),
@@ -43,7 +44,8 @@ async def test_key_absent_from_logs_errors_and_reprs(
                 ("GET", "/forms"),
             ]:
                 try:
-                    await client._request(
+                    await call(
+                        client,
                         method,
                         path,
                         params={"email": "jane@example.com"},
@@ -59,7 +61,7 @@ async def test_key_absent_from_logs_errors_and_reprs(
         api_key, base_url=f"http://127.0.0.1:{port}/v1", max_retries=0
     ) as client:
         try:
-            await client._request("GET", "/")
+            await call(client, "GET", "/")
         except RefinerError as error:
             raised.append(error)
     assert len(raised) == 6
@@ -80,7 +82,7 @@ async def test_debug_line_shape_and_no_bodies(
         mock.get(ANY, status=503)
         mock.get(ANY, payload={"email": "secret-answer@example.com"})
         async with RefinerClient(api_key, rate_limit=None, per_user_rate_limit=None) as client:
-            await client._request("GET", "/contact", params={"email": "jane@example.com"})
+            await call(client, "GET", "/contact", params={"email": "jane@example.com"})
     lines = [r.getMessage() for r in caplog.records if r.name == "refiner_async"]
     assert re.fullmatch(r"GET /contact -> 503 \(attempt 1, \d+ ms\)", lines[0])
     assert any(line.startswith("retrying GET /contact") for line in lines)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from refiner_async import RefinerClient
-from refiner_async._pagination import peek_cursor
+from refiner_async._codec import PageCodec
 from refiner_async.models import Response
-from refiner_async.resources._base import page_fetchers
+from refiner_async.resources._base import page_fetch
 from refiner_async.testing import FakeRefiner
 
 pytestmark = pytest.mark.usefixtures("instant")
@@ -48,13 +48,16 @@ async def test_a_cursor_listing_sends_one_request_per_page() -> None:
                 assert len({item.uuid for item in items}) == len(items)
                 assert listing.stats.requests == -(-len(items) // length)
                 pages += listing.stats.requests
-            _, fetch_later = page_fetchers(client, "/responses", Response)
-            unopened = await fetch_later({"include": "all", "page_length": 100, "page": 1})
-            cursor = peek_cursor(unopened.body)  # type: ignore[attr-defined]
+            codec = PageCodec(client._decoding, Response)
+            answer = await page_fetch(client, "/responses")(
+                {"include": "all", "page_length": 100, "page": 1}, None
+            )
+            cursor = codec.next_cursor(answer)
+            opened = await codec.open(answer)
         requests = fake.stats()["requests_total"]
     assert (pages, requests) == (25 + 9, 25 + 9 + 1)
     assert cursor is not None
-    assert cursor == unopened().next_page_cursor
+    assert cursor == opened.next_page_cursor
 
 
 async def test_every_resource_lists_completely() -> None:

@@ -25,6 +25,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from refiner_async import RefinerClient
 from refiner_async import _http as http_module
 from refiner_async.testing import FakeRefiner
+from tests.conftest import call
 
 HANG_GUARD = 60.0  # seconds after which a call that never ends fails the test instead of hanging it
 SETTLE_PASSES = 100  # loop passes the SDK's own tasks may take to end once nothing is awaited
@@ -89,7 +90,7 @@ async def follow_up_is_immediate(client: RefinerClient) -> float:
     assert acquired(client) == 0
     attempts = client.stats.attempts
     started = time.monotonic()
-    assert await asyncio.wait_for(client._request("GET", "/ok"), HANG_GUARD) == {"ok": True}
+    assert await asyncio.wait_for(call(client, "GET", "/ok"), HANG_GUARD) == {"ok": True}
     assert client.stats.attempts == attempts + 1
     return round((time.monotonic() - started) * 1000, 1)
 
@@ -107,9 +108,9 @@ async def test_t19_cancel_while_waiting_for_a_limiter_slot(
     """A call queued behind another for the only slot is cancelled: nothing is sent for it."""
     server, base = phases
     async with RefinerClient(api_key, base_url=base, max_concurrency=1) as client:
-        holder = asyncio.ensure_future(client._request("GET", "/hang"))
+        holder = asyncio.ensure_future(call(client, "GET", "/hang"))
         await asyncio.wait_for(server.event("/hang").wait(), 2.0)
-        await cancel_when(client._request("GET", "/queued"), lambda: asyncio.sleep(0), 0.05)
+        await cancel_when(call(client, "GET", "/queued"), lambda: asyncio.sleep(0), 0.05)
         holder.cancel()
         with pytest.raises(asyncio.CancelledError):
             await holder
@@ -168,7 +169,7 @@ async def test_t19_cancel_while_connecting(
             api_key, base_url="http://api.refiner.test/v1", session=session, max_concurrency=1
         ) as client,
     ):
-        await cancel_when(client._request("GET", "/ok"), resolver.waiting.wait)
+        await cancel_when(call(client, "GET", "/ok"), resolver.waiting.wait)
         attempts = client.stats.attempts
         slots_taken = client.max_concurrency - client._core._limiter._in_flight._value
         resolver.release.set()
@@ -187,7 +188,7 @@ async def test_t19_cancel_while_waiting_for_headers(
     """A call cancelled after its request reached the server, before any answer: not retried."""
     server, base = phases
     async with RefinerClient(api_key, base_url=base, max_concurrency=1) as client:
-        await cancel_when(client._request("GET", "/hang"), server.event("/hang").wait)
+        await cancel_when(call(client, "GET", "/hang"), server.event("/hang").wait)
         await asyncio.sleep(0.05)  # a retry, if one were started, would have arrived by now
         follow_up = await follow_up_is_immediate(client)
         held = acquired(client)
@@ -203,7 +204,7 @@ async def test_t19_cancel_mid_body(
     """A call cancelled while its body is half read: the connection is dropped, not reused."""
     server, base = phases
     async with RefinerClient(api_key, base_url=base, max_concurrency=1) as client:
-        await cancel_when(client._request("GET", "/half"), server.event("/half").wait)
+        await cancel_when(call(client, "GET", "/half"), server.event("/half").wait)
         await asyncio.sleep(0.05)
         follow_up = await follow_up_is_immediate(client)
         held = acquired(client)
@@ -229,7 +230,7 @@ async def test_t19_cancel_during_backoff_sleep(
 
     monkeypatch.setattr(http_module, "retry_wait", five_seconds)
     async with RefinerClient(api_key, base_url=base, max_concurrency=1) as client:
-        await cancel_when(client._request("GET", "/503"), backing_off.wait)
+        await cancel_when(call(client, "GET", "/503"), backing_off.wait)
         await asyncio.sleep(0.05)
         follow_up = await follow_up_is_immediate(client)
         held = acquired(client)
@@ -246,7 +247,7 @@ async def test_t19_caller_timeout_is_not_retried(
     async with RefinerClient(api_key, base_url=base, max_concurrency=1) as client:
         with pytest.raises(TimeoutError) as caught:
             async with asyncio.timeout(0.1):
-                await client._request("GET", "/hang")
+                await call(client, "GET", "/hang")
         await asyncio.sleep(0.05)
         follow_up = await follow_up_is_immediate(client)
     report("T19 caller timeout", requests=server.calls["/hang"], follow_up_ms=follow_up)

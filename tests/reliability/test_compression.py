@@ -26,6 +26,7 @@ from refiner_async import (
     ServerError,
 )
 from refiner_async._decompress import Inflater, TooLarge
+from tests.conftest import call
 
 CAP = 4 * 1024 * 1024  # max_response_bytes for these clients
 BLOCK = 1024 * 1024  # one block of zeros
@@ -146,7 +147,7 @@ async def test_t26_a_compression_bomb_stops_at_the_cap(
     base, _ = served
     wire = len(bomb("gzip" if kind == "error-bomb" else kind.split("-")[0]))
     async with client_for(base, api_key) as client:
-        error, peak = await peak_while(client._request("GET", f"/{kind}"))
+        error, peak = await peak_while(call(client, "GET", f"/{kind}"))
     report(f"T26 {kind}", wire_kb=wire // 1024, error=type(error).__name__, peak_kb=peak // 1024)
     assert wire < 2 * BLOCK  # the bomb really is small on the wire
     assert isinstance(error, ResponseTooLargeError)
@@ -163,8 +164,8 @@ async def test_t26_a_borrowed_session_that_decompresses_is_still_bounded(
         aiohttp.ClientSession(auto_decompress=True) as session,
         client_for(base, api_key, session=session) as client,
     ):
-        error, peak = await peak_while(client._request("GET", "/gzip-bomb"))
-        page = await client._request("GET", "/gzip")
+        error, peak = await peak_while(call(client, "GET", "/gzip-bomb"))
+        page = await call(client, "GET", "/gzip")
     assert isinstance(error, ResponseTooLargeError)
     assert peak < 3 * CAP
     assert page == PAGE
@@ -177,7 +178,7 @@ async def test_t26_compressed_answers_decode_as_sent(
     """gzip (one member or two), zlib and raw deflate, fixed length or chunked: the same JSON."""
     base, accept = served
     async with client_for(base, api_key) as client:
-        page = await client._request("GET", f"/{kind}")
+        page = await call(client, "GET", f"/{kind}")
     assert page == PAGE
     assert accept == ["gzip, deflate"]  # only what the SDK can bound is asked for
 
@@ -188,7 +189,7 @@ async def test_t26_an_empty_body_with_an_encoding_is_empty(
     """A 204 that names gzip but sends nothing is an empty answer, not a corrupt one."""
     base, _ = served
     async with client_for(base, api_key) as client:
-        assert await client._request("GET", "/empty") is None
+        assert await call(client, "GET", "/empty") is None
 
 
 async def test_t26_compressed_error_bodies_are_read(
@@ -198,7 +199,7 @@ async def test_t26_compressed_error_bodies_are_read(
     base, _ = served
     async with client_for(base, api_key) as client:
         with pytest.raises(ServerError) as caught:
-            await client._request("GET", "/error")
+            await call(client, "GET", "/error")
     assert caught.value.body == {"error": "database on fire"}
 
 
@@ -210,7 +211,7 @@ async def test_t26_corrupt_or_unasked_encodings_are_decode_errors(
     base, _ = served
     async with client_for(base, api_key) as client:
         with pytest.raises(ResponseDecodeError) as caught:
-            await client._request("GET", f"/{kind}")
+            await call(client, "GET", f"/{kind}")
     assert ("br" if kind == "brotli" else "gzip") in str(caught.value)
 
 

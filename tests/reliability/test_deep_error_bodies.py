@@ -10,6 +10,7 @@ from aiohttp import web
 
 from refiner_async import APIStatusError, BadRequestError, RefinerClient, ServerError
 from refiner_async._protocol import MAX_BODY_DEPTH, TOO_DEEP, redact_body
+from tests.conftest import call
 
 DEPTH = 1023  # the deepest document orjson decodes
 
@@ -54,7 +55,7 @@ async def test_t27_a_deeply_nested_error_body_is_a_typed_error(
     base = await raw_server(deep)
     async with RefinerClient(api_key, base_url=base, rate_limit=None, max_retries=0) as client:
         with pytest.raises(expected) as caught:
-            await client._request("GET", "/responses")
+            await call(client, "GET", "/responses")
     error = caught.value
     assert error.status == status
     assert depth_of(error.body) == MAX_BODY_DEPTH  # and the placeholder below its last level

@@ -21,6 +21,7 @@ from refiner_async import (
     ResponseDecodeError,
     ServerError,
 )
+from tests.conftest import call
 
 
 def chain(error: BaseException) -> Iterator[BaseException]:
@@ -89,12 +90,12 @@ async def test_t29_a_raise_for_status_session_keeps_the_mapping(
         api_key, base_url=base, session=strict_session, rate_limit=None, max_retries=2
     ) as client:
         with pytest.raises(AuthenticationError) as auth:
-            await client._request("GET", "/unauthorized")
+            await call(client, "GET", "/unauthorized")
         with pytest.raises(NotFoundError):
-            await client._request("GET", "/missing")
+            await call(client, "GET", "/missing")
         with pytest.raises(ServerError) as server:
-            await client._request("POST", "/status-500", json={"a": 1}, idempotent=False)
-        assert await client._request("GET", "/fine") == {"ok": True}
+            await call(client, "POST", "/status-500", json={"a": 1}, idempotent=False)
+        assert await call(client, "GET", "/fine") == {"ok": True}
     assert auth.value.attempts == 1
     assert server.value.status == 500
     assert server.value.attempts == 1
@@ -110,9 +111,9 @@ async def test_t29_a_gateways_answer_to_a_write_is_outcome_unknown(
     """502/503/504 on a write: OutcomeUnknownError carrying the status, after one attempt; reads retry them."""
     async with RefinerClient(api_key, base_url=base, rate_limit=None, max_retries=2) as client:
         with pytest.raises(OutcomeUnknownError) as write:
-            await client._request("POST", f"/status-{status}", json={"a": 1}, idempotent=False)
+            await call(client, "POST", f"/status-{status}", json={"a": 1}, idempotent=False)
         with pytest.raises(ServerError) as read:
-            await client._request("GET", f"/status-{status}")
+            await call(client, "GET", f"/status-{status}")
     assert write.value.status == status
     assert write.value.attempts == 1
     assert f"a gateway answered {status}" in str(write.value)
@@ -131,13 +132,13 @@ async def test_t29_no_key_anywhere_along_the_chain(
         async with RefinerClient(
             api_key, base_url=base, session=session, rate_limit=None, max_retries=0
         ) as client:
-            for call in (
-                client._request("GET", "/not-json"),
+            for pending in (
+                call(client, "GET", "/not-json"),
                 client.responses.list(pagination="pages").collect(),
-                client._request("GET", "/unauthorized"),
+                call(client, "GET", "/unauthorized"),
             ):
                 with pytest.raises(RefinerError) as caught:
-                    await call
+                    await pending
                 errors.append(caught.value)
     assert [type(e) for e in errors] == [
         ResponseDecodeError,

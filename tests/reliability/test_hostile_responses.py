@@ -32,6 +32,7 @@ from refiner_async import (
 )
 from refiner_async._retry import instant_retries
 from refiner_async.testing import FakeRefiner
+from tests.conftest import call
 
 CAP = 4 * 1024 * 1024  # max_response_bytes for these clients
 
@@ -126,7 +127,7 @@ async def test_t22_hostile_bodies_become_typed_errors(
     async with RefinerClient(
         api_key, base_url=hostile_base, rate_limit=None, max_retries=1, max_response_bytes=CAP
     ) as client:
-        error, peak = await peak_while(client._request("GET", f"/{kind}"))
+        error, peak = await peak_while(call(client, "GET", f"/{kind}"))
     report(f"T22 {kind}", error=type(error).__name__, peak_kb=peak // 1024)
     assert isinstance(error, expected)
     assert error.attempts == attempts
@@ -169,7 +170,7 @@ async def test_t23_redirects_are_not_followed(
     async with RefinerClient(api_key, base_url=base, rate_limit=None) as client:
         for status in (301, 302, 307, 308):
             with pytest.raises(APIStatusError) as caught:
-                await client._request("GET", "/account", params={"status": status})
+                await call(client, "GET", "/account", params={"status": status})
             statuses[status] = caught.value.status
             assert caught.value.attempts == 1
     report("T23 redirects", statuses=statuses, foreign_requests=sum(foreign_calls.values()))
@@ -213,7 +214,7 @@ async def test_t23_self_signed_tls_fails_once_and_is_not_retried(
     base = await raw_server(handler, ssl_context=self_signed)
     async with RefinerClient(api_key, base_url=base, rate_limit=None, max_retries=4) as client:
         with pytest.raises(TLSError) as caught:
-            await client._request("GET", "/account")
+            await call(client, "GET", "/account")
         retries = client.stats.retries
     report("T23 TLS", error=type(caught.value).__name__, tls_retries=retries, served=handled["n"])
     assert retries == 0
@@ -232,7 +233,7 @@ async def test_a_page_without_the_envelope_mid_export_fails_and_resumes(
     answers again, ``resume=True`` writes every announced response exactly once."""
     async with FakeRefiner(seed=20, responses=200) as fake, connect(fake) as source:
         pages = [
-            await source._request("GET", "/responses", params={"page": n, "page_length": 100})
+            await call(source, "GET", "/responses", params={"page": n, "page_length": 100})
             for n in (1, 2)
         ]
     broken = True

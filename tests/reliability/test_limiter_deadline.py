@@ -14,6 +14,7 @@ from aioresponses import CallbackResult, aioresponses
 
 from refiner_async import APITimeoutError, OutcomeUnknownError, RefinerClient
 from refiner_async.testing import FakeRefiner
+from tests.conftest import call
 
 BASE_URL = "https://api.refiner.test/v1"
 
@@ -35,9 +36,9 @@ def test_gets_queued_past_their_deadline_end_by_it(
 
         outcomes: list[tuple[str, float, bool]] = []  # (outcome, loop time it ended, sent)
 
-        async def call(client: RefinerClient) -> None:
+        async def account(client: RefinerClient) -> None:
             try:
-                await client._request("GET", "/account")
+                await call(client, "GET", "/account")
                 outcomes.append(("ok", loop.time(), True))
             except APITimeoutError as error:
                 outcomes.append((type(error).__name__, loop.time(), error.request_sent))
@@ -47,7 +48,7 @@ def test_gets_queued_past_their_deadline_end_by_it(
             async with RefinerClient(
                 api_key, base_url=BASE_URL, rate_limit=2.0, deadline=2.0, max_concurrency=20
             ) as client:
-                await asyncio.gather(*(call(client) for _ in range(20)))
+                await asyncio.gather(*(account(client) for _ in range(20)))
         return arrivals, outcomes
 
     arrivals, outcomes = run_virtual(scenario())

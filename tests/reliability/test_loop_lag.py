@@ -6,8 +6,9 @@ measured in ``benchmarks/memory.py``):
 
 - pages read ahead wait as bytes and are opened one at a time, each in its own loop pass, so that
   timers and other tasks run between two pages' worth of decoding however many arrived together;
-- the cyclic collector is paused while a page is decoded and structured (nothing built there can
-  form a cycle) and restored as it was afterwards, on every path (``tests/unit/test_gc.py``).
+- with ``pause_gc=True`` (as ``export()`` and the command line make their clients) the cyclic
+  collector is paused while a page is decoded and structured (nothing built there can form a
+  cycle) and restored as it was afterwards, on every path (``tests/unit/test_gc.py``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 import pytest
 
 from refiner_async import RefinerClient
+from refiner_async import _codec as codec_module
 from refiner_async import _http as http_module
 from refiner_async.testing import FakeRefiner
 
@@ -59,13 +61,13 @@ async def test_t21_one_page_opened_per_loop_pass_with_the_collector_paused(
     takes the first item: each page is still decoded in a loop pass of its own, with the collector
     off during the decoding and on again after the listing."""
     opened: list[tuple[int, bool, int]] = []  # (loop pass, collector on, bytes) per body decoded
-    decode = http_module._decode
+    decode = codec_module.json_value
 
-    def watched_decode(raw: bytes, *args: Any, **kwargs: Any) -> Any:
-        opened.append((passes.count, gc.isenabled(), len(raw)))
-        return decode(raw, *args, **kwargs)
+    def watched_decode(raw: http_module.RawResponse) -> Any:
+        opened.append((passes.count, gc.isenabled(), len(raw.body)))
+        return decode(raw)
 
-    monkeypatch.setattr(http_module, "_decode", watched_decode)
+    monkeypatch.setattr(codec_module, "json_value", watched_decode)
     answered = 0
     read_ahead = asyncio.Event()  # the first page and the WINDOW after it have arrived
     request = http_module.HTTPCore.request
@@ -81,7 +83,7 @@ async def test_t21_one_page_opened_per_loop_pass_with_the_collector_paused(
     monkeypatch.setattr(http_module.HTTPCore, "request", counted_request)
     assert gc.isenabled()
     async with RefinerClient(
-        fake_refiner.api_key, base_url=fake_refiner.base_url, rate_limit=None
+        fake_refiner.api_key, base_url=fake_refiner.base_url, rate_limit=None, pause_gc=True
     ) as client:
         with LoopPasses() as passes:
             items: list[str] = []

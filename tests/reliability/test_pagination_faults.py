@@ -18,10 +18,12 @@ import pytest
 from aiohttp import web
 
 from refiner_async import PaginationError, RefinerClient, ServerError
+from refiner_async._codec import PageCodec
 from refiner_async._pagination import MAX_EMPTY_RUN, Paginator
 from refiner_async.models import Response
-from refiner_async.resources._base import page_fetchers
+from refiner_async.resources._base import page_fetch
 from refiner_async.testing import FakeRefiner
+from tests.conftest import call
 
 pytestmark = pytest.mark.usefixtures("instant")
 
@@ -145,8 +147,8 @@ async def scripted(
     raw_server: Callable[..., Awaitable[str]], connect: Callable[..., Any]
 ) -> tuple[ScriptedList, str]:
     async with FakeRefiner(seed=14, responses=200) as fake, connect(fake) as client:
-        payload = await client._request(
-            "GET", "/responses", params={"include": "all", "page_length": 40}
+        payload = await call(
+            client, "GET", "/responses", params={"include": "all", "page_length": 40}
         )
     server = ScriptedList(payload["items"])
     return server, await raw_server(server.handle)
@@ -195,10 +197,9 @@ async def test_t14_max_pages_caps_an_endless_listing(
     server.script = {None: (server.items[:1], "c1")}  # one new item a page, endlessly
     server.script.update({f"c{n}": (server.items[n : n + 1], f"c{n + 1}") for n in range(1, 40)})
     async with RefinerClient(api_key, base_url=base, rate_limit=None) as client:
-        fetch, fetch_later = page_fetchers(client, "/responses", Response)
         listing = Paginator(
-            fetch,
-            fetch_later=fetch_later,
+            page_fetch(client, "/responses"),
+            PageCodec(client._decoding, Response),
             params={},
             page_length=10,
             mode="cursor",

@@ -17,6 +17,7 @@ from refiner_async import RateLimitError, RefinerClient
 from refiner_async._ratelimit import Limiter
 from refiner_async._retry import RetryPolicy, _ceiling
 from refiner_async.testing import FakeRefiner
+from tests.conftest import call
 
 from ..conftest import max_in_window
 
@@ -88,7 +89,7 @@ async def test_t9_retry_after_table(
 
     base = await raw_server(ms_only)
     async with RefinerClient(api_key, base_url=base, rate_limit=None) as client:
-        await client._request("GET", "/")
+        await call(client, "GET", "/")
     ms_wait = retry_waits[-1]
     computed["retry-after-ms"] = round(ms_wait.seconds, 3)
     if ms_wait.hint is not None or ms_wait.seconds >= _ceiling(1, POLICY):
@@ -130,7 +131,8 @@ async def test_t10_429_storm_one_cooldown_for_every_caller(
             started = time.monotonic()
 
             async def page(number: int) -> list[str]:
-                payload = await client._request(
+                payload = await call(
+                    client,
                     "GET",
                     "/responses",
                     params={"include": "all", "page": number, "page_length": 100},

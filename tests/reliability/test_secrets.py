@@ -13,6 +13,7 @@ from aiohttp import web
 
 from refiner_async import ConfigurationError, RefinerClient, RefinerError
 from refiner_async.testing import FakeRefiner
+from tests.conftest import call
 
 
 @pytest.mark.usefixtures("instant")
@@ -35,7 +36,7 @@ async def test_t24_error_answers_echoing_the_key_are_scrubbed(
     async with RefinerClient(api_key, base_url=base, rate_limit=None, max_retries=1) as client:
         for status in (400, 401, 403, 404, 422, 429, 500, 502, 503):
             with pytest.raises(RefinerError) as caught:
-                await client._request("GET", "/contact", params={"status": status})
+                await call(client, "GET", "/contact", params={"status": status})
             raised.append(caught.value)
     texts = [text for error in raised for text in (str(error), repr(error), repr(vars(error)))]
     occurrences = sum(text.count(api_key) for text in texts)

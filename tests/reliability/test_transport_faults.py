@@ -23,6 +23,7 @@ from aiohttp import web
 from refiner_async import APIConnectionError, APITimeoutError, ResponseDecodeError
 from refiner_async._retry import RetryPolicy, _ceiling, instant_retries
 from refiner_async.testing import FakeRefiner
+from tests.conftest import call
 
 MAX_RETRIES = 4
 
@@ -118,9 +119,9 @@ async def test_t3_chunked_stream_cut_is_retried_then_typed(
 
     base = await raw_server(handler)
     async with RefinerClient(api_key, base_url=base, rate_limit=None, max_retries=2) as client:
-        payload = await client._request("GET", "/once")
+        payload = await call(client, "GET", "/once")
         with pytest.raises(APIConnectionError, match="cut short") as caught:
-            await client._request("GET", "/always")
+            await call(client, "GET", "/always")
     assert len(payload["items"]) == 200
     assert calls["/v1/once"] == 2
     assert calls["/v1/always"] == 3
@@ -201,7 +202,7 @@ async def test_t5_slow_headers_and_trickling_body_time_out_then_succeed(
     base = await raw_server(trickle)
     async with RefinerClient(api_key, base_url=base, rate_limit=None, timeout=timeout) as client:
         started = time.monotonic()
-        assert (await client._request("GET", "/slow"))["ok"] is True
+        assert (await call(client, "GET", "/slow"))["ok"] is True
         trickling = time.monotonic() - started
     report(
         "T5 slow server",

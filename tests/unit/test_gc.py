@@ -34,3 +34,29 @@ def test_pause_leaves_a_disabled_collector_disabled() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_overlapping_pauses_end_with_the_last() -> None:
+    """Pauses that overlap without nesting (two tasks or threads decoding) keep the collector off
+    until the last one ends, which turns it on again."""
+    first, second = gc_paused(), gc_paused()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert not gc.isenabled()  # the second burst is still under way
+    second.__exit__(None, None, None)
+    assert gc.isenabled()
+
+
+def test_a_collector_disabled_between_pauses_stays_disabled() -> None:
+    """The state is read afresh by each outermost pause: an application that disabled the
+    collector after one pause ended keeps it disabled through the next."""
+    with gc_paused():
+        pass
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -18,7 +18,8 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from refiner_async._pagination import Paginator, decode_resume_token, query_fingerprint
+from refiner_async._codec import peek_cursor
+from refiner_async._pagination import Fetch, Paginator, decode_resume_token, query_fingerprint
 from refiner_async.errors import (
     InvalidParameterError,
     PaginationError,
@@ -36,6 +37,41 @@ class Item:
 
 def uuid_of(item: Item) -> str:
     return item.uuid
+
+
+@attrs.frozen
+class Answer:
+    """A page's answer as a test's fetch leaves it: the bytes a cursor may be read from, and how it
+    opens into the page."""
+
+    body: bytes
+    open: Callable[[], Page[Item]]
+
+
+class Codec:
+    """The paginator's codec for these tests: a Page is already open; an :class:`Answer` opens when
+    it is handed out, and its bytes may tell the next cursor before that."""
+
+    async def open(self, answer: Any) -> Page[Any]:
+        page: Page[Any] = answer.open() if isinstance(answer, Answer) else answer
+        return page
+
+    def next_cursor(self, answer: Any) -> str | None:
+        return peek_cursor(answer.body) if isinstance(answer, Answer) else None
+
+
+def answering(answer: Callable[[dict[str, Any]], Awaitable[Any]]) -> Fetch:
+    """The paginator's ``fetch(params, decode)`` around a function answering one request."""
+
+    async def fetch(params: dict[str, Any], decode: Callable[[Any], Awaitable[Any]] | None) -> Any:
+        got = await answer(params)
+        return got if decode is None else await decode(got)
+
+    return fetch
+
+
+def paginate(answer: Callable[[dict[str, Any]], Awaitable[Any]], **options: Any) -> Paginator[Any]:
+    return Paginator(answering(answer), Codec(), **options)
 
 
 def server_error(page: object) -> ServerError:
@@ -135,7 +171,7 @@ class FakeList:
         options.setdefault("endpoint", "/responses")
         options.setdefault("key", uuid_of)
         options.setdefault("supports_cursor", self.cursors)
-        return Paginator(self.fetch, **options)
+        return paginate(options.pop("answers", self.fetch), **options)
 
     def page_numbers(self) -> list[int]:
         return [r["page"] for r in self.requests if "page_cursor" not in r]
@@ -300,7 +336,7 @@ async def test_cursor_mode_reads_one_page_ahead() -> None:
 async def test_repeated_cursor_raises_without_extra_requests() -> None:
     """A page whose next cursor equals its own raises PaginationError at once."""
     fetch, requests = scripted({None: ([1], "A"), "A": ([2], "A")})
-    paginator = Paginator(fetch, params={}, mode="cursor", endpoint="/contacts")
+    paginator = paginate(fetch, params={}, mode="cursor", endpoint="/contacts")
     got = []
     with pytest.raises(PaginationError) as caught:
         await drain(paginator, got)
@@ -314,7 +350,7 @@ async def test_cursor_cycle_raises_within_two_extra_requests() -> None:
     """A cycle A -> B -> A raises PaginationError before A is requested a second time."""
     fetch, requests = scripted({None: ([1], "A"), "A": ([2], "B"), "B": ([3], "A")})
     with pytest.raises(PaginationError, match="cycle"):
-        await Paginator(fetch, params={}, mode="cursor").collect()
+        await paginate(fetch, params={}, mode="cursor").collect()
     assert [r.get("page_cursor") for r in requests] == [None, "A", "B"]
 
 
@@ -327,7 +363,7 @@ async def test_max_pages_guard_stops_an_endless_cursor_chain() -> None:
         return Page(items=(len(requests),), items_count=10**6, next_page_cursor=f"n{len(requests)}")
 
     with pytest.raises(PaginationError, match="max_pages"):
-        await Paginator(fetch, params={}, mode="cursor", max_pages=50).collect()
+        await paginate(fetch, params={}, mode="cursor", max_pages=50).collect()
     assert len(requests) == 50
 
 
@@ -336,7 +372,7 @@ async def test_empty_pages_with_a_cursor_are_followed() -> None:
     fetch, requests = scripted(
         {None: ([], "a"), "a": ([], "b"), "b": ([1, 2], "c"), "c": ([3], None)}
     )
-    pages = [page async for page in Paginator(fetch, params={}, mode="cursor").pages()]
+    pages = [page async for page in paginate(fetch, params={}, mode="cursor").pages()]
     assert [page.items for page in pages] == [(1, 2), (3,)]
     assert pages[-1].resume_token is None
     assert len(requests) == 4
@@ -642,7 +678,7 @@ async def test_change_without_identity_or_cursor_raises() -> None:
 
     change_once(server, 3, lambda: server.insert_head(4))
     with pytest.raises(PaginationError) as caught:
-        await Paginator(fetch, params={}, page_length=10, supports_cursor=False).collect()
+        await paginate(fetch, params={}, page_length=10, supports_cursor=False).collect()
     assert caught.value.items_yielded == 20
     assert caught.value.resume_token is not None
 
@@ -658,7 +694,7 @@ async def test_page_numbers_without_any_figures_stop_at_a_short_page() -> None:
         page = await server.fetch(params)
         return Page(items=page.items)
 
-    paginator = Paginator(fetch, params={}, page_length=10, supports_cursor=False, key=uuid_of)
+    paginator = paginate(fetch, params={}, page_length=10, supports_cursor=False, key=uuid_of)
     assert await paginator.collect() == server.items
     assert server.page_numbers() == [1, 2, 3, 4, 5]
     assert server.max_in_flight == 1
@@ -679,7 +715,7 @@ async def test_last_page_with_a_cursor_is_followed() -> None:
             return Page(items=(5,), items_count=5)
         return numbered[params["page"]]
 
-    paginator = Paginator(fetch, params={}, page_length=2, mode="pages")
+    paginator = paginate(fetch, params={}, page_length=2, mode="pages")
     assert await paginator.collect() == [1, 2, 3, 4, 5]
     assert paginator.stats.mode == "cursor"
     assert len(requests) == 3
@@ -696,7 +732,7 @@ async def test_invalid_server_cursor_raises(mode: str) -> None:
             )
 
         with pytest.raises(PaginationError, match="invalid next_page_cursor"):
-            await Paginator(fetch, params={}, page_length=1, mode=mode).collect()
+            await paginate(fetch, params={}, page_length=1, mode=mode).collect()
 
 
 async def test_awaiting_a_failing_first_page_carries_a_token() -> None:
@@ -876,7 +912,7 @@ async def test_fetch_page_sends_exactly_one_request_by_number_or_cursor() -> Non
         sent.append(params)
         return Page(items=(1, 2), current_page=params.get("page"), last_page=5)
 
-    paginator = Paginator(fetch, params={"include": "all"}, page_length=2)
+    paginator = paginate(fetch, params={"include": "all"}, page_length=2)
     await paginator.fetch_page(page=3)
     await paginator.fetch_page(cursor="abc")
     await paginator.fetch_page()
@@ -894,13 +930,13 @@ async def test_fetch_page_sends_exactly_one_request_by_number_or_cursor() -> Non
 
 @pytest.mark.parametrize("mode", ["pages", "cursor"])
 async def test_pages_read_ahead_are_opened_when_handed_out(mode: str) -> None:
-    """With ``fetch_later``, pages read ahead wait unopened until their turn; one that does not
-    open (its body is not JSON) is requested again, and the listing stays exact."""
+    """Pages read ahead wait unopened until their turn; one that does not open (its body is not
+    JSON) is requested again, and the listing stays exact."""
     fake = FakeList(95)
-    opened: list[int] = []  # request indexes, in the order their pages were opened
+    opened: list[int] = []  # first items' sequence numbers, in the order their pages were opened
     bad_once = {3}  # the third request's answer does not decode the first time
 
-    async def fetch_later(params: dict[str, Any]) -> Callable[[], Page[Item]]:
+    async def fetch_later(params: dict[str, Any]) -> Answer:
         page = await fake.fetch(params)
         index = len(fake.requests)
 
@@ -908,17 +944,18 @@ async def test_pages_read_ahead_are_opened_when_handed_out(mode: str) -> None:
             if index in bad_once:
                 bad_once.discard(index)
                 raise ResponseDecodeError("not JSON", method="GET", path="/responses", status=200)
-            opened.append(index)
+            opened.append(-page.items[0].seq)
             return page
 
-        return open_page
+        return Answer(b"", open_page)
 
-    listing = fake.paginator(mode=mode, window=4, fetch_later=fetch_later)
+    listing = fake.paginator(mode=mode, window=4, answers=fetch_later)
     items = await listing.collect()
     assert [item.uuid for item in items] == [f"u{seq}" for seq in range(95, 0, -1)]
     assert listing.stats.refetched == 1
     assert len(fake.requests) == 11  # 10 pages and the one requested again
     assert opened == sorted(opened)  # opened in order, never ahead of their turn
+    assert len(opened) == 10
 
 
 @pytest.mark.parametrize(("window", "max_items"), [(1, None), (3, None), (1, 35), (3, 35)])
@@ -931,35 +968,23 @@ async def test_the_next_request_leaves_before_a_page_is_opened(
     fake = FakeList(50)  # 5 pages of 10
     sent_at_opening: dict[int, list[int]] = {}  # page -> the pages requested when it was opened
 
-    async def fetch_later(params: dict[str, Any]) -> Callable[[], Page[Item]]:
+    async def fetch_later(params: dict[str, Any]) -> Answer:
         page = await fake.fetch(params)
 
         def open_page() -> Page[Item]:
             sent_at_opening[params["page"]] = fake.page_numbers()
             return page
 
-        return open_page
+        return Answer(b"", open_page)
 
-    listing = fake.paginator(
-        mode="pages", window=window, max_items=max_items, fetch_later=fetch_later
-    )
+    listing = fake.paginator(mode="pages", window=window, max_items=max_items, answers=fetch_later)
     items = await listing.collect()
     last = 5 if max_items is None else 4
     assert len(items) == (50 if max_items is None else 35)
     assert fake.page_numbers() == list(range(1, last + 1))  # each page once, none beyond
+    assert sent_at_opening.pop(1) == [1]  # page 1 opens as it arrives: it tells what follows
     for page, sent in sent_at_opening.items():
         assert sent == list(range(1, min(page + window, last) + 1))
-
-
-@attrs.frozen
-class Unopened:
-    """A prefetched answer as the client keeps it: its raw bytes, opened when called."""
-
-    body: bytes
-    open: Callable[[], Page[Item]]
-
-    def __call__(self) -> Page[Item]:
-        return self.open()
 
 
 def cursor_bytes(cursor: str | None) -> bytes:
@@ -975,7 +1000,7 @@ async def test_by_cursor_the_next_request_leaves_before_a_page_is_opened(guess: 
     fake = FakeList(50)  # 5 pages of 10
     sent_at_opening: list[list[str]] = []  # the cursors requested when each page was opened
 
-    async def fetch_later(params: dict[str, Any]) -> Callable[[], Page[Item]]:
+    async def fetch_later(params: dict[str, Any]) -> Answer:
         page = await fake.fetch(params)
         told = {"right": page.next_page_cursor, "wrong": "c999", "none": None}[guess]
 
@@ -983,14 +1008,15 @@ async def test_by_cursor_the_next_request_leaves_before_a_page_is_opened(guess: 
             sent_at_opening.append([r["page_cursor"] for r in fake.requests[1:]])
             return page
 
-        return Unopened(cursor_bytes(told), open_page) if guess != "none" else open_page
+        return Answer(cursor_bytes(told) if guess != "none" else b"", open_page)
 
-    listing = fake.paginator(mode="cursor", fetch_later=fetch_later)
+    listing = fake.paginator(mode="cursor", answers=fetch_later)
     items = await listing.collect()
     assert [item.uuid for item in items] == [f"u{seq}" for seq in range(50, 0, -1)]
     followed = [f"c{seq}" for seq in (41, 31, 21, 11)]
     right = [r["page_cursor"] for r in fake.requests[1:] if r["page_cursor"] != "c999"]
     assert right == followed  # each page once, in order
+    assert sent_at_opening.pop(0) == []  # page 1 opens as it arrives: it tells what follows
     if guess == "right":
         assert len(fake.requests) == 5
         assert sent_at_opening == [followed[: n + 2] for n in range(3)] + [followed]
@@ -1004,21 +1030,21 @@ async def test_a_guessed_cursor_is_not_requested_when_max_items_may_end_the_page
     or when the guess is a cursor already followed."""
     fake = FakeList(50)
 
-    async def fetch_later(params: dict[str, Any]) -> Callable[[], Page[Item]]:
+    async def fetch_later(params: dict[str, Any]) -> Answer:
         page = await fake.fetch(params)
-        return Unopened(cursor_bytes(page.next_page_cursor), lambda: page)
+        return Answer(cursor_bytes(page.next_page_cursor), lambda: page)
 
-    items = await fake.paginator(mode="cursor", max_items=25, fetch_later=fetch_later).collect()
+    items = await fake.paginator(mode="cursor", max_items=25, answers=fetch_later).collect()
     assert len(items) == 25
     assert len(fake.requests) == 3  # pages 1-3; page 3's guess (page 4) never sent
     fake.requests.clear()
 
-    async def repeating(params: dict[str, Any]) -> Callable[[], Page[Item]]:
+    async def repeating(params: dict[str, Any]) -> Answer:
         page = await fake.fetch(params)
         # the cursor just used
-        return Unopened(cursor_bytes(params.get("page_cursor")), lambda: page)
+        return Answer(cursor_bytes(params.get("page_cursor")), lambda: page)
 
-    assert len(await fake.paginator(mode="cursor", fetch_later=repeating).collect()) == 50
+    assert len(await fake.paginator(mode="cursor", answers=repeating).collect()) == 50
     assert len(fake.requests) == 5
 
 
@@ -1040,8 +1066,6 @@ async def test_a_guessed_cursor_is_not_requested_when_max_items_may_end_the_page
     ],
 )
 def test_peek_cursor_reads_a_plain_cursor_from_bytes(body: bytes, expected: str | None) -> None:
-    from refiner_async._pagination import peek_cursor
-
     assert peek_cursor(body) == expected
 
 

@@ -1,0 +1,126 @@
+"""What a 2xx body becomes: the HTTP core hands over bytes (:class:`RawResponse`); a codec decodes.
+
+- :func:`json_value`: the body's JSON (``None`` for an empty body), or ``ResponseDecodeError``.
+- :class:`Decoding`: one client's rules for running decodes on the event loop's thread. Bodies are
+  decoded one at a time, each in a turn of its own (responses that arrive together are decoded in
+  turn, with timers and other tasks running in between), and with the cyclic collector paused only
+  when the client was made with ``pause_gc=True`` (see :mod:`._gc`).
+- :class:`PageCodec`: a list answer as a ``Page`` of models, and the ``next_page_cursor`` its bytes
+  seem to carry (:func:`peek_cursor`), read without decoding them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, TypeVar
+
+import orjson
+
+from . import errors
+from ._converters import structure_page
+from ._gc import gc_paused
+from ._http import RawResponse
+from ._pagination import MAX_CURSOR_CHARS
+from .models.page import Page
+
+__all__ = ["Decode", "Decoding", "PageCodec", "json_value", "keep_raw", "peek_cursor"]
+
+T = TypeVar("T")
+
+#: Turns one 2xx answer into the caller's result (inside the retry loop: a body that cannot be
+#: decoded is requested again, as the retry policy allows).
+Decode = Callable[[RawResponse], Awaitable[T]]
+
+
+def json_value(raw: RawResponse) -> Any:
+    """orjson-decode a 2xx body; an empty body is ``None``."""
+    body = raw.body
+    if not body.strip():
+        return None
+    try:
+        return orjson.loads(body)
+    except (ValueError, RecursionError) as exc:
+        problem = str(exc)
+    # Raised here, outside the except clause, so that orjson's error (whose .doc holds the whole
+    # body, which may echo the key) is neither the cause nor the context.
+    kind = raw.headers.get("Content-Type", "").split(";")[0] or "no content type"
+    raise errors.ResponseDecodeError(
+        f"response is not valid JSON ({kind}, {len(body)} bytes): {problem}",
+        method=raw.method,
+        path=raw.path,
+        status=raw.status,
+    )
+
+
+class Decoding:
+    """How one client (and the clients ``with_options`` derives from it) runs its decodes."""
+
+    def __init__(self, *, pause_gc: bool = False, turn: asyncio.Lock | None = None) -> None:
+        self.pause_gc = pause_gc  # pause the cyclic collector while decoding
+        self._turn = turn or asyncio.Lock()  # one body decoded at a time
+
+    def derive(self, *, pause_gc: bool) -> Decoding:
+        """The same turn, with its own collector setting."""
+        return Decoding(pause_gc=pause_gc, turn=self._turn)
+
+    async def run(self, work: Callable[[], T]) -> T:
+        """``work()`` (CPU work on a body) in this client's decoding turn."""
+        async with self._turn:
+            with gc_paused() if self.pause_gc else contextlib.nullcontext():
+                return work()
+
+    async def json(self, raw: RawResponse) -> Any:
+        """A :data:`Decode`: the body's JSON."""
+        return await self.run(lambda: json_value(raw))
+
+
+async def keep_raw(raw: RawResponse) -> RawResponse:
+    """A :data:`Decode` that decodes nothing: the answer itself."""
+    return raw
+
+
+class PageCodec(Generic[T]):
+    """List answers of one endpoint as pages of ``item_type``, decoded in ``decoding``'s turn."""
+
+    def __init__(self, decoding: Decoding, item_type: type[T]) -> None:
+        self._decoding = decoding
+        self._item_type = item_type
+
+    async def open(self, raw: RawResponse) -> Page[T]:
+        """A :data:`Decode`: the answer as a Page (``ResponseDecodeError`` if it is not JSON,
+        ``ResponseValidationError`` if it is not a list envelope)."""
+        return await self._decoding.run(lambda: self._page(raw))
+
+    def _page(self, raw: RawResponse) -> Page[T]:
+        payload = json_value(raw)
+        # Rebinding frees the decoded JSON before the collector runs again, so that its next
+        # collection need not traverse it.
+        return structure_page(payload, self._item_type, method=raw.method, path=raw.path)
+
+    @staticmethod
+    def next_cursor(raw: RawResponse) -> str | None:
+        """The cursor the answer's bytes seem to carry (:func:`peek_cursor`)."""
+        return peek_cursor(raw.body)
+
+
+_CURSOR_KEY = b'"next_page_cursor"'
+_CURSOR_VALUE = re.compile(rb'\s*:\s*"([^"\\\x00-\x1f]{1,%d})"' % MAX_CURSOR_CHARS)
+
+
+def peek_cursor(body: bytes) -> str | None:
+    """The ``next_page_cursor`` an undecoded list answer seems to carry, read from its bytes: the
+    value of the last key of that name when it is a plain string (no escapes), else None. A guess,
+    to be checked against the page once it is decoded."""
+    at = body.rfind(_CURSOR_KEY)
+    if at < 0:
+        return None
+    match = _CURSOR_VALUE.match(body, at + len(_CURSOR_KEY))
+    if match is None:
+        return None
+    try:
+        return match.group(1).decode()
+    except UnicodeDecodeError:
+        return None
