@@ -1072,9 +1072,9 @@ def test_peek_cursor_reads_a_plain_cursor_from_bytes(body: bytes, expected: str 
 def test_seen_keys_forget_the_oldest_pages_but_not_keys_a_newer_page_holds() -> None:
     """The key set holds the last ``pages_kept`` pages: a page's keys go with it, except those a
     newer page also holds (an item read again after the data moved)."""
-    from refiner_async._pagination import _SeenKeys
+    from refiner_async._pagination import SeenKeys
 
-    seen = _SeenKeys(uuid_of, pages_kept=2)
+    seen = SeenKeys(uuid_of, pages_kept=2)
     seen.remember(["a", "b"], new=True)
     seen.remember(["c"], new=True)
     seen.remember(["d"], new=True)  # the page holding a and b is forgotten

@@ -1,0 +1,87 @@
+"""Reading by cursor: follow ``next_page_cursor`` one page at a time, the next page requested by
+the cursor an answer's bytes carry before the page is opened."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator
+from typing import TypeVar
+
+from ..errors import PaginationError
+from ..models.page import Page
+from ._iteration import Arrived, Iteration, Prefetch
+from ._tokens import Position
+
+__all__ = ["MAX_EMPTY_RUN", "ByCursor"]
+
+T = TypeVar("T")
+
+MAX_EMPTY_RUN = 5  # cursor pages in a row with nothing new before PaginationError
+
+
+class ByCursor(Iteration[T]):
+    """An iteration that can read by cursor."""
+
+    async def _by_cursor(
+        self, page: Page[T] | None, request: Position
+    ) -> AsyncGenerator[Page[T], None]:
+        """Follow next_page_cursor from ``request`` (``page``: its answer, when already read)."""
+        if request.cursor is not None:
+            self._cursors.add(request.cursor)
+        task: Prefetch | None = None
+        empty_run = 0  # pages in a row that brought nothing new
+        while True:
+            early: tuple[str, Prefetch] | None = None  # the next page, asked for by a guess
+            if page is None and task is not None:
+                arrived = await self._arrival(task)
+                early = await self._launch_early(arrived, request)
+                page = await self._open(arrived)
+            elif page is None:
+                page = await self._get(request)
+            after = self._after(page, None, None)
+            cursor = after.cursor if after is not None else None
+            if cursor is not None:
+                self._check_cursor(cursor, request)
+            out = self._emit(page, request, after)
+            empty_run = 0 if out is not None and out.items else empty_run + 1
+            if empty_run >= MAX_EMPTY_RUN and cursor is not None:
+                raise PaginationError(
+                    f"{empty_run} pages in a row brought no new item and the server still sends a "
+                    "next_page_cursor; stopped instead of following it further"
+                )
+            task = None
+            if cursor is not None and after is not None and not self._finished:
+                self._cursors.add(cursor)
+                if early is not None and early[0] == cursor:
+                    task, early = early[1], None  # the guess was right: already under way
+                else:
+                    task = self._launch(after)  # read ahead while the consumer works
+            if early is not None:
+                await self._drop([early[1]])
+            if out is not None:
+                yield out
+            if task is None or after is None:
+                return
+            page, request = None, after
+
+    async def _launch_early(
+        self, arrived: Arrived, request: Position
+    ) -> tuple[str, Prefetch] | None:
+        """Request the page after an arrived one before opening it, by the cursor its bytes seem to
+        carry (the codec's ``next_cursor``), so that its decoding overlaps that request's latency.
+
+        Only while this page cannot end the listing by ``max_items``, and never by a cursor already
+        followed. The guess is checked once the page is opened; a wrong one is dropped.
+        """
+        cursor = self._spec.codec.next_cursor(arrived[1])
+        if (
+            cursor is None
+            or cursor == request.cursor
+            or cursor in self._cursors
+            or (self._remaining is not None and self._remaining <= self._length)
+            or not self._may_request()
+        ):
+            return None
+        task = self._launch(Position(cursor=cursor))
+        await asyncio.sleep(0)  # let it go out before the CPU work of opening
+        return cursor, task

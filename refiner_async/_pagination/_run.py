@@ -1,0 +1,80 @@
+"""One iteration of a listing: the first page, then the mode ``"auto"`` picks, by page number or by
+cursor, a page-number reading handing over to cursors after a repair. The reasoning is in
+``docs/design/pagination.md``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
+from typing import TypeVar
+
+from ..errors import RefinerError
+from ..models.page import Page
+from ._cursors import ByCursor
+from ._numbers import ByNumbers, last_page
+from ._tokens import Position
+
+__all__ = ["AUTO_PAGE_NUMBERS_MAX_ITEMS", "Run"]
+
+T = TypeVar("T")
+
+AUTO_PAGE_NUMBERS_MAX_ITEMS = 10_000  # "auto" reads by page number up to this many items
+
+
+class Run(ByNumbers[T], ByCursor[T]):
+    """One iteration (each ``pages()`` or ``first_page()`` call starts a fresh one)."""
+
+    def _choose(self, first: Page[T]) -> str:
+        mode = self._spec.mode
+        if mode != "auto":
+            return mode
+        has_cursor = self._spec.supports_cursor and first.next_page_cursor is not None
+        large = first.items_count is None or first.items_count > AUTO_PAGE_NUMBERS_MAX_ITEMS
+        offsets_fit = not large and self._spec.window > 1 and self._spec.new_items_first
+        return "cursor" if has_cursor and not offsets_fit else "pages"
+
+    # -- the iteration -----------------------------------------------------------------------
+
+    async def pages(self) -> AsyncGenerator[Page[T], None]:
+        try:
+            if self._remaining == 0 or self._position is None:
+                return
+            start = self._position
+            first: Page[T] | None = None
+            mode = "cursor"
+            if start.cursor is None:
+                first = await self._get(start)
+                mode = self._choose(first)
+            self.stats.mode = mode
+            if mode == "pages" and first is not None:
+                async with aclosing(self._by_numbers(first, start)) as numbered:
+                    async for page in numbered:
+                        yield page
+                if self._handoff is None:
+                    return
+                self.stats.mode = "cursor"
+                first, start = None, self._handoff
+            async with aclosing(self._by_cursor(first, start)) as cursored:
+                async for page in cursored:
+                    yield page
+        except RefinerError as error:
+            self._annotate(error)
+            raise
+        finally:
+            await self._drop(list(self._tasks))
+
+    async def first(self) -> Page[T]:
+        """The first page alone (no prefetch)."""
+        start = self._position or Position(page=1)
+        try:
+            page = await self._get(start)
+            last = last_page(page, self._length)
+            after = self._after(page, start.page, last)
+            if after is not None and after.cursor is not None:
+                self._check_cursor(after.cursor, start)
+            emitted = self._emit(page, start, after, always=True)
+            assert emitted is not None  # always=True
+            return emitted
+        except RefinerError as error:
+            self._annotate(error)
+            raise

@@ -1,0 +1,53 @@
+"""What a listing is given: one page fetch, a codec for its answers, and the call's settings."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, Protocol, TypeVar
+
+import attrs
+
+from ..models.page import Page
+from ._tokens import Position
+
+__all__ = ["Fetch", "PageCodec", "Spec"]
+
+T = TypeVar("T")
+
+#: ``fetch(params, decode)``: one page request with exactly ``params``; its answer (``decode``
+#: None) or ``await decode(answer)``, a decode that fails counting as a failed attempt.
+Fetch = Callable[[dict[str, Any], Callable[[Any], Awaitable[Any]] | None], Awaitable[Any]]
+
+
+class PageCodec(Protocol[T]):
+    """What the paginator needs to know about an answer."""
+
+    async def open(self, answer: Any) -> Page[T]:
+        """The answer as a Page (``ResponseDecodeError``/``ResponseValidationError`` if it is not
+        one); used as a fetch's ``decode`` too."""
+        ...
+
+    def next_cursor(self, answer: Any) -> str | None:
+        """The ``next_page_cursor`` the answer seems to carry, read without opening it (a guess,
+        checked once the page is open), or None."""
+        ...
+
+
+@attrs.frozen
+class Spec(Generic[T]):
+    """One list call, checked: everything an iteration of it reads (see ``Paginator``'s args)."""
+
+    fetch: Fetch
+    codec: PageCodec[T]
+    params: dict[str, Any]  # the call's filters, without paging parameters
+    page_length: int
+    max_items: int | None
+    mode: str  # "auto", "pages" or "cursor"
+    supports_cursor: bool
+    window: int
+    key: Callable[[T], object] | None
+    max_pages: int
+    new_items_first: bool
+    fingerprint: str  # of the endpoint, filters and page length, bound into resume tokens
+    start: Position  # where the first page starts (page 1, or a resume token's position)
+    start_items: int  # items yielded before ``start`` (a resume token's count)
