@@ -38,10 +38,15 @@ async def sdk_export(
     pagination: str = "pages",
     max_items: int | None = None,
     by_page: bool = False,
+    pause_gc: bool = False,
 ) -> int:
     """refiner_async: typed ``Response`` models, item by item (``by_page``: page by page)."""
     async with RefinerClient(
-        api_key, base_url=base_url, rate_limit=rate_limit, max_concurrency=max_concurrency
+        api_key,
+        base_url=base_url,
+        rate_limit=rate_limit,
+        max_concurrency=max_concurrency,
+        pause_gc=pause_gc,
     ) as client:
         listing = client.responses.list(
             include="all", page_length=PAGE_LENGTH, pagination=pagination, max_items=max_items

@@ -286,13 +286,13 @@ class RefinerClient:
         return await self._passthrough.json("POST", path, json=json)
 
     async def get_raw(self, path: str, *, params: Mapping[str, Any] | None = None) -> RawResponse:
-        """:meth:`get`, returning the 2xx answer as it arrived: ``RawResponse(status, headers,
-        body)`` with the body's bytes undecoded. Non-2xx answers raise the usual typed errors
+        """:meth:`get`, returning the 2xx reply as it arrived: ``RawResponse(status, headers,
+        body)`` with the body's bytes undecoded. Non-2xx replies raise the usual typed errors
         (which carry ``status``, ``headers`` and ``body`` too)."""
         return await self._passthrough.raw("GET", path, params=params)
 
     async def post_raw(self, path: str, *, json: Mapping[str, Any] | None = None) -> RawResponse:
-        """:meth:`post`, returning the 2xx answer as it arrived (see :meth:`get_raw`)."""
+        """:meth:`post`, returning the 2xx reply as it arrived (see :meth:`get_raw`)."""
         return await self._passthrough.raw("POST", path, json=json)
 
     async def verify(self) -> VerifyResult:

@@ -5,7 +5,7 @@
   decoded one at a time, each in a turn of its own (responses that arrive together are decoded in
   turn, with timers and other tasks running in between), and with the cyclic collector paused only
   when the client was made with ``pause_gc=True`` (see :mod:`._gc`).
-- :class:`PageCodec`: a list answer as a ``Page`` of models, and the ``next_page_cursor`` its bytes
+- :class:`PageCodec`: a list reply as a ``Page`` of models, and the ``next_page_cursor`` its bytes
   seem to carry (:func:`peek_cursor`), read without decoding them.
 """
 
@@ -30,7 +30,7 @@ __all__ = ["Decode", "Decoding", "PageCodec", "json_value", "keep_raw", "peek_cu
 
 T = TypeVar("T")
 
-#: Turns one 2xx answer into the caller's result (inside the retry loop: a body that cannot be
+#: Turns one 2xx reply into the caller's result (inside the retry loop: a body that cannot be
 #: decoded is requested again, as the retry policy allows).
 Decode = Callable[[RawResponse], Awaitable[T]]
 
@@ -78,19 +78,19 @@ class Decoding:
 
 
 async def keep_raw(raw: RawResponse) -> RawResponse:
-    """A :data:`Decode` that decodes nothing: the answer itself."""
+    """A :data:`Decode` that decodes nothing: the reply itself."""
     return raw
 
 
 class PageCodec(Generic[T]):
-    """List answers of one endpoint as pages of ``item_type``, decoded in ``decoding``'s turn."""
+    """List replies of one endpoint as pages of ``item_type``, decoded in ``decoding``'s turn."""
 
     def __init__(self, decoding: Decoding, item_type: type[T]) -> None:
         self._decoding = decoding
         self._item_type = item_type
 
     async def open(self, raw: RawResponse) -> Page[T]:
-        """A :data:`Decode`: the answer as a Page (``ResponseDecodeError`` if it is not JSON,
+        """A :data:`Decode`: the reply as a Page (``ResponseDecodeError`` if it is not JSON,
         ``ResponseValidationError`` if it is not a list envelope)."""
         return await self._decoding.run(lambda: self._page(raw))
 
@@ -102,7 +102,7 @@ class PageCodec(Generic[T]):
 
     @staticmethod
     def next_cursor(raw: RawResponse) -> str | None:
-        """The cursor the answer's bytes seem to carry (:func:`peek_cursor`)."""
+        """The cursor the reply's bytes seem to carry (:func:`peek_cursor`)."""
         return peek_cursor(raw.body)
 
 
@@ -111,7 +111,7 @@ _CURSOR_VALUE = re.compile(rb'\s*:\s*"([^"\\\x00-\x1f]{1,%d})"' % MAX_CURSOR_CHA
 
 
 def peek_cursor(body: bytes) -> str | None:
-    """The ``next_page_cursor`` an undecoded list answer seems to carry, read from its bytes: the
+    """The ``next_page_cursor`` an undecoded list reply seems to carry, read from its bytes: the
     value of the last key of that name when it is a plain string (no escapes), else None. A guess,
     to be checked against the page once it is decoded."""
     at = body.rfind(_CURSOR_KEY)

@@ -1,10 +1,10 @@
 """The one request path every call takes: limiter -> retry -> send -> read -> map errors, returning
-the 2xx answer as bytes (:class:`RawResponse`) or what the caller's ``decode`` makes of it.
+the 2xx reply as bytes (:class:`RawResponse`) or what the caller's ``decode`` makes of it.
 
 This module (with ``_client``, which owns the session) is the only one that talks to aiohttp. Every
 aiohttp failure is translated here, once, into the error tree of :mod:`refiner_async.errors`. What a
 body means is not known here: the codecs (:mod:`._codec`) decode it, inside the retry loop, so that
-an answer that cannot be read is asked for again as the retry policy allows.
+a reply that cannot be read is asked for again as the retry policy allows.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class ClientStats:
     requests: int = 0  # calls made (each may take several attempts)
     attempts: int = 0  # HTTP exchanges started
     retries: int = 0  # attempts repeated after a failure
-    rate_limited: int = 0  # 429 answers received
+    rate_limited: int = 0  # 429 replies received
     rate_limit_wait: float = 0.0  # seconds of cooldown the 429s imposed
 
 
@@ -65,16 +65,16 @@ class RawResponse:
     status: int
     headers: Mapping[str, str]
     body: bytes = attrs.field(repr=lambda body: f"<{len(body)} bytes>")
-    method: str = ""  # the call this answers, e.g. "GET"
+    method: str = ""  # the call this replies to, e.g. "GET"
     path: str = ""  # and its path, e.g. "/responses"
 
 
-#: What a caller makes of a 2xx answer (decoded JSON, a page of models...), run in the retry loop.
+#: What a caller makes of a 2xx reply (decoded JSON, a page of models...), run in the retry loop.
 Decode = Callable[[RawResponse], Awaitable[T]]
 
 
 class HTTPCore:
-    """Sends one logical call with the client's limiter and retry policy; returns its 2xx answer."""
+    """Sends one logical call with the client's limiter and retry policy; returns its 2xx reply."""
 
     def __init__(
         self,
@@ -160,7 +160,7 @@ class HTTPCore:
     ) -> T | RawResponse:
         """Send ``method path`` with query ``params`` and/or a JSON body; retry as the policy allows.
 
-        Returns the 2xx answer, or ``await decode(answer)``: a decode that raises
+        Returns the 2xx reply, or ``await decode(reply)``: a decode that raises
         ``ResponseDecodeError`` or ``ResponseValidationError`` counts as a failed attempt.
 
         ``idempotent=False`` marks writes that must not be repeated once they may have reached the
@@ -177,8 +177,8 @@ class HTTPCore:
         while True:
             attempt += 1
             try:
-                answer = await self._attempt(method, path, query, body, user, attempt, deadline)
-                return answer if decode is None else await decode(answer)
+                reply = await self._attempt(method, path, query, body, user, attempt, deadline)
+                return reply if decode is None else await decode(reply)
             except QueueDeadline as declined:  # never sent: a definite error, never retried
                 raise errors.APITimeoutError(
                     f"not sent: {declined}",
@@ -278,7 +278,7 @@ class HTTPCore:
             except (aiohttp.ClientError, TimeoutError) as exc:
                 raise self._connection_error(exc, method, path) from exc
         if status != 429:
-            self._limiter.answered()
+            self._limiter.replied()
         elapsed_ms = (loop.time() - started) * 1000
         logger.debug("%s %s -> %d (attempt %d, %.0f ms)", method, path, status, attempt, elapsed_ms)
         kept = _protocol.response_headers(received.items(), self._api_key)
@@ -382,7 +382,7 @@ class _NotReplayed(aiohttp.ClientConnectionError):
 async def _no_replay(
     request: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
 ) -> aiohttp.ClientResponse:
-    """Per-request middleware: a connection dropped while sending or before the answer's headers is
+    """Per-request middleware: a connection dropped while sending or before the reply's headers is
     raised as :class:`_NotReplayed` rather than replayed by aiohttp on its own."""
     try:
         return await handler(request)
@@ -393,7 +393,7 @@ async def _no_replay(
 
 
 #: Per-method request options: aiohttp replays an idempotent DELETE once by itself when the
-#: connection drops; a DELETE that was applied before the drop then answers 404 on the replay, so
+#: connection drops; a DELETE that was applied before the drop then gets 404 on the replay, so
 #: DELETEs go through :func:`_no_replay` and the retry policy sees every attempt (a replayed GET is
 #: harmless and keeps aiohttp's quick resend).
 _NO_REPLAY: dict[str, dict[str, Any]] = {"DELETE": {"middlewares": (_no_replay,)}}
@@ -416,7 +416,7 @@ def _too_large(
 
 
 def _error_body(raw: bytes) -> object:
-    """An error answer's body: decoded JSON when it is JSON, else its text."""
+    """An error reply's body: decoded JSON when it is JSON, else its text."""
     try:
         return orjson.loads(raw)
     except (ValueError, RecursionError):

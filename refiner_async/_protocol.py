@@ -1,4 +1,4 @@
-"""Pure wire rules: how parameters are encoded, how answers become errors, how Retry-After is read.
+"""Pure wire rules: how parameters are encoded, how replies become errors, how Retry-After is read.
 
 Nothing here does I/O or touches asyncio, so every rule is testable with plain function calls.
 """
@@ -176,7 +176,7 @@ def error_for_status(
     retry_after: float | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> errors.APIStatusError:
-    """The typed error for a non-2xx answer, carrying the answer's ``headers`` (already redacted,
+    """The typed error for a non-2xx reply, carrying the reply's ``headers`` (already redacted,
     see :func:`response_headers`) and the request id they name.
 
     The API refuses keys in three ways (401 "No API key found", 401 "does not look valid", and
@@ -229,7 +229,7 @@ TOO_DEEP = "<nested too deep>"
 def redact_body(body: object, secret: str, *, max_depth: int = MAX_BODY_DEPTH) -> object:
     """A decoded body with ``secret`` replaced in every string, keys and nested values included.
 
-    Servers and proxies sometimes echo request headers in their error answers; the key must not
+    Servers and proxies sometimes echo request headers in their error replies; the key must not
     travel on into an error's message or ``body``. Containers more than ``max_depth`` levels down
     become the text ``<nested too deep>``: a hostile body nested a thousand levels deep neither
     exhausts the stack here nor travels on to whoever prints the error.
@@ -254,11 +254,11 @@ _ERROR_BODY_KEYS = frozenset({"error", "code", "status"})
 
 
 def error_in_success(payload: object) -> str | None:
-    """The error text of a 2xx answer that is only an error: a JSON object with a non-empty string
-    ``error`` and nothing else but ``code``/``status``; None for any other answer.
+    """The error text of a 2xx reply that is only an error: a JSON object with a non-empty string
+    ``error`` and nothing else but ``code``/``status``; None for any other reply.
 
     refiner-api.md documents ``{"error": ...}`` only as the body of refusals and no 2xx error; a
-    server or gateway answering 2xx with it has still not done the call, so it is not a success.
+    server or gateway replying 2xx with it has still not done the call, so it is not a success.
     """
     if not isinstance(payload, dict) or not payload.keys() <= _ERROR_BODY_KEYS:
         return None

@@ -23,12 +23,12 @@ again, so that the callers leave at the pace when it ends, not all together into
 
 The learned pace lets a client that is not told the server's limit settle just under it:
 
-- *Ceiling.* The first 429 of a cooldown measures the rate at which the server was answering: over
-  the second before it, or since the first answer in it if that is later. Measured over at least
+- *Ceiling.* The first 429 of a cooldown measures the rate at which the server was replying: over
+  the second before it, or since the first reply in it if that is later. Measured over at least
   half a second, that rate replaces the ceiling, the server's rate as far as the client knows; a
-  shorter stretch (the handful of answers to a first burst) measures nothing and leaves it.
+  shorter stretch (the handful of replies to a first burst) measures nothing and leaves it.
 - *Resume.* After the cooldown the pace is 96% of the measured rate, never above 96% of the ceiling.
-  Answers from before the previous cooldown are not counted: waiting is not answering.
+  Replies from before the previous cooldown are not counted: waiting is not replying.
 - *Ignore.* A 429 while sending at under half the ceiling (a proxy's, or one a server gives at
   random) pauses everyone but leaves the ceiling and the pace as they were.
 - *Grow.* Below 96% of the ceiling the pace doubles each second, so a pace set low is back within
@@ -72,9 +72,9 @@ __all__ = [
     "rate_after_429",
 ]
 
-RATE_SPAN = 1.0  # seconds of answers a 429 measures the server's rate over
-MIN_RATE_SPAN = 0.2  # the shortest stretch an answer rate is measured over
-CEILING_SPAN = 0.5  # a 429 sets a ceiling only from answers spread over at least this long
+RATE_SPAN = 1.0  # seconds of replies a 429 measures the server's rate over
+MIN_RATE_SPAN = 0.2  # the shortest stretch a reply rate is measured over
+CEILING_SPAN = 0.5  # a 429 sets a ceiling only from replies spread over at least this long
 HOLD = 0.96  # the share of the ceiling the learned pace keeps to
 GROWTH = 2.0  # a learned pace below its hold grows by this factor per second of sending
 NOT_ABOUT_RATE = 0.5  # a 429 at less than this share of the ceiling is not about the rate
@@ -92,31 +92,31 @@ def bucket_shape(rate: float) -> tuple[float, float]:
     return capacity, drain
 
 
-def ceiling_after_429(answered: int, seconds: float) -> float | None:
-    """The server's rate as a 429 shows it: ``answered`` requests over the last ``seconds``.
+def ceiling_after_429(replied: int, seconds: float) -> float | None:
+    """The server's rate as a 429 shows it: ``replied`` requests over the last ``seconds``.
 
     Only a stretch of at least :data:`CEILING_SPAN` measures a rate; over a shorter one (the
-    handful of answers to a first burst) it is None, and the ceiling known before stands.
+    handful of replies to a first burst) it is None, and the ceiling known before stands.
     """
-    return answered / seconds if seconds >= CEILING_SPAN else None
+    return replied / seconds if seconds >= CEILING_SPAN else None
 
 
-def about_rate(answered: int, seconds: float, ceiling: float | None) -> bool:
-    """Whether a 429 that came after ``answered`` answers over ``seconds`` says anything about the
+def about_rate(replied: int, seconds: float, ceiling: float | None) -> bool:
+    """Whether a 429 that came after ``replied`` replies over ``seconds`` says anything about the
     server's rate: not when the client was sending at less than :data:`NOT_ABOUT_RATE` of a rate
-    the server already answered at (the ceiling). Such a 429 is a per-user limit, a proxy's, or
+    the server already replied at (the ceiling). Such a 429 is a per-user limit, a proxy's, or
     one the server gives at random; it pauses the client but leaves the pace and the ceiling.
     """
-    return ceiling is None or answered / max(seconds, MIN_RATE_SPAN) >= NOT_ABOUT_RATE * ceiling
+    return ceiling is None or replied / max(seconds, MIN_RATE_SPAN) >= NOT_ABOUT_RATE * ceiling
 
 
-def rate_after_429(answered: int, seconds: float, ceiling: float | None) -> float:
-    """The pace to resume at after a 429: 96% of the answer rate, never above 96% of the ceiling.
+def rate_after_429(replied: int, seconds: float, ceiling: float | None) -> float:
+    """The pace to resume at after a 429: 96% of the reply rate, never above 96% of the ceiling.
 
-    ``answered`` requests were answered (not refused) over the last ``seconds``, counted as at least
+    ``replied`` requests got a reply (not a refusal) over the last ``seconds``, counted as at least
     :data:`MIN_RATE_SPAN`. Never below 1 per second.
     """
-    rate = HOLD * answered / max(seconds, MIN_RATE_SPAN)
+    rate = HOLD * replied / max(seconds, MIN_RATE_SPAN)
     if ceiling is not None:
         rate = min(rate, HOLD * ceiling)
     return max(1.0, rate)
@@ -165,7 +165,7 @@ class QueueDeadline(Exception):
 class _Pace:
     """A bucket shaped like :func:`bucket_shape` whose rate may change under its waiters.
 
-    The learned pace changes with every answer while it grows. A new aiolimiter bucket for each
+    The learned pace changes with every reply while it grows. A new aiolimiter bucket for each
     change would start empty and let its capacity through at once each time; here the bucket's state
     is the instant it is next empty (``_due``), kept across changes. Waiters take turns (the lock is
     first come, first served) and are admitted once the bucket holds room for one more.
@@ -216,13 +216,13 @@ class Limiter:
         self._unpublished = False  # a pause of this client's not yet written to the store
         self._store_paused_until = 0.0  # loop time the store's pause ends, as last seen
         self._rate = rate  # the configured client-wide rate (None: not told)
-        self._answered: deque[float] = deque()  # loop times of non-429 answers in the last second
+        self._replied: deque[float] = deque()  # loop times of non-429 replies in the last second
         self._ceiling: float | None = None  # the server's rate as the last measured 429 showed it
         self._ceiling_at = 0.0  # loop time the ceiling was measured (the end of that cooldown)
         self._pace: _Pace | None = None  # the pace learned from 429s, below the configured rate
         self._paced_since = 0.0  # loop time the pace was last grown (or its cooldown ended)
         self._resumed_at = (
-            0.0  # loop time the last cooldown ended: answers before it measure nothing
+            0.0  # loop time the last cooldown ended: replies before it measure nothing
         )
         self._user_paused: dict[str, float] = {}  # contact -> loop time its own 429 pause ends
         self._refused_users: deque[tuple[float, str]] = deque()  # (loop time, contact) of 429s
@@ -237,7 +237,7 @@ class Limiter:
 
     @property
     def learned_rate(self) -> float | None:
-        """Requests per second the client keeps to since the server answered 429 (None: no limit learned)."""
+        """Requests per second the client keeps to since the server replied 429 (None: no limit learned)."""
         return None if self._pace is None else self._pace.rate
 
     @property
@@ -246,14 +246,14 @@ class Limiter:
         return self._ceiling
 
     def throttled(self, seconds: float, *, user: str | None = None) -> None:
-        """The server answered 429: pause everyone for ``seconds``, then keep to a learned pace.
+        """The server replied 429: pause everyone for ``seconds``, then keep to a learned pace.
 
         A 429 to a call naming a contact is that contact's business (the API's per-user limit):
         only calls naming it wait, and nothing is learned, unless another contact was refused in the
         same second, which makes it the key's. Only the first 429 of a cooldown learns: the others
-        answer requests that were already on their way, and say nothing new about the server's limit.
-        The rate is measured over the answers since sending last resumed (a second at most): time
-        spent in a cooldown is not time the server was answering. Without any answer there is no
+        reply to requests that were already on their way, and say nothing new about the server's limit.
+        The rate is measured over the replies since sending last resumed (a second at most): time
+        spent in a cooldown is not time the server was replying. Without any reply there is no
         rate to learn from; the cooldown alone applies.
         """
         now = asyncio.get_running_loop().time()
@@ -267,18 +267,18 @@ class Limiter:
             self._resumed_at = self._paused_until
         self.pause(seconds)
         self._forget_before(max(now - RATE_SPAN, self._resumed_at))
-        if not first or not self._answered:  # no answer yet: nothing to learn a pace from
+        if not first or not self._replied:  # no reply yet: nothing to learn a pace from
             return
-        # Measured over the second before the 429, or since the first answer in it: a client that
-        # began sending a moment ago is not held to the handful of answers it has had so far.
-        answered, span = len(self._answered), now - self._answered[0]
-        if not about_rate(answered, span, self._ceiling):
+        # Measured over the second before the 429, or since the first reply in it: a client that
+        # began sending a moment ago is not held to the handful of replies it has had so far.
+        replied, span = len(self._replied), now - self._replied[0]
+        if not about_rate(replied, span, self._ceiling):
             return
-        measured = ceiling_after_429(answered, span)
+        measured = ceiling_after_429(replied, span)
         if measured is not None:  # the latest measure replaces the ceiling, lower or higher
             self._ceiling, self._ceiling_at = measured, self._paused_until
         self._paced_since = self._paused_until  # the pace grows with the time spent sending at it
-        self._set_pace(rate_after_429(answered, span, self._ceiling))
+        self._set_pace(rate_after_429(replied, span, self._ceiling))
 
     def _note_refused(self, user: str, now: float) -> set[str]:
         """Record a 429 to a call naming ``user``; the other contacts refused in the last second."""
@@ -290,10 +290,10 @@ class Limiter:
                 del self._user_paused[name]
         return {name for _, name in self._refused_users} - {user}
 
-    def answered(self) -> None:
-        """The server answered a request without refusing it; a learned pace grows while none is refused."""
+    def replied(self) -> None:
+        """The server replied to a request without refusing it; a learned pace grows while none is refused."""
         now = asyncio.get_running_loop().time()
-        self._answered.append(now)
+        self._replied.append(now)
         self._forget_before(now - RATE_SPAN)
         if self._pace is None or now <= self._paced_since:
             return
@@ -305,8 +305,8 @@ class Limiter:
         self._set_pace(rate)
 
     def _forget_before(self, moment: float) -> None:
-        while self._answered and self._answered[0] < moment:
-            self._answered.popleft()
+        while self._replied and self._replied[0] < moment:
+            self._replied.popleft()
 
     def _set_pace(self, rate: float) -> None:
         if self._rate is not None and rate >= self._rate:

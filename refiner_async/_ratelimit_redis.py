@@ -10,7 +10,7 @@ in one Redis Cluster slot, as a multi-key script needs.
 Redis trouble is not an outage: each call is bounded (``call_timeout``, and at most
 ``max_in_flight`` calls at once, the size of the connection pool, which raises rather than waits at
 its limit); a failure logs one WARNING and opens a circuit for ``circuit_seconds``, during which the
-store answers from an in-process store; then the next call tries Redis again. redis-py is imported
+store serves from an in-process store; then the next call tries Redis again. redis-py is imported
 only when a RedisRateStore is made (the ``refiner-async[redis]`` extra).
 """
 
@@ -90,11 +90,11 @@ def _redis_module() -> Any:
 class RedisStoreStats:
     """What one RedisRateStore did since it was made."""
 
-    redis_calls: int = 0  # reservations and pauses Redis answered
-    fallback_calls: int = 0  # answered in-process because Redis could not be used
+    redis_calls: int = 0  # reservations and pauses Redis served
+    fallback_calls: int = 0  # served in-process because Redis could not be used
     failures: int = 0  # Redis calls that failed or timed out
     trips: int = 0  # times the circuit opened
-    recoveries: int = 0  # times Redis answered again after a trip
+    recoveries: int = 0  # times Redis served again after a trip
 
 
 class RedisRateStore:
@@ -131,7 +131,7 @@ class RedisRateStore:
         self._in_flight = asyncio.Semaphore(max_in_flight)  # never more calls than pool connections
         self._reserve_script = client.register_script(RESERVE_LUA)
         self._pause_script = client.register_script(PAUSE_LUA)
-        self._fallback = InProcessRateStore()  # answers while the circuit is open
+        self._fallback = InProcessRateStore()  # serves while the circuit is open
         self._open_until = 0.0  # loop time before which Redis is not tried (the circuit is open)
         self._warned = False  # a WARNING was logged for the current outage
         self.stats = RedisStoreStats()

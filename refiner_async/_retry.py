@@ -63,8 +63,8 @@ def should_retry(error: errors.RefinerError, *, idempotent: bool) -> bool:
 
 def may_have_applied(error: errors.RefinerError) -> bool:
     """Whether the attempt that raised ``error`` may have taken effect on the server: it reached the
-    server and no answer says it was refused (a cut connection, a timeout, a 408 or 5xx, or a 2xx
-    answer the SDK could not read)."""
+    server and no reply says it was refused (a cut connection, a timeout, a 408 or 5xx, or a 2xx
+    reply the SDK could not read)."""
     if isinstance(error, errors.RateLimitError):
         return False
     if isinstance(error, errors.APIStatusError):
@@ -120,8 +120,8 @@ def surfaced_error(
 
     A non-idempotent write that failed after it may have reached the server becomes
     :class:`OutcomeUnknownError`: a connection failure once the request was sent, or a gateway's
-    502, 503 or 504 (a proxy's answer says nothing about whether the API applied the write; the
-    status is kept on ``.status``). So does a DELETE answered 404 on a retry after an earlier
+    502, 503 or 504 (a proxy's reply says nothing about whether the API applied the write; the
+    status is kept on ``.status``). So does a DELETE that gets 404 on a retry after an earlier
     attempt that may have been applied (``maybe_applied``, see :func:`may_have_applied`): that
     attempt may be what deleted it.
 
@@ -158,7 +158,7 @@ def _unknown_outcome(
         and error.method.upper() == "DELETE"
     ):
         return (
-            "an earlier attempt may have deleted it before its answer was lost; this attempt "
+            "an earlier attempt may have deleted it before its reply was lost; this attempt "
             f"found nothing ({error.message})",
             None,
         )
@@ -169,7 +169,7 @@ def _unknown_outcome(
         and isinstance(error, errors.APIStatusError)
         and error.status in GATEWAY_STATUSES
     ):
-        reason = f"a gateway answered {error.status}: {error.message}"
+        reason = f"a gateway replied {error.status}: {error.message}"
         return _may_be_applied(reason), error.status
     return None, None
 
@@ -178,7 +178,7 @@ def _may_be_applied(reason: str) -> str:
     return f"the request may have been applied ({reason}); check before repeating it"
 
 
-#: A gateway's answers: on a write, they leave its outcome unknown.
+#: A gateway's replies: on a write, they leave its outcome unknown.
 GATEWAY_STATUSES = frozenset({502, 503, 504})
 
 

@@ -9,11 +9,11 @@
     │   ├── APITimeoutError         an attempt or the call's total deadline ran out
     │   ├── TLSError                certificate or TLS failure (never retried)
     │   └── OutcomeUnknownError     a non-idempotent write may or may not have been applied
-    ├── APIResponseError            a 2xx answer the SDK cannot use
+    ├── APIResponseError            a 2xx reply the SDK cannot use
     │   ├── ResponseDecodeError     not JSON, or JSON too deep / too large
     │   ├── ResponseTooLargeError   larger than the client's ``max_response_bytes``
     │   └── ResponseValidationError JSON that does not fit the model (names the field path)
-    ├── APIStatusError              a non-2xx answer (.status, .body, .headers, .request_id, .method,
+    ├── APIStatusError              a non-2xx reply (.status, .body, .headers, .request_id, .method,
     │   │                           .path, .attempts)
     │   ├── BadRequestError         400, 422
     │   ├── AuthenticationError     401, and the API's 404 "API key not valid or does not exist"
@@ -121,7 +121,7 @@ class OutcomeUnknownError(APIConnectionError):
     """A non-idempotent write (track-event, store response...) failed after it may have reached the
     server. It was not retried, to avoid recording it twice: check the server state before repeating.
 
-    ``status`` is the gateway's 502, 503 or 504 when one answered instead of the API (else None).
+    ``status`` is the gateway's 502, 503 or 504 when one replied instead of the API (else None).
     """
 
     def __init__(
@@ -172,9 +172,9 @@ _NO_HEADERS: Mapping[str, str] = MappingProxyType({})
 
 
 class APIStatusError(_RequestError):
-    """The API answered with a non-2xx status. ``body`` is the decoded body (truncated text if not JSON).
+    """The API replied with a non-2xx status. ``body`` is the decoded body (truncated text if not JSON).
 
-    ``headers`` are the answer's headers as the server sent them (a read-only, case-insensitive
+    ``headers`` are the reply's headers as the server sent them (a read-only, case-insensitive
     mapping; request headers such as Authorization are never among them, and the API key is
     replaced wherever a server echoed it). ``request_id`` is the server's id for the request when it
     sent one (``X-Request-Id`` or ``Request-Id``), else None.

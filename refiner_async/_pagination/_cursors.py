@@ -1,5 +1,5 @@
 """Reading by cursor: follow ``next_page_cursor`` one page at a time, the next page requested by
-the cursor an answer's bytes carry before the page is opened."""
+the cursor a reply's bytes carry before the page is opened."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ class ByCursor(Iteration[T]):
     async def _by_cursor(
         self, page: Page[T] | None, request: Position
     ) -> AsyncGenerator[Page[T], None]:
-        """Follow next_page_cursor from ``request`` (``page``: its answer, when already read)."""
+        """Follow next_page_cursor from ``request`` (``page``: its reply, when already read)."""
         if request.cursor is not None:
             self._cursors.add(request.cursor)
         task: Prefetch | None = None

@@ -19,7 +19,7 @@ __all__ = ["Iteration", "PaginationStats", "Prefetch"]
 
 T = TypeVar("T")
 
-#: An answer arrived and not opened yet, with its request's parameters.
+#: A reply arrived and not opened yet, with its request's parameters.
 Arrived = tuple[dict[str, Any], Any]
 #: A prefetch under way.
 Prefetch = asyncio.Task[Arrived]
@@ -103,7 +103,7 @@ class Iteration(Generic[T]):
         return params, await self._spec.fetch(params, None)
 
     async def _arrival(self, task: Prefetch) -> Arrived:
-        """A prefetch's answer, not opened yet: its request's parameters and its opener."""
+        """A prefetch's reply, not opened yet: its request's parameters and its opener."""
         if task.done():
             # Give the loop a turn between pages that arrived together, so that other tasks
             # (and the prefetches' own reads) run between two pages' worth of consumer work.
@@ -117,9 +117,9 @@ class Iteration(Generic[T]):
         that the pages waiting meanwhile are bytes (no objects for the collector to traverse, less
         memory) and the one handed out is fresh in the CPU's caches. A body that turns out not to
         be JSON, or not a list envelope, is fetched again, with the retries every request has."""
-        params, answer = arrived
+        params, reply = arrived
         try:
-            page: Page[T] = await self._spec.codec.open(answer)
+            page: Page[T] = await self._spec.codec.open(reply)
             return page
         except (ResponseDecodeError, ResponseValidationError):
             self._count_request()

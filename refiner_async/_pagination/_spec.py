@@ -1,4 +1,4 @@
-"""What a listing is given: one page fetch, a codec for its answers, and the call's settings."""
+"""What a listing is given: one page fetch, a codec for its replies, and the call's settings."""
 
 from __future__ import annotations
 
@@ -14,21 +14,21 @@ __all__ = ["Fetch", "PageCodec", "Spec"]
 
 T = TypeVar("T")
 
-#: ``fetch(params, decode)``: one page request with exactly ``params``; its answer (``decode``
-#: None) or ``await decode(answer)``, a decode that fails counting as a failed attempt.
+#: ``fetch(params, decode)``: one page request with exactly ``params``; its reply (``decode``
+#: None) or ``await decode(reply)``, a decode that fails counting as a failed attempt.
 Fetch = Callable[[dict[str, Any], Callable[[Any], Awaitable[Any]] | None], Awaitable[Any]]
 
 
 class PageCodec(Protocol[T]):
-    """What the paginator needs to know about an answer."""
+    """What the paginator needs to know about a reply."""
 
-    async def open(self, answer: Any) -> Page[T]:
-        """The answer as a Page (``ResponseDecodeError``/``ResponseValidationError`` if it is not
+    async def open(self, reply: Any) -> Page[T]:
+        """The reply as a Page (``ResponseDecodeError``/``ResponseValidationError`` if it is not
         one); used as a fetch's ``decode`` too."""
         ...
 
-    def next_cursor(self, answer: Any) -> str | None:
-        """The ``next_page_cursor`` the answer seems to carry, read without opening it (a guess,
+    def next_cursor(self, reply: Any) -> str | None:
+        """The ``next_page_cursor`` the reply seems to carry, read without opening it (a guess,
         checked once the page is open), or None."""
         ...
 

@@ -1,7 +1,7 @@
 """What every resource shares: the client it calls through, one-object calls, and list calls.
 
 A resource validates its arguments (``_validate``), sends one request through the client's HTTP
-core (limiter, retries, error mapping) with a codec that decodes the answer (:mod:`.._codec`), and
+core (limiter, retries, error mapping) with a codec that decodes the reply (:mod:`.._codec`), and
 reads it with the converter. List calls return a :class:`~refiner_async._pagination.Paginator` given
 one page fetch and a :class:`~refiner_async._codec.PageCodec`.
 """
@@ -48,13 +48,13 @@ class Resource:
         return f"<{type(self).__name__} resource>"
 
     def _refuse_error_body(self, payload: Any, method: str, path: str) -> None:
-        """Raise ResponseValidationError when a 2xx answer is only an error (see
+        """Raise ResponseValidationError when a 2xx reply is only an error (see
         ``_protocol.error_in_success``); its text is quoted with the API key scrubbed."""
         error = _protocol.error_in_success(payload)
         if error is not None:
             text = _protocol.redact(error, self._client._core._api_key)[:200]
             raise ResponseValidationError(
-                f"a 2xx answer carrying only an error: {text}",
+                f"a 2xx reply carrying only an error: {text}",
                 method=method,
                 path=path,
                 field_path="error",
@@ -69,7 +69,7 @@ class Resource:
         json: Mapping[str, Any] | None = None,
         idempotent: bool = True,
     ) -> Any:
-        """Send one call; its answer's JSON (``None`` for an empty body), refused when it is only
+        """Send one call; its reply's JSON (``None`` for an empty body), refused when it is only
         an error (see ``_protocol.error_in_success``)."""
         client = self._client
         payload = await client._core.request(
@@ -93,7 +93,7 @@ class Resource:
         json: Mapping[str, Any] | None = None,
         idempotent: bool = True,
     ) -> T:
-        """Send one call and read its answer as ``model`` (an empty answer reads as ``{}``)."""
+        """Send one call and read its reply as ``model`` (an empty reply reads as ``{}``)."""
         payload = await self._json(method, path, params=params, json=json, idempotent=idempotent)
         return structure({} if payload is None else payload, model, method=method, path=path)
 
@@ -106,7 +106,7 @@ class Resource:
         json: Mapping[str, Any] | None = None,
         idempotent: bool = True,
     ) -> None:
-        """Send one call whose answer carries nothing but a message (any 2xx is success, unless its
+        """Send one call whose reply carries nothing but a message (any 2xx is success, unless its
         body is only an error)."""
         await self._json(method, path, params=params, json=json, idempotent=idempotent)
 

@@ -32,7 +32,7 @@ class Passthrough(Resource):
         params: object = None,
         json: object = None,
     ) -> Any:
-        """The decoded JSON of a 2xx answer (``None`` for an empty body); a 2xx body that is only
+        """The decoded JSON of a 2xx reply (``None`` for an empty body); a 2xx body that is only
         ``{"error": ...}`` raises ``ResponseValidationError``, as it does for every call."""
         path, query, body = _checked(path, params, json)
         return await self._json(method, path, params=query, json=body, idempotent=method == "GET")
@@ -45,7 +45,7 @@ class Passthrough(Resource):
         params: object = None,
         json: object = None,
     ) -> RawResponse:
-        """The 2xx answer's status, headers and undecoded body; non-2xx answers raise as usual."""
+        """The 2xx reply's status, headers and undecoded body; non-2xx replies raise as usual."""
         path, query, body = _checked(path, params, json)
         return await self._client._core.request(
             method, path, params=query, json=body, idempotent=method == "GET"

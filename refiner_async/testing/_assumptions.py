@@ -25,7 +25,7 @@ ASSUMPTIONS: Final = MappingProxyType(
             "string, and an undecodable Basic header -> 401 {'error': 'API key does not look "
             "valid'}. The emulator's own key is 40 hex characters (sha1 of the seed) unless given."
         ),
-        "auth.success_message": "GET /v1/ answers message 'Authentication successful'.",
+        "auth.success_message": "GET /v1/ replies with message 'Authentication successful'.",
         # Parameters (section 1)
         "params.merge": (
             "Query, JSON body and form body are merged; body keys win over query keys. key[] and "
@@ -40,7 +40,7 @@ ASSUMPTIONS: Final = MappingProxyType(
         # Pagination (section 3.2)
         "pagination.page_length_default": "50, configurable (page_length_default=).",
         "pagination.page_length_over_1000": (
-            "Clamped to 1000 (the echoed page_length says 1000); strict_page_length=True answers "
+            "Clamped to 1000 (the echoed page_length says 1000); strict_page_length=True replies "
             "400 instead. page_length or page below 1, or not an integer -> 400."
         ),
         "pagination.cursor_format": (
@@ -100,7 +100,7 @@ ASSUMPTIONS: Final = MappingProxyType(
         ),
         "errors.server": (
             "Injected 500 is JSON {'error': 'Server Error'}; injected 502/503/504 are HTML pages "
-            "(as a proxy would send); an emulator bug is logged and answered 500 JSON."
+            "(as a proxy would send); an emulator bug is logged and replied to with a 500 JSON."
         ),
         # Rate limits (section 3.6)
         "rate_limit.body": (
@@ -143,7 +143,7 @@ ASSUMPTIONS: Final = MappingProxyType(
             "account needs id (else 400); upserted by id; 'name' sets display_name, 'domain' sets "
             "domain, other keys are account attributes."
         ),
-        "identify.status": "Writes answer 200.",
+        "identify.status": "Writes reply 200.",
         "track": (
             "event required (400), /track is an alias, unknown users are created, every call "
             "records one event (counted per user in stats()['events_per_user'])."
@@ -184,7 +184,7 @@ ASSUMPTIONS: Final = MappingProxyType(
             "items carry no tags key: refiner-api.md (section 5.9) has seen a tags array only in "
             "webhook payloads and marks its presence in GET /responses UNKNOWN. Tag uuids are "
             "uuid5 of the name (fake.tag_uuid(name)). POST /responses/tags adds tags, never "
-            "removes any (at most 20 per request); a store answered with an existing duplicate "
+            "removes any (at most 20 per request); a store whose reply names an existing duplicate "
             "leaves that response's tags as they were."
         ),
         "responses.account_null": "contact.account is null for contacts without an account.",

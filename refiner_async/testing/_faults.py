@@ -21,11 +21,11 @@ FaultKind = Literal[
     "reset", "reset_after", "truncate", "bad_json", "delay", "429", "500", "502", "503", "504"
 ]
 FAULT_KINDS: Final[tuple[str, ...]] = (
-    "reset",  # connection reset (RST) before any byte of the answer
+    "reset",  # connection reset (RST) before any byte of the reply
     "reset_after",  # the request is carried out (a write commits), then the connection is reset
     "truncate",  # headers with the full Content-Length, half the body, then the connection closes
     "bad_json",  # 200 with a complete but invalid JSON body (the first half of the real one)
-    "delay",  # wait `delay` seconds, then answer normally (a hang when the delay is long)
+    "delay",  # wait `delay` seconds, then reply normally (a hang when the delay is long)
     "429",  # 429 with Retry-After (`retry_after`; None omits the header)
     "500",
     "502",

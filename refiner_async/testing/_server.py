@@ -54,7 +54,7 @@ Handler = Callable[[Params], tuple[int, bytes]]
 
 @dataclass(slots=True, frozen=True)
 class _MutationPlan:
-    every: int | None  # answered GET /responses between rounds
+    every: int | None  # GET /responses served between rounds
     insert: int
     delete: int
     where: Literal["head", "random"]
@@ -156,7 +156,7 @@ class FakeRefiner:
         self._t0 = time.monotonic()
         self._mutation: _MutationPlan | None = None
         self._mutation_task: asyncio.Task[None] | None = None
-        self._handlers: set[asyncio.Task[Any]] = set()  # requests being answered
+        self._handlers: set[asyncio.Task[Any]] = set()  # requests being served
         self._responses_served = 0
         self._mutation_rounds = 0
         self._routes: dict[tuple[str, str], Handler] = {
@@ -219,7 +219,7 @@ class FakeRefiner:
     async def stop(self) -> None:
         """Stop serving and close every connection.
 
-        Requests still being answered are cancelled, not waited for: a handler sleeping in
+        Requests still being served are cancelled, not waited for: a handler sleeping in
         ``latency`` or a ``delay`` fault ends now (its connection is closed), whether or not its
         client is still there, and no handler task outlives the emulator.
         """
@@ -300,7 +300,7 @@ class FakeRefiner:
         where: Literal["head", "random"] = "head",
         kind: str = "completed",
     ) -> None:
-        """Insert and delete responses while clients read: after every ``every``-th answered
+        """Insert and delete responses while clients read: after every ``every``-th served
         ``GET /responses``, and/or every ``interval`` seconds. Replaces an earlier plan."""
         if every is None and interval is None:
             raise ValueError("give every (requests) or interval (seconds)")
@@ -363,7 +363,7 @@ class FakeRefiner:
         """Client connections whose socket is still open.
 
         A connection the client has closed no longer counts, even while its request is still
-        being answered (aiohttp keeps such a connection listed until the handler ends).
+        being served (aiohttp keeps such a connection listed until the handler ends).
         """
         runner = self._runner
         server = runner.server if runner is not None else None
@@ -403,18 +403,18 @@ class FakeRefiner:
     # ------------------------------------------------------------------ request pipeline
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
-        """Answer one request, registered in ``_handlers`` so that ``stop()`` can cancel it."""
+        """Serve one request, registered in ``_handlers`` so that ``stop()`` can cancel it."""
         if self._runner is None:  # stop() is underway: take no new request
             return self._drop(request)
         task = asyncio.current_task()
         assert task is not None
         self._handlers.add(task)
         try:
-            return await self._answer(request)
+            return await self._respond(request)
         finally:
             self._handlers.discard(task)
 
-    async def _answer(self, request: web.Request) -> web.StreamResponse:
+    async def _respond(self, request: web.Request) -> web.StreamResponse:
         if request.path.startswith("/__admin"):
             return await self._admin(request)
         arrived = time.monotonic()
@@ -574,7 +574,7 @@ class FakeRefiner:
         if self._responses_served % plan.every == 0:
             self._mutate_once()
 
-    # ------------------------------------------------------------------ answers
+    # ------------------------------------------------------------------ replies
 
     @staticmethod
     def _send(

@@ -36,7 +36,7 @@ async def test_25k_responses_identical_in_every_mode(dataset_size: int) -> None:
 
 async def test_a_cursor_listing_sends_one_request_per_page() -> None:
     """By cursor, each page's successor is requested by the cursor read from its bytes before it is
-    opened: the guess holds on the emulator's answers, so no request is wasted."""
+    opened: the guess holds on the emulator's replies, so no request is wasted."""
     pages = 0
     async with FakeRefiner(seed=3, responses=2_500, contacts=450) as fake:
         async with RefinerClient(fake.api_key, base_url=fake.base_url, rate_limit=None) as client:
@@ -49,11 +49,11 @@ async def test_a_cursor_listing_sends_one_request_per_page() -> None:
                 assert listing.stats.requests == -(-len(items) // length)
                 pages += listing.stats.requests
             codec = PageCodec(client._decoding, Response)
-            answer = await page_fetch(client, "/responses")(
+            reply = await page_fetch(client, "/responses")(
                 {"include": "all", "page_length": 100, "page": 1}, None
             )
-            cursor = codec.next_cursor(answer)
-            opened = await codec.open(answer)
+            cursor = codec.next_cursor(reply)
+            opened = await codec.open(reply)
         requests = fake.stats()["requests_total"]
     assert (pages, requests) == (25 + 9, 25 + 9 + 1)
     assert cursor is not None

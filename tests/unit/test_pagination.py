@@ -40,8 +40,8 @@ def uuid_of(item: Item) -> str:
 
 
 @attrs.frozen
-class Answer:
-    """A page's answer as a test's fetch leaves it: the bytes a cursor may be read from, and how it
+class Reply:
+    """A page's reply as a test's fetch leaves it: the bytes a cursor may be read from, and how it
     opens into the page."""
 
     body: bytes
@@ -49,29 +49,29 @@ class Answer:
 
 
 class Codec:
-    """The paginator's codec for these tests: a Page is already open; an :class:`Answer` opens when
+    """The paginator's codec for these tests: a Page is already open; an :class:`Reply` opens when
     it is handed out, and its bytes may tell the next cursor before that."""
 
-    async def open(self, answer: Any) -> Page[Any]:
-        page: Page[Any] = answer.open() if isinstance(answer, Answer) else answer
+    async def open(self, reply: Any) -> Page[Any]:
+        page: Page[Any] = reply.open() if isinstance(reply, Reply) else reply
         return page
 
-    def next_cursor(self, answer: Any) -> str | None:
-        return peek_cursor(answer.body) if isinstance(answer, Answer) else None
+    def next_cursor(self, reply: Any) -> str | None:
+        return peek_cursor(reply.body) if isinstance(reply, Reply) else None
 
 
-def answering(answer: Callable[[dict[str, Any]], Awaitable[Any]]) -> Fetch:
-    """The paginator's ``fetch(params, decode)`` around a function answering one request."""
+def replying(reply: Callable[[dict[str, Any]], Awaitable[Any]]) -> Fetch:
+    """The paginator's ``fetch(params, decode)`` around a function replying to one request."""
 
     async def fetch(params: dict[str, Any], decode: Callable[[Any], Awaitable[Any]] | None) -> Any:
-        got = await answer(params)
+        got = await reply(params)
         return got if decode is None else await decode(got)
 
     return fetch
 
 
-def paginate(answer: Callable[[dict[str, Any]], Awaitable[Any]], **options: Any) -> Paginator[Any]:
-    return Paginator(answering(answer), Codec(), **options)
+def paginate(reply: Callable[[dict[str, Any]], Awaitable[Any]], **options: Any) -> Paginator[Any]:
+    return Paginator(replying(reply), Codec(), **options)
 
 
 def server_error(page: object) -> ServerError:
@@ -171,14 +171,14 @@ class FakeList:
         options.setdefault("endpoint", "/responses")
         options.setdefault("key", uuid_of)
         options.setdefault("supports_cursor", self.cursors)
-        return paginate(options.pop("answers", self.fetch), **options)
+        return paginate(options.pop("replies", self.fetch), **options)
 
     def page_numbers(self) -> list[int]:
         return [r["page"] for r in self.requests if "page_cursor" not in r]
 
 
 def scripted(chain: dict[str | None, tuple[list[int], str | None]]) -> tuple[Any, list[Any]]:
-    """A fetch answering each cursor (None: the first request) with fixed items and next cursor."""
+    """A fetch replying to each cursor (None: the first request) with fixed items and next cursor."""
     requests: list[dict[str, Any]] = []
 
     async def fetch(params: dict[str, Any]) -> Page[int]:
@@ -783,11 +783,11 @@ async def ticks(count: int) -> None:
 
 
 class ExactlyOnceMachine(RuleBasedStateMachine):
-    """One iteration over a FakeList whose requests wait at a gate: the machine answers them one at
-    a time (the data is read when answered), and in between inserts at the head or deletes any item.
+    """One iteration over a FakeList whose requests wait at a gate: the machine replies to them one at
+    a time (the data is read when replied to), and in between inserts at the head or deletes any item.
     No item is ever yielded twice; every item present from start to end is yielded.
 
-    ``any_order``: answer any waiting request, as a server running requests in parallel may (else
+    ``any_order``: reply to any waiting request, as a server running requests in parallel may (else
     the oldest first). ``anywhere``: inserts may also land anywhere in the order, which page numbers
     cannot always see (see the module docstring), so only cursor reading runs with it.
     """
@@ -836,7 +836,7 @@ class ExactlyOnceMachine(RuleBasedStateMachine):
         self.settle()
 
     @rule(index=st.integers(0, 10**6))
-    def answer_a_request(self, index: int) -> None:
+    def reply_a_request(self, index: int) -> None:
         if self.waiting:
             self.waiting.pop(index % len(self.waiting) if self.any_order else 0).set()
             self.settle()
@@ -866,7 +866,7 @@ class ExactlyOnceMachine(RuleBasedStateMachine):
         try:
             if consumer is None:
                 return
-            for _ in range(5000):  # no more changes: answer until the iteration ends
+            for _ in range(5000):  # no more changes: reply until the iteration ends
                 if consumer.done():
                     break
                 if self.waiting:
@@ -934,9 +934,9 @@ async def test_pages_read_ahead_are_opened_when_handed_out(mode: str) -> None:
     JSON) is requested again, and the listing stays exact."""
     fake = FakeList(95)
     opened: list[int] = []  # first items' sequence numbers, in the order their pages were opened
-    bad_once = {3}  # the third request's answer does not decode the first time
+    bad_once = {3}  # the third request's reply does not decode the first time
 
-    async def fetch_later(params: dict[str, Any]) -> Answer:
+    async def fetch_later(params: dict[str, Any]) -> Reply:
         page = await fake.fetch(params)
         index = len(fake.requests)
 
@@ -947,9 +947,9 @@ async def test_pages_read_ahead_are_opened_when_handed_out(mode: str) -> None:
             opened.append(-page.items[0].seq)
             return page
 
-        return Answer(b"", open_page)
+        return Reply(b"", open_page)
 
-    listing = fake.paginator(mode=mode, window=4, answers=fetch_later)
+    listing = fake.paginator(mode=mode, window=4, replies=fetch_later)
     items = await listing.collect()
     assert [item.uuid for item in items] == [f"u{seq}" for seq in range(95, 0, -1)]
     assert listing.stats.refetched == 1
@@ -968,16 +968,16 @@ async def test_the_next_request_leaves_before_a_page_is_opened(
     fake = FakeList(50)  # 5 pages of 10
     sent_at_opening: dict[int, list[int]] = {}  # page -> the pages requested when it was opened
 
-    async def fetch_later(params: dict[str, Any]) -> Answer:
+    async def fetch_later(params: dict[str, Any]) -> Reply:
         page = await fake.fetch(params)
 
         def open_page() -> Page[Item]:
             sent_at_opening[params["page"]] = fake.page_numbers()
             return page
 
-        return Answer(b"", open_page)
+        return Reply(b"", open_page)
 
-    listing = fake.paginator(mode="pages", window=window, max_items=max_items, answers=fetch_later)
+    listing = fake.paginator(mode="pages", window=window, max_items=max_items, replies=fetch_later)
     items = await listing.collect()
     last = 5 if max_items is None else 4
     assert len(items) == (50 if max_items is None else 35)
@@ -988,7 +988,7 @@ async def test_the_next_request_leaves_before_a_page_is_opened(
 
 
 def cursor_bytes(cursor: str | None) -> bytes:
-    """The tail of a list answer's body carrying ``cursor``."""
+    """The tail of a list reply's body carrying ``cursor``."""
     return json.dumps({"items": [], "pagination": {"next_page_cursor": cursor}}).encode()
 
 
@@ -1000,7 +1000,7 @@ async def test_by_cursor_the_next_request_leaves_before_a_page_is_opened(guess: 
     fake = FakeList(50)  # 5 pages of 10
     sent_at_opening: list[list[str]] = []  # the cursors requested when each page was opened
 
-    async def fetch_later(params: dict[str, Any]) -> Answer:
+    async def fetch_later(params: dict[str, Any]) -> Reply:
         page = await fake.fetch(params)
         told = {"right": page.next_page_cursor, "wrong": "c999", "none": None}[guess]
 
@@ -1008,9 +1008,9 @@ async def test_by_cursor_the_next_request_leaves_before_a_page_is_opened(guess: 
             sent_at_opening.append([r["page_cursor"] for r in fake.requests[1:]])
             return page
 
-        return Answer(cursor_bytes(told) if guess != "none" else b"", open_page)
+        return Reply(cursor_bytes(told) if guess != "none" else b"", open_page)
 
-    listing = fake.paginator(mode="cursor", answers=fetch_later)
+    listing = fake.paginator(mode="cursor", replies=fetch_later)
     items = await listing.collect()
     assert [item.uuid for item in items] == [f"u{seq}" for seq in range(50, 0, -1)]
     followed = [f"c{seq}" for seq in (41, 31, 21, 11)]
@@ -1030,21 +1030,21 @@ async def test_a_guessed_cursor_is_not_requested_when_max_items_may_end_the_page
     or when the guess is a cursor already followed."""
     fake = FakeList(50)
 
-    async def fetch_later(params: dict[str, Any]) -> Answer:
+    async def fetch_later(params: dict[str, Any]) -> Reply:
         page = await fake.fetch(params)
-        return Answer(cursor_bytes(page.next_page_cursor), lambda: page)
+        return Reply(cursor_bytes(page.next_page_cursor), lambda: page)
 
-    items = await fake.paginator(mode="cursor", max_items=25, answers=fetch_later).collect()
+    items = await fake.paginator(mode="cursor", max_items=25, replies=fetch_later).collect()
     assert len(items) == 25
     assert len(fake.requests) == 3  # pages 1-3; page 3's guess (page 4) never sent
     fake.requests.clear()
 
-    async def repeating(params: dict[str, Any]) -> Answer:
+    async def repeating(params: dict[str, Any]) -> Reply:
         page = await fake.fetch(params)
         # the cursor just used
-        return Answer(cursor_bytes(params.get("page_cursor")), lambda: page)
+        return Reply(cursor_bytes(params.get("page_cursor")), lambda: page)
 
-    assert len(await fake.paginator(mode="cursor", answers=repeating).collect()) == 50
+    assert len(await fake.paginator(mode="cursor", replies=repeating).collect()) == 50
     assert len(fake.requests) == 5
 
 

@@ -33,8 +33,8 @@ from ..conftest import max_in_window
 
 
 @contextlib.asynccontextmanager
-async def answered_callers(limiter: Limiter, count: int = 16) -> AsyncIterator[list[float]]:
-    """``count`` callers looping through ``limiter``, each request answered after 5 ms: yields the
+async def replied_callers(limiter: Limiter, count: int = 16) -> AsyncIterator[list[float]]:
+    """``count`` callers looping through ``limiter``, each request replied to after 5 ms: yields the
     loop times their requests started; the callers stop when the block ends."""
     loop = asyncio.get_running_loop()
     starts: list[float] = []
@@ -44,7 +44,7 @@ async def answered_callers(limiter: Limiter, count: int = 16) -> AsyncIterator[l
             async with limiter.slot():
                 starts.append(loop.time())
                 await asyncio.sleep(0.005)
-            limiter.answered()
+            limiter.replied()
 
     tasks = [asyncio.create_task(call()) for _ in range(count)]
     try:
@@ -179,9 +179,9 @@ def test_learned_pace_after_a_429(run_virtual: Callable[[Any], Any]) -> None:
     async def scenario() -> tuple[float | None, float | None, list[float]]:
         limiter = Limiter(rate=None, max_concurrency=100)
         loop = asyncio.get_running_loop()
-        for _ in range(20):  # the server answered 20 requests in 0.8 s
+        for _ in range(20):  # the server replied to 20 requests in 0.8 s
             await asyncio.sleep(0.04)
-            limiter.answered()
+            limiter.replied()
         limiter.throttled(2.0)
         ceiling, learned = limiter.ceiling, limiter.learned_rate
         starts: list[float] = []
@@ -194,7 +194,7 @@ def test_learned_pace_after_a_429(run_virtual: Callable[[Any], Any]) -> None:
         return ceiling, learned, starts
 
     ceiling, learned, starts = run_virtual(scenario())
-    assert ceiling == pytest.approx(20 / 0.76)  # 20 answers from 0.04 s to 0.8 s
+    assert ceiling == pytest.approx(20 / 0.76)  # 20 replies from 0.04 s to 0.8 s
     assert learned == pytest.approx(HOLD * ceiling)
     assert min(starts) >= 2.8  # the 2 s cooldown, counted from the 429
     assert max_in_window(starts, 1.0) <= learned + 1  # a bucket admits whole requests
@@ -204,7 +204,7 @@ def test_the_policy_in_numbers() -> None:
     """A short stretch measures no ceiling; the pace resumes at 96% of the measure, capped by the
     ceiling; it doubles per second up to 96% of the ceiling, never shrinking; the ceiling is probed
     upward with the square of the quiet time."""
-    assert ceiling_after_429(4, 0.01) is None  # four answers to a first burst
+    assert ceiling_after_429(4, 0.01) is None  # four replies to a first burst
     assert ceiling_after_429(30, 0.75) == pytest.approx(40.0)
     assert rate_after_429(4, 0.01, None) == pytest.approx(HOLD * 4 / 0.2)
     assert rate_after_429(4, 0.01, 10.0) == pytest.approx(HOLD * 10.0)
@@ -227,7 +227,7 @@ def test_which_429s_say_something() -> None:
     assert about_rate(1, 0.01, None)  # no ceiling yet: every 429 measures
     assert not about_rate(5, 1.0, 40.0)
     assert about_rate(20, 1.0, 40.0)
-    assert not about_rate(1, 0.01, 40.0)  # one answer counts over at least 0.2 s: 5 per second
+    assert not about_rate(1, 0.01, 40.0)  # one reply counts over at least 0.2 s: 5 per second
 
 
 def test_a_contacts_429_holds_back_only_calls_naming_it(run_virtual: Callable[[Any], Any]) -> None:
@@ -239,7 +239,7 @@ def test_a_contacts_429_holds_back_only_calls_naming_it(run_virtual: Callable[[A
         loop = asyncio.get_running_loop()
         for _ in range(20):
             await asyncio.sleep(0.05)
-            limiter.answered()
+            limiter.replied()
         limiter.throttled(5.0, user="id:hot")
         begin = loop.time()
         starts: dict[str, list[float]] = {"id:hot": [], "id:other": [], "": []}
@@ -299,19 +299,19 @@ def test_a_contacts_pause_past_the_deadline_is_declined(run_virtual: Callable[[A
 def test_a_429_far_below_the_ceiling_pauses_but_keeps_the_pace(
     run_virtual: Callable[[Any], Any],
 ) -> None:
-    """Once the server answered 40 per second, a 429 while the client sends 5 per second (a proxy's,
+    """Once the server replied 40 per second, a 429 while the client sends 5 per second (a proxy's,
     or one given at random) pauses everyone but leaves the ceiling and the pace where they were."""
 
     async def scenario() -> tuple[float | None, float | None, float | None, float | None, float]:
         limiter = Limiter(rate=None, max_concurrency=8)
         for _ in range(40):
             await asyncio.sleep(0.025)
-            limiter.answered()
+            limiter.replied()
         limiter.throttled(0.0)
         ceiling, pace = limiter.ceiling, limiter.learned_rate
         for _ in range(10):
             await asyncio.sleep(0.2)
-            limiter.answered()
+            limiter.replied()
         limiter.throttled(1.0)
         return ceiling, pace, limiter.ceiling, limiter.learned_rate, limiter.paused_for
 
@@ -324,22 +324,22 @@ def test_a_429_far_below_the_ceiling_pauses_but_keeps_the_pace(
     assert paused == pytest.approx(1.0)
 
 
-def test_a_rate_is_measured_only_from_answers_since_sending_resumed(
+def test_a_rate_is_measured_only_from_replies_since_sending_resumed(
     run_virtual: Callable[[Any], Any],
 ) -> None:
-    """Answers from before a cooldown do not count toward the rate the next 429 measures: the time
-    spent waiting was not time the server answered in."""
+    """Replies from before a cooldown do not count toward the rate the next 429 measures: the time
+    spent waiting was not time the server replied in."""
 
     async def scenario() -> float | None:
         limiter = Limiter(rate=None, max_concurrency=8)
-        for _ in range(20):  # 20 answers over 0.5 s, then a 429 and a 0.4 s cooldown
+        for _ in range(20):  # 20 replies over 0.5 s, then a 429 and a 0.4 s cooldown
             await asyncio.sleep(0.025)
-            limiter.answered()
+            limiter.replied()
         limiter.throttled(0.4)
         await asyncio.sleep(0.4)
-        for _ in range(12):  # 12 answers over the 0.6 s after it
+        for _ in range(12):  # 12 replies over the 0.6 s after it
             await asyncio.sleep(0.05)
-            limiter.answered()
+            limiter.replied()
         limiter.throttled(1.0)
         return limiter.ceiling
 
@@ -352,7 +352,7 @@ class Run:
 
     limiter: Limiter
     sends: list[float] = field(default_factory=list)  # when each request reached the server
-    answers: list[float] = field(default_factory=list)  # when each answer (not a 429) came back
+    replies: list[float] = field(default_factory=list)  # when each reply (not a 429) came back
     cooldowns: list[tuple[float, float]] = field(default_factory=list)  # first 429, pause end
 
     def between(self, times: list[float], start: float, end: float) -> list[float]:
@@ -379,8 +379,8 @@ async def against_a_server(
                 refused = server.take(loop.time())
                 await asyncio.sleep(latency / 2)
             if refused is None:
-                run.answers.append(loop.time())
-                run.limiter.answered()
+                run.replies.append(loop.time())
+                run.limiter.replied()
                 continue
             hint = float(retry_after_header(refused, decimal=False))
             first = run.limiter.paused_for == 0
@@ -413,12 +413,12 @@ def test_settles_just_under_a_limit_it_was_not_told(
     assert learned < 5.0
     after = run.between(run.sends, learned, 30.0)
     assert max_in_window(after, 1.0) <= min(ceiling, rate)
-    steady = run.between(run.answers, learned + 1.0, 30.0)
+    steady = run.between(run.replies, learned + 1.0, 30.0)
     assert len(steady) / (29.0 - learned) >= 0.9 * rate
 
 
 def test_a_low_pace_recovers_in_two_seconds(run_virtual: Callable[[Any], Any]) -> None:
-    """A 429 right after a cooldown (a short stretch of answers) drops the pace to a guess well
+    """A 429 right after a cooldown (a short stretch of replies) drops the pace to a guess well
     below a known ceiling; it is back within 96% of the ceiling in about a second. (Under half the
     ceiling the guess is not taken at all: test_a_429_far_below_the_ceiling_pauses_but_keeps_the_pace.)"""
 
@@ -427,15 +427,15 @@ def test_a_low_pace_recovers_in_two_seconds(run_virtual: Callable[[Any], Any]) -
         loop = asyncio.get_running_loop()
         for _ in range(40):  # 40 per second for a second: a ceiling of 40
             await asyncio.sleep(0.025)
-            limiter.answered()
+            limiter.replied()
         limiter.throttled(1.0)
         await asyncio.sleep(1.0)
-        for _ in range(5):  # five answers in 25 ms after the cooldown, then a 429
+        for _ in range(5):  # five replies in 25 ms after the cooldown, then a 429
             await asyncio.sleep(0.005)
-            limiter.answered()
+            limiter.replied()
         limiter.throttled(1.0)
         low, resumed = limiter.learned_rate or 0.0, loop.time() + limiter.paused_for
-        async with answered_callers(limiter) as starts:
+        async with replied_callers(limiter) as starts:
             await asyncio.sleep(resumed + 3.0 - loop.time())
         return low, limiter.ceiling, resumed, starts
 
@@ -459,10 +459,10 @@ def test_a_one_off_429_does_not_cap_for_ever(run_virtual: Callable[[Any], Any]) 
         loop = asyncio.get_running_loop()
         for _ in range(10):
             await asyncio.sleep(0.1)
-            limiter.answered()
+            limiter.replied()
         limiter.throttled(1.0)
         resumed = loop.time() + limiter.paused_for
-        async with answered_callers(limiter) as starts:
+        async with replied_callers(limiter) as starts:
             await asyncio.sleep(resumed + 240.0 - loop.time())
         return resumed, starts
 
@@ -486,9 +486,9 @@ def test_waiters_leave_at_the_pace_when_a_cooldown_ends(run_virtual: Callable[[A
         loop = asyncio.get_running_loop()
         for _ in range(40):  # a ceiling of 40, a pace of 38.4
             await asyncio.sleep(0.025)
-            limiter.answered()
+            limiter.replied()
         limiter.throttled(0.0)
-        async with answered_callers(limiter) as starts:
+        async with replied_callers(limiter) as starts:
             await asyncio.sleep(5.0)
             limiter.throttled(1.0)
             cooldown = (loop.time(), loop.time() + limiter.paused_for)
@@ -509,12 +509,12 @@ def test_learned_pace_yields_to_the_configured_rate(run_virtual: Callable[[Any],
         limiter = Limiter(rate=30.0, max_concurrency=10)
         for _ in range(2):
             await asyncio.sleep(0.01)
-            limiter.answered()
+            limiter.replied()
         limiter.throttled(0.0)
         seen = [limiter.learned_rate]
         for _ in range(30):
             await asyncio.sleep(0.1)
-            limiter.answered()
+            limiter.replied()
             seen.append(limiter.learned_rate)
         return seen
 
@@ -527,8 +527,8 @@ def test_learned_pace_yields_to_the_configured_rate(run_virtual: Callable[[Any],
 
 
 def test_only_the_first_429_of_a_cooldown_learns(run_virtual: Callable[[Any], Any]) -> None:
-    """429s answering requests already on their way during a cooldown do not relearn the pace, and
-    a 429 before any answer leaves the pace alone (the cooldown still applies)."""
+    """429s in reply to requests already on their way during a cooldown do not relearn the pace, and
+    a 429 before any reply leaves the pace alone (the cooldown still applies)."""
 
     async def scenario() -> tuple[float | None, float | None, float | None, float]:
         limiter = Limiter(rate=None, max_concurrency=100)
@@ -537,7 +537,7 @@ def test_only_the_first_429_of_a_cooldown_learns(run_virtual: Callable[[Any], An
         paused = unknown.paused_for
         for _ in range(20):
             await asyncio.sleep(0.04)
-            limiter.answered()
+            limiter.replied()
         limiter.throttled(2.0)
         learned = limiter.learned_rate
         await asyncio.sleep(0.5)
