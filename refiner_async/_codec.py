@@ -89,7 +89,7 @@ class PageCodec(Generic[T]):
         self._decoding = decoding
         self._item_type = item_type
 
-    async def open(self, raw: RawResponse) -> Page[T]:
+    async def decode(self, raw: RawResponse) -> Page[T]:
         """A :data:`Decode`: the reply as a Page (``ResponseDecodeError`` if it is not JSON,
         ``ResponseValidationError`` if it is not a list envelope)."""
         return await self._decoding.run(lambda: self._page(raw))

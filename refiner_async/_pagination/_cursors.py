@@ -1,5 +1,5 @@
 """Reading by cursor: follow ``next_page_cursor`` one page at a time, the next page requested by
-the cursor a reply's bytes carry before the page is opened."""
+the cursor a reply's bytes carry before the page is decoded."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ class ByCursor(Iteration[T]):
             if page is None and task is not None:
                 arrived = await self._arrival(task)
                 early = await self._launch_early(arrived, request)
-                page = await self._open(arrived)
+                page = await self._decode(arrived)
             elif page is None:
                 page = await self._get(request)
             after = self._after(page, None, None)
@@ -67,11 +67,11 @@ class ByCursor(Iteration[T]):
     async def _launch_early(
         self, arrived: Arrived, request: Position
     ) -> tuple[str, Prefetch] | None:
-        """Request the page after an arrived one before opening it, by the cursor its bytes seem to
+        """Request the page after an arrived one before decoding it, by the cursor its bytes seem to
         carry (the codec's ``next_cursor``), so that its decoding overlaps that request's latency.
 
         Only while this page cannot end the listing by ``max_items``, and never by a cursor already
-        followed. The guess is checked once the page is opened; a wrong one is dropped.
+        followed. The guess is checked once the page is decoded; a wrong one is dropped.
         """
         cursor = self._spec.codec.next_cursor(arrived[1])
         if (
@@ -83,5 +83,5 @@ class ByCursor(Iteration[T]):
         ):
             return None
         task = self._launch(Position(cursor=cursor))
-        await asyncio.sleep(0)  # let it go out before the CPU work of opening
+        await asyncio.sleep(0)  # let it go out before the CPU work of decoding
         return cursor, task

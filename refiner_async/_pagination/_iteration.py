@@ -19,7 +19,7 @@ __all__ = ["Iteration", "PaginationStats", "Prefetch"]
 
 T = TypeVar("T")
 
-#: A reply arrived and not opened yet, with its request's parameters.
+#: A reply arrived and not decoded yet, with its request's parameters.
 Arrived = tuple[dict[str, Any], Any]
 #: A prefetch under way.
 Prefetch = asyncio.Task[Arrived]
@@ -89,7 +89,7 @@ class Iteration(Generic[T]):
         return await self._fetch_page(self._params(position))
 
     async def _fetch_page(self, params: dict[str, Any]) -> Page[T]:
-        page: Page[T] = await self._spec.fetch(params, self._spec.codec.open)
+        page: Page[T] = await self._spec.fetch(params, self._spec.codec.decode)
         return page
 
     def _launch(self, position: Position) -> Prefetch:
@@ -103,7 +103,7 @@ class Iteration(Generic[T]):
         return params, await self._spec.fetch(params, None)
 
     async def _arrival(self, task: Prefetch) -> Arrived:
-        """A prefetch's reply, not opened yet: its request's parameters and its opener."""
+        """A prefetch's reply, not decoded yet: its request's parameters and the reply."""
         if task.done():
             # Give the loop a turn between pages that arrived together, so that other tasks
             # (and the prefetches' own reads) run between two pages' worth of consumer work.
@@ -112,14 +112,14 @@ class Iteration(Generic[T]):
         self._tasks.discard(task)
         return arrived
 
-    async def _open(self, arrived: Arrived) -> Page[T]:
-        """A prefetched page, opened now: decoded and structured just before it is handed out, so
+    async def _decode(self, arrived: Arrived) -> Page[T]:
+        """A prefetched page, decoded now: decoded and structured just before it is handed out, so
         that the pages waiting meanwhile are bytes (no objects for the collector to traverse, less
         memory) and the one handed out is fresh in the CPU's caches. A body that turns out not to
         be JSON, or not a list envelope, is fetched again, with the retries every request has."""
         params, reply = arrived
         try:
-            page: Page[T] = await self._spec.codec.open(reply)
+            page: Page[T] = await self._spec.codec.decode(reply)
             return page
         except (ResponseDecodeError, ResponseValidationError):
             self._count_request()

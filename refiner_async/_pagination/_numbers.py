@@ -58,18 +58,18 @@ class ByNumbers(Iteration[T]):
         last: int | None,
         width: int,
         *,
-        opening: bool = False,
+        decoding: bool = False,
     ) -> None:
         """Request pages ``number``.. up to ``width`` ahead, the last page, and what max_items needs.
 
-        ``opening``: page ``number - 1`` has arrived and is being opened, not handed out yet, so
+        ``decoding``: page ``number - 1`` has arrived and is being decoded, not handed out yet, so
         max_items still counts its items among those wanted.
         """
         stop = number + width - 1
         if last is not None:
             stop = min(stop, last)
         if self._remaining is not None:
-            needed = math.ceil(self._remaining / self._length) - (1 if opening else 0)
+            needed = math.ceil(self._remaining / self._length) - (1 if decoding else 0)
             stop = min(stop, number + needed - 1)
         for wanted in range(number, stop + 1):
             if wanted not in pending:
@@ -120,9 +120,9 @@ class ByNumbers(Iteration[T]):
                     pending[number] = self._launch(Position(page=number))
                 arrived = await self._arrival(pending.pop(number))
                 if not self._finished and last is not None:  # a request leaves while it opens
-                    self._fill(pending, number + 1, last, width, opening=True)
-                    await asyncio.sleep(0)  # let it go out before the CPU work of opening
-                page = await self._open(arrived)
+                    self._fill(pending, number + 1, last, width, decoding=True)
+                    await asyncio.sleep(0)  # let it go out before the CPU work of decoding
+                page = await self._decode(arrived)
                 _check_figures(base, page, number)
                 if sequential:
                     shrink = (base.items_count or 0) - (page.items_count or 0)

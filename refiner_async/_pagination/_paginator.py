@@ -149,7 +149,7 @@ class Paginator(Generic[T]):
             request["page_cursor"] = _validate.cursor(cursor)
         else:
             request["page"] = 1 if page is None else page
-        page_read: Page[T] = await spec.fetch(request, spec.codec.open)
+        page_read: Page[T] = await spec.fetch(request, spec.codec.decode)
         return page_read
 
     def __await__(self) -> Generator[Any, None, Page[T]]:

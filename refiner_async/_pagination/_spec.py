@@ -22,14 +22,14 @@ Fetch = Callable[[dict[str, Any], Callable[[Any], Awaitable[Any]] | None], Await
 class PageCodec(Protocol[T]):
     """What the paginator needs to know about a reply."""
 
-    async def open(self, reply: Any) -> Page[T]:
+    async def decode(self, reply: Any) -> Page[T]:
         """The reply as a Page (``ResponseDecodeError``/``ResponseValidationError`` if it is not
         one); used as a fetch's ``decode`` too."""
         ...
 
     def next_cursor(self, reply: Any) -> str | None:
-        """The ``next_page_cursor`` the reply seems to carry, read without opening it (a guess,
-        checked once the page is open), or None."""
+        """The ``next_page_cursor`` the reply seems to carry, read without decoding it (a guess,
+        checked once the page is decoded), or None."""
         ...
 
 

@@ -53,7 +53,7 @@ async def test_a_cursor_listing_sends_one_request_per_page() -> None:
                 {"include": "all", "page_length": 100, "page": 1}, None
             )
             cursor = codec.next_cursor(reply)
-            opened = await codec.open(reply)
+            opened = await codec.decode(reply)
         requests = fake.stats()["requests_total"]
     assert (pages, requests) == (25 + 9, 25 + 9 + 1)
     assert cursor is not None

@@ -42,18 +42,18 @@ def uuid_of(item: Item) -> str:
 @attrs.frozen
 class Reply:
     """A page's reply as a test's fetch leaves it: the bytes a cursor may be read from, and how it
-    opens into the page."""
+    decodes into the page."""
 
     body: bytes
-    open: Callable[[], Page[Item]]
+    decode: Callable[[], Page[Item]]
 
 
 class Codec:
-    """The paginator's codec for these tests: a Page is already open; an :class:`Reply` opens when
+    """The paginator's codec for these tests: a Page is already decoded; a :class:`Reply` is decoded when
     it is handed out, and its bytes may tell the next cursor before that."""
 
-    async def open(self, reply: Any) -> Page[Any]:
-        page: Page[Any] = reply.open() if isinstance(reply, Reply) else reply
+    async def decode(self, reply: Any) -> Page[Any]:
+        page: Page[Any] = reply.decode() if isinstance(reply, Reply) else reply
         return page
 
     def next_cursor(self, reply: Any) -> str | None:
@@ -929,61 +929,61 @@ async def test_fetch_page_sends_exactly_one_request_by_number_or_cursor() -> Non
 
 
 @pytest.mark.parametrize("mode", ["pages", "cursor"])
-async def test_pages_read_ahead_are_opened_when_handed_out(mode: str) -> None:
-    """Pages read ahead wait unopened until their turn; one that does not open (its body is not
+async def test_pages_read_ahead_are_decoded_when_handed_out(mode: str) -> None:
+    """Pages read ahead wait undecoded until their turn; one that does not decode (its body is not
     JSON) is requested again, and the listing stays exact."""
     fake = FakeList(95)
-    opened: list[int] = []  # first items' sequence numbers, in the order their pages were opened
+    decoded: list[int] = []  # first items' sequence numbers, in the order their pages were decoded
     bad_once = {3}  # the third request's reply does not decode the first time
 
     async def fetch_later(params: dict[str, Any]) -> Reply:
         page = await fake.fetch(params)
         index = len(fake.requests)
 
-        def open_page() -> Page[Item]:
+        def decode_page() -> Page[Item]:
             if index in bad_once:
                 bad_once.discard(index)
                 raise ResponseDecodeError("not JSON", method="GET", path="/responses", status=200)
-            opened.append(-page.items[0].seq)
+            decoded.append(-page.items[0].seq)
             return page
 
-        return Reply(b"", open_page)
+        return Reply(b"", decode_page)
 
     listing = fake.paginator(mode=mode, window=4, replies=fetch_later)
     items = await listing.collect()
     assert [item.uuid for item in items] == [f"u{seq}" for seq in range(95, 0, -1)]
     assert listing.stats.refetched == 1
     assert len(fake.requests) == 11  # 10 pages and the one requested again
-    assert opened == sorted(opened)  # opened in order, never ahead of their turn
-    assert len(opened) == 10
+    assert decoded == sorted(decoded)  # decoded in order, never ahead of their turn
+    assert len(decoded) == 10
 
 
 @pytest.mark.parametrize(("window", "max_items"), [(1, None), (3, None), (1, 35), (3, 35)])
-async def test_the_next_request_leaves_before_a_page_is_opened(
+async def test_the_next_request_leaves_before_a_page_is_decoded(
     window: int, max_items: int | None
 ) -> None:
     """By page number, the request ``window`` pages ahead leaves once a page has arrived and
-    before it is opened, so that its decoding overlaps that request's latency; never further ahead,
+    before it is decoded, so that its decoding overlaps that request's latency; never further ahead,
     past the last page or past what max_items needs."""
     fake = FakeList(50)  # 5 pages of 10
-    sent_at_opening: dict[int, list[int]] = {}  # page -> the pages requested when it was opened
+    sent_at_decoding: dict[int, list[int]] = {}  # page -> the pages requested when it was decoded
 
     async def fetch_later(params: dict[str, Any]) -> Reply:
         page = await fake.fetch(params)
 
-        def open_page() -> Page[Item]:
-            sent_at_opening[params["page"]] = fake.page_numbers()
+        def decode_page() -> Page[Item]:
+            sent_at_decoding[params["page"]] = fake.page_numbers()
             return page
 
-        return Reply(b"", open_page)
+        return Reply(b"", decode_page)
 
     listing = fake.paginator(mode="pages", window=window, max_items=max_items, replies=fetch_later)
     items = await listing.collect()
     last = 5 if max_items is None else 4
     assert len(items) == (50 if max_items is None else 35)
     assert fake.page_numbers() == list(range(1, last + 1))  # each page once, none beyond
-    assert sent_at_opening.pop(1) == [1]  # page 1 opens as it arrives: it tells what follows
-    for page, sent in sent_at_opening.items():
+    assert sent_at_decoding.pop(1) == [1]  # page 1 is decoded as it arrives: it tells what follows
+    for page, sent in sent_at_decoding.items():
         assert sent == list(range(1, min(page + window, last) + 1))
 
 
@@ -993,22 +993,22 @@ def cursor_bytes(cursor: str | None) -> bytes:
 
 
 @pytest.mark.parametrize("guess", ["right", "wrong", "none"])
-async def test_by_cursor_the_next_request_leaves_before_a_page_is_opened(guess: str) -> None:
+async def test_by_cursor_the_next_request_leaves_before_a_page_is_decoded(guess: str) -> None:
     """By cursor, the next page is requested by the cursor an arrived page's bytes carry, before
-    the page is opened; a wrong guess is dropped and the right cursor followed, and a body without
+    the page is decoded; a wrong guess is dropped and the right cursor followed, and a body without
     a readable cursor waits for the page. Every item once either way."""
     fake = FakeList(50)  # 5 pages of 10
-    sent_at_opening: list[list[str]] = []  # the cursors requested when each page was opened
+    sent_at_decoding: list[list[str]] = []  # the cursors requested when each page was decoded
 
     async def fetch_later(params: dict[str, Any]) -> Reply:
         page = await fake.fetch(params)
         told = {"right": page.next_page_cursor, "wrong": "c999", "none": None}[guess]
 
-        def open_page() -> Page[Item]:
-            sent_at_opening.append([r["page_cursor"] for r in fake.requests[1:]])
+        def decode_page() -> Page[Item]:
+            sent_at_decoding.append([r["page_cursor"] for r in fake.requests[1:]])
             return page
 
-        return Reply(cursor_bytes(told) if guess != "none" else b"", open_page)
+        return Reply(cursor_bytes(told) if guess != "none" else b"", decode_page)
 
     listing = fake.paginator(mode="cursor", replies=fetch_later)
     items = await listing.collect()
@@ -1016,17 +1016,17 @@ async def test_by_cursor_the_next_request_leaves_before_a_page_is_opened(guess: 
     followed = [f"c{seq}" for seq in (41, 31, 21, 11)]
     right = [r["page_cursor"] for r in fake.requests[1:] if r["page_cursor"] != "c999"]
     assert right == followed  # each page once, in order
-    assert sent_at_opening.pop(0) == []  # page 1 opens as it arrives: it tells what follows
+    assert sent_at_decoding.pop(0) == []  # page 1 is decoded as it arrives: it tells what follows
     if guess == "right":
         assert len(fake.requests) == 5
-        assert sent_at_opening == [followed[: n + 2] for n in range(3)] + [followed]
+        assert sent_at_decoding == [followed[: n + 2] for n in range(3)] + [followed]
     elif guess == "wrong":
-        assert len(fake.requests) == 5 + 4  # one dropped guess per page opened
+        assert len(fake.requests) == 5 + 4  # one dropped guess per page decoded
         assert fake.in_flight == 0
 
 
 async def test_a_guessed_cursor_is_not_requested_when_max_items_may_end_the_page() -> None:
-    """No request by a guessed cursor while the page about to open may hold the last items wanted,
+    """No request by a guessed cursor while the page about to be decoded may hold the last items wanted,
     or when the guess is a cursor already followed."""
     fake = FakeList(50)
 
