@@ -35,7 +35,7 @@ class Paginator(Generic[T]):
         fetch: ``fetch(params, decode)`` sends one page request with exactly ``params`` and returns
             its reply (``decode=None``: prefetched pages wait undecoded until they are handed out)
             or ``await decode(reply)``.
-        codec: opens a reply into a Page, and reads the next cursor a reply seems to carry.
+        codec: decodes a reply into a Page, and reads the next cursor a reply seems to carry.
         params: the call's filters, sent with every page request.
         page_length: items per page (1..1000), sent with every page request.
         max_items: stop after this many items in total (None: all).
