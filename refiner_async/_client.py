@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import os
 import re
@@ -15,7 +14,7 @@ from typing import Any, Self
 import aiohttp
 
 from ._codec import Decoding
-from ._http import ClientStats, HTTPCore, RawResponse
+from ._http import ClientStats, HTTPCore, RawResponse, SharedSession
 from ._logs import configure_logging
 from ._ratelimit import Limiter
 from ._ratestore import RateStore, Scope
@@ -74,9 +73,10 @@ class RefinerClient:
             with a ``RedisRateStore``. ``None``: an in-process store of this client's own.
         rate_share: the part of ``rate_limit`` this client may use, in (0, 1]; clients with the same
             share on one store draw on one budget of that size, leaving the rest of the key to others.
-        pause_gc: pause Python's cyclic garbage collector while a response is decoded (12-24% off
-            a bulk read's CPU time; ``export()`` and the command line turn it on). The collector is
-            process-wide, so it is off by default; a collector your application disabled stays so.
+        pause_gc: pause Python's cyclic garbage collector while a response is decoded (bulk reads
+            spend less CPU; figures in benchmarks/README.md). ``export()`` and the command line turn
+            it on. The collector is process-wide, so it is off by default; a collector your
+            application disabled stays so.
     """
 
     def __init__(
@@ -124,12 +124,6 @@ class RefinerClient:
         self.rate_share = rate_share
         self.deadline = deadline
         self.max_response_bytes = max_response_bytes
-        self._parent: RefinerClient | None = None  # set on clients made by with_options
-        self._borrowed = session  # a caller's session: used, never closed
-        self._session: aiohttp.ClientSession | None = session
-        self._loop: asyncio.AbstractEventLoop | None = None  # the loop the client is bound to
-        self._closed = False
-        self._trace_configs = list(trace_configs or ())
         self._decoding = Decoding(pause_gc=pause_gc)
         scope = Scope(key)  # what the rate store knows of the key: hashes only
         self._core = HTTPCore(
@@ -146,12 +140,14 @@ class RefinerClient:
                 share=rate_share,
                 user_bucket=scope.user,
             ),
-            session=self._get_session,
+            session=SharedSession(
+                session, connections=max_concurrency, trace_configs=trace_configs or ()
+            ),
             max_response_bytes=max_response_bytes,
         )
 
     def __repr__(self) -> str:
-        state = "closed" if self._closed else "open"
+        state = "closed" if self.closed else "open"
         return (
             f"<RefinerClient base_url={self.base_url!r} rate_limit={self.rate_limit!r} "
             f"max_concurrency={self.max_concurrency} {state}>"
@@ -199,8 +195,7 @@ class RefinerClient:
         *,
         pause_gc: bool,
     ) -> RefinerClient:
-        """A client object built around :meth:`HTTPCore.derive`, bound to the root client."""
-        root = self._parent or self
+        """A client object built around :meth:`HTTPCore.derive`."""
         derived = object.__new__(type(self))
         derived.base_url = self.base_url
         derived.timeout = timeout
@@ -210,19 +205,12 @@ class RefinerClient:
         derived.rate_share = self.rate_share
         derived.deadline = deadline
         derived.max_response_bytes = max_response_bytes
-        derived._parent = root
-        derived._borrowed = None
-        derived._session = None  # never one of its own: _get_session asks the root
-        derived._loop = None
-        derived._closed = False
-        derived._trace_configs = []
         derived._decoding = self._decoding.derive(pause_gc=pause_gc)
         derived._core = self._core.derive(
             timeout=timeout,
             max_retries=max_retries,
             deadline=deadline,
             max_response_bytes=max_response_bytes,
-            session=derived._get_session,
         )
         return derived
 
@@ -316,44 +304,15 @@ class RefinerClient:
     @property
     def closed(self) -> bool:
         """True once :meth:`aclose` has run."""
-        return self._closed
-
-    def _get_session(self) -> aiohttp.ClientSession:
-        if self._closed:
-            raise RuntimeError("this RefinerClient is closed; create a new one")
-        if self._parent is not None:
-            if self._parent._closed:
-                raise RuntimeError(
-                    "the RefinerClient this one was derived from (with_options) is closed"
-                )
-            return self._parent._get_session()
-        loop = asyncio.get_running_loop()
-        if self._loop is None:
-            self._loop = loop
-        elif self._loop is not loop:
-            raise RuntimeError(
-                "this RefinerClient was first used in another event loop; "
-                "create one client per event loop"
-            )
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=max(self.max_concurrency, 1)),
-                trace_configs=self._trace_configs or None,
-            )
-        return self._session
+        return self._core.closed
 
     async def aclose(self) -> None:
         """Close the owned session (a borrowed one is left open; a client made by
         :meth:`with_options` leaves its parent's open). Safe to call more than once."""
-        if self._closed:
-            return
-        self._closed = True
-        session, self._session = self._session, None
-        if session is not None and session is not self._borrowed:
-            await session.close()
+        await self._core.aclose()
 
     async def __aenter__(self) -> Self:
-        if self._closed:
+        if self.closed:
             raise RuntimeError("this RefinerClient is closed; create a new one")
         return self
 
@@ -366,8 +325,8 @@ class RefinerClient:
         await self.aclose()
 
     def __del__(self) -> None:
-        session = getattr(self, "_session", None)
-        if session is not None and session is not self._borrowed and not session.closed:
+        core = getattr(self, "_core", None)
+        if core is not None and core.left_open:
             warnings.warn(
                 "RefinerClient was not closed; use 'async with' or 'await client.aclose()'",
                 ResourceWarning,

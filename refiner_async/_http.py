@@ -1,7 +1,8 @@
 """The one request path every call takes: limiter -> retry -> send -> read -> map errors, returning
 the 2xx reply as bytes (:class:`RawResponse`) or what the caller's ``decode`` makes of it.
 
-This module (with ``_client``, which owns the session) is the only one that talks to aiohttp. Every
+This module owns the aiohttp session (:class:`SharedSession`) and is the only one that talks to
+aiohttp. Every
 aiohttp failure is translated here, once, into the error tree of :mod:`refiner_async.errors`. What a
 body means is not known here: the codecs (:mod:`._codec`) decode it, inside the retry loop, so that
 a reply that cannot be read is asked for again as the retry policy allows.
@@ -12,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import platform
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar, overload
 
 import aiohttp
@@ -32,7 +33,7 @@ from ._retry import (
 )
 from ._version import __version__
 
-__all__ = ["ClientStats", "Decode", "HTTPCore", "RawResponse"]
+__all__ = ["ClientStats", "Decode", "HTTPCore", "RawResponse", "SharedSession"]
 
 T = TypeVar("T")
 
@@ -73,6 +74,56 @@ class RawResponse:
 Decode = Callable[[RawResponse], Awaitable[T]]
 
 
+class SharedSession:
+    """The aiohttp session behind a client and the clients ``with_options`` derives from it: a
+    borrowed one (used, never closed), or one created in the event loop that first sends, bound to
+    that loop, and closed by :meth:`aclose`."""
+
+    def __init__(
+        self,
+        borrowed: aiohttp.ClientSession | None,
+        *,
+        connections: int,
+        trace_configs: Sequence[aiohttp.TraceConfig] = (),
+    ) -> None:
+        self.borrowed = borrowed  # a caller's session: used, never closed
+        self.session = borrowed  # the session in use (None until an owned one is created)
+        self.closed = False
+        self._connections = connections  # the owned session's connection limit
+        self._trace_configs = list(trace_configs)
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop the session is bound to
+
+    def get(self) -> aiohttp.ClientSession:
+        """The session, created on first use in the running loop."""
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        elif self._loop is not loop:
+            raise RuntimeError(
+                "this RefinerClient was first used in another event loop; "
+                "create one client per event loop"
+            )
+        if self.session is None:
+            self.session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._connections),
+                trace_configs=self._trace_configs or None,
+            )
+        return self.session
+
+    @property
+    def left_open(self) -> bool:
+        """Whether an owned session was created and not closed."""
+        session = self.session
+        return session is not None and session is not self.borrowed and not session.closed
+
+    async def aclose(self) -> None:
+        """Close an owned session (a borrowed one is left open); no session is handed out after."""
+        self.closed = True
+        session, self.session = self.session, None
+        if session is not None and session is not self.borrowed:
+            await session.close()
+
+
 class HTTPCore:
     """Sends one logical call with the client's limiter and retry policy; returns its 2xx reply."""
 
@@ -84,17 +135,43 @@ class HTTPCore:
         timeout: float,
         policy: RetryPolicy,
         limiter: Limiter,
-        session: Callable[[], aiohttp.ClientSession],
+        session: SharedSession,
         max_response_bytes: int,
+        derived: bool = False,
     ) -> None:
         self._base_url = base_url
         self._api_key = api_key  # only ever placed in the Authorization header
         self._timeout = timeout  # seconds per attempt
         self._policy = policy
         self._limiter = limiter
-        self._session = session  # returns the client's session, created lazily in the running loop
+        self.shared = session
+        self._derived = derived  # made by derive(): the session is the parent core's to close
         self._max_response_bytes = max_response_bytes
         self.stats = ClientStats()
+        self.closed = False
+
+    def session(self) -> aiohttp.ClientSession:
+        """The session to send with; RuntimeError once this core or its parent is closed."""
+        if self.closed:
+            raise RuntimeError("this RefinerClient is closed; create a new one")
+        if self.shared.closed:
+            raise RuntimeError(
+                "the RefinerClient this one was derived from (with_options) is closed"
+            )
+        return self.shared.get()
+
+    @property
+    def left_open(self) -> bool:
+        """Whether this core owns a session that was created and never closed."""
+        return not self._derived and self.shared.left_open
+
+    async def aclose(self) -> None:
+        """Refuse further calls; the core that owns the session closes it."""
+        if self.closed:
+            return
+        self.closed = True
+        if not self._derived:
+            await self.shared.aclose()
 
     @property
     def paused_for(self) -> float:
@@ -108,18 +185,19 @@ class HTTPCore:
         max_retries: int,
         deadline: float | None,
         max_response_bytes: int,
-        session: Callable[[], aiohttp.ClientSession],
     ) -> HTTPCore:
-        """A core with other per-call settings that shares this one's limiter and stats: calls
-        through either are paced and counted as one client's."""
+        """A core with other per-call settings that shares this one's session, limiter and stats:
+        calls through either are paced and counted as one client's. Closing it leaves the session
+        open; once this core is closed, it refuses to send."""
         core = HTTPCore(
             base_url=self._base_url,
             api_key=self._api_key,
             timeout=timeout,
             policy=attrs.evolve(self._policy, max_retries=max_retries, deadline=deadline),
             limiter=self._limiter,
-            session=session,
+            session=self.shared,
             max_response_bytes=max_response_bytes,
+            derived=True,
         )
         core.stats = self.stats
         return core
@@ -229,7 +307,7 @@ class HTTPCore:
         attempt: int,
         deadline: float | None,
     ) -> RawResponse:
-        session = self._session()
+        session = self.session()
         loop = asyncio.get_running_loop()
         headers = {
             "Authorization": f"Bearer {self._api_key}",

@@ -21,32 +21,9 @@ in 1-5 would pass it is declined (:class:`QueueDeadline`) without taking a turn.
 A request that got its turn in 4 or 5 while a cooldown began waits for the cooldown and queues
 again, so that the callers leave at the pace when it ends, not all together into another 429.
 
-The learned pace lets a client that is not told the server's limit settle just under it:
-
-- *Ceiling.* The first 429 of a cooldown measures the rate at which the server was replying: over
-  the second before it, or since the first reply in it if that is later. Measured over at least
-  half a second, that rate replaces the ceiling, the server's rate as far as the client knows; a
-  shorter stretch (the handful of replies to a first burst) measures nothing and leaves it.
-- *Resume.* After the cooldown the pace is 96% of the measured rate, never above 96% of the ceiling.
-  Replies from before the previous cooldown are not counted: waiting is not replying.
-- *Ignore.* A 429 while sending at under half the ceiling (a proxy's, or one a server gives at
-  random) pauses everyone but leaves the ceiling and the pace as they were.
-- *Grow.* Below 96% of the ceiling the pace doubles each second, so a pace set low is back within
-  a second or two; with no ceiling known it grows until the server refuses, which measures one.
-- *Probe.* The ceiling itself creeps up with the square of the time since it was measured (1% after
-  20 s, 4% after 40 s, double after 200 s): a limit that holds is crossed again only every minute or
-  so, and a ceiling set low by a one-off 429 (a per-user one, say) is left behind within minutes.
-
-While the pace doubles, the second before the 429 spans part of the rise: with a server burst of
-about a tenth of its rate the measure lands within a few percent of that rate; a smaller burst reads
-low (the probe lifts it within a minute or two), a larger one high (the next 429, at the pace,
-measures again, 7% lower). A configured rate lower than the pace always wins.
-
-Buckets are leaky buckets (GCRA in the store, and for the learned pace one whose rate can change) sized
-so that no one-second window sees more than the nominal rate: capacity
-``max(1, min(2, rate / 20), 0.02 * rate)`` draining at ``min(0.97 * rate, rate - capacity + 1)``. A
-plain ``AsyncLimiter(rate, 1)`` would let a full second's worth through at once (1.5x the rate over
-two seconds), and ``AsyncLimiter(1, 1 / rate)`` reaches only about 70% of the rate.
+A client not told the server's limit learns a pace from its 429s (:func:`ceiling_after_429`,
+:func:`rate_after_429`, :func:`about_rate`, :func:`grown_rate`, :func:`probed_ceiling`); how, and
+why the buckets have the shape of :func:`bucket_shape`: ``docs/design/limiter.md``.
 """
 
 from __future__ import annotations

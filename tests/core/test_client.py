@@ -73,7 +73,7 @@ async def test_async_with_closes_owned_session(api_key: str) -> None:
         mock.get(ROOT, payload={"project_name": "Production"})
         async with RefinerClient(api_key) as client:
             await call(client, "GET", "/")
-            session = client._session
+            session = client._core.shared.session
             assert session is not None
             assert not session.closed
         assert session.closed
@@ -124,7 +124,7 @@ async def test_unclosed_client_warns(api_key: str) -> None:
     with aioresponses() as mock:
         mock.get(ROOT, payload={})
         await call(client, "GET", "/")
-    session = client._session
+    session = client._core.shared.session
     assert session is not None
     with pytest.warns(ResourceWarning, match="RefinerClient was not closed"):
         client.__del__()

@@ -35,7 +35,7 @@ async def test_derived_client_shares_stats_and_session() -> None:
         assert client.stats is quick.stats
         assert client.stats.requests == 3
         assert client.stats.attempts == 3
-        assert quick._get_session() is client._get_session()
+        assert quick._core.session() is client._core.session()
         assert len(fake.journal.entries) == 3
 
 
@@ -57,7 +57,7 @@ async def test_parent_stays_usable_after_the_derived_client_is_closed() -> None:
     """Closing a derived client (or leaving its async with) leaves the parent's session open."""
     async with FakeRefiner(seed=1, responses=10) as fake, connect(fake) as client:
         await client.verify()
-        session = client._session
+        session = client._core.shared.session
         async with client.with_options(timeout=5) as quick:
             await quick.verify()
         assert quick.closed
@@ -76,7 +76,7 @@ async def test_a_derived_client_of_a_derived_client_shares_the_root() -> None:
         assert (second.timeout, second.max_retries, second.deadline) == (7, 1, None)
         await first.aclose()
         await second.verify()
-        assert second._get_session() is client._get_session()
+        assert second._core.session() is client._core.session()
         assert client.stats.requests == 1
 
 
@@ -97,7 +97,7 @@ async def test_a_borrowed_session_stays_open_through_both_closes() -> None:
     async with FakeRefiner(seed=1, responses=10) as fake, aiohttp.ClientSession() as session:
         client = connect(fake, session=session)
         async with client.with_options(max_retries=0) as quick:
-            assert quick._get_session() is session
+            assert quick._core.session() is session
             await quick.verify()
         await client.aclose()
         assert not session.closed

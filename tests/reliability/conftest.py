@@ -117,12 +117,11 @@ def _serves_a_request(task: asyncio.Task[Any]) -> bool:
 
 
 def _owns_open_session(client: RefinerClient) -> bool:
-    session = client._session
-    return session is not None and session is not client._borrowed and not session.closed
+    return client._core.left_open
 
 
 def _acquired(client: RefinerClient) -> int:
-    session = client._session
+    session = client._core.shared.session
     if session is None or session.closed or session.connector is None:
         return 0
     return len(session.connector._acquired)
@@ -157,7 +156,8 @@ async def gate(
         seen.clients.append(weakref.ref(self))
 
     async def aclose(self: RefinerClient) -> None:
-        if not self.closed and self._session is not self._borrowed:
+        shared = self._core.shared
+        if not self.closed and shared.session is not shared.borrowed:
             seen.closed_with_acquired.append(_acquired(self))
             seen.closed_with_slots_taken.append(_slots_taken(self))
             seen.texts.append(repr(self))

@@ -96,7 +96,7 @@ async def follow_up_is_immediate(client: RefinerClient) -> float:
 
 
 def acquired(client: RefinerClient) -> int:
-    session = client._session
+    session = client._core.shared.session
     assert session is not None
     assert session.connector is not None
     return len(session.connector._acquired)

@@ -1,5 +1,5 @@
 """What an error carries (T29): the right type whatever the borrowed session's settings, the status of
-a gateway's answer to a write, and no key or unredacted body anywhere along ``__cause__``/``__context__``.
+a gateway's reply to a write, and no key or unredacted body anywhere along ``__cause__``/``__context__``.
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ async def test_t29_a_raise_for_status_session_keeps_the_mapping(
 
 @pytest.mark.usefixtures("instant")
 @pytest.mark.parametrize("status", [502, 503, 504])
-async def test_t29_a_gateways_answer_to_a_write_is_outcome_unknown(
+async def test_t29_a_gateways_reply_to_a_write_is_outcome_unknown(
     base: str, api_key: str, status: int
 ) -> None:
     """502/503/504 on a write: OutcomeUnknownError carrying the status, after one attempt; reads retry them."""
@@ -116,7 +116,7 @@ async def test_t29_a_gateways_answer_to_a_write_is_outcome_unknown(
             await call(client, "GET", f"/status-{status}")
     assert write.value.status == status
     assert write.value.attempts == 1
-    assert f"a gateway answered {status}" in str(write.value)
+    assert f"a gateway replied {status}" in str(write.value)
     assert isinstance(write.value.__cause__, ServerError)
     assert read.value.attempts == 3
     assert api_key not in everything_shown(write.value)

@@ -58,7 +58,7 @@ async def test_t20_a_client_never_closed_warns(connect: Callable[..., Any]) -> N
     async with FakeRefiner(seed=20, responses=50) as fake:
         client = connect(fake)
         await client.account.get()
-        session = client._session
+        session = client._core.shared.session
         assert session is not None
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
