@@ -32,9 +32,9 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def typing(session: nox.Session) -> None:
-    """mypy --strict over the package."""
+    """mypy --strict over the package and the examples."""
     session.install("-e", ".[test,cli,parquet]", "mypy>=1.10")
-    session.run("mypy", "--strict", "refiner_async", "pytest_refiner_async.py")
+    session.run("mypy", "--strict", "refiner_async", "pytest_refiner_async.py", "examples")
 
 
 @nox.session(python=PYTHON)

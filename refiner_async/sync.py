@@ -29,10 +29,15 @@ upstream stays until a replacing read).
 State is a small JSON document the caller keeps (:class:`SyncState`, ``to_json()``/``from_json()``):
 save the state of a :class:`SyncBatch` once its items are safely handed over, and pass the latest
 saved state to the next run.
+
+:func:`sync_to_files` does all of that into a directory, one file per window, with the state in a
+JSON file (what ``refiner-async sync`` runs); it lives in ``_sync_files`` and is imported on first
+use, since that module builds on this one.
 """
 
 from __future__ import annotations
 
+import importlib
 import math
 from collections.abc import AsyncGenerator, Callable, Mapping
 from contextlib import aclosing
@@ -51,6 +56,7 @@ from .models import Page
 
 if TYPE_CHECKING:
     from ._client import RefinerClient
+    from ._sync_files import WindowWritten, sync_to_files
 
 __all__ = [
     "CURSOR_FIELDS",
@@ -62,12 +68,14 @@ __all__ = [
     "SyncBatch",
     "SyncState",
     "Window",
+    "WindowWritten",
     "first_start",
     "next_window",
     "oldest_reception",
     "parse_moment",
     "read_all",
     "sync_responses",
+    "sync_to_files",
     "window_ceiling",
 ]
 
@@ -421,3 +429,12 @@ async def read_all(
     async with aclosing(_records(paginator)) as pages:
         async for page in pages:
             yield list(page.items)
+
+
+def __getattr__(name: str) -> Any:
+    """``sync_to_files`` and ``WindowWritten``, from the module that builds on this one."""
+    if name not in ("WindowWritten", "sync_to_files"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module("._sync_files", __package__), name)
+    globals()[name] = value
+    return value

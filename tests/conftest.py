@@ -11,6 +11,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -37,6 +38,9 @@ if "stream_writer" in inspect.signature(aiohttp.ClientResponse.__init__).paramet
     aioresponses.core.ClientResponse = _CannedResponse  # type: ignore[misc]
 
 API_KEY = "0123456789abcdef0123456789abcdef01234567"  # 40 hex characters, shaped like a real key
+ROOT = Path(__file__).resolve().parents[1]
+#: What a clean run of a program leaves on stderr: none of these (a library's log lines may be there).
+STDERR_NOISE = re.compile(r"Traceback|Exception ignored|Unclosed|\w+Warning: ")
 
 
 class VirtualClockLoop(asyncio.SelectorEventLoop):
@@ -92,7 +96,7 @@ def api_key() -> str:
 def readme_example(heading: str, first_line: str = "") -> str:
     """The first python block after ``heading`` (a whole heading line of README.md) whose source
     starts with ``first_line``."""
-    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
     section = text.split(heading + "\n", 1)[1]
     match = re.search(rf"```python\n({re.escape(first_line)}.*?)```", section, re.DOTALL)
     assert match is not None
@@ -104,6 +108,39 @@ def connect_to(fake: Any, **options: Any) -> Any:
     from refiner_async import RefinerClient
 
     return RefinerClient(fake.api_key, base_url=fake.base_url, rate_limit=None, **options)
+
+
+def emulator_env(fake: Any, **extra: str) -> dict[str, str]:
+    """The environment of a program pointed at the emulator ``fake``, as a reader would set it.
+
+    ``REFINER_API_KEY`` and ``REFINER_BASE_URL`` name the emulator, this tree is first on
+    ``PYTHONPATH``, none of this process's other ``REFINER_*``/``SOURCES__*`` settings remain;
+    ``extra`` is added last (and wins).
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REFINER_", "SOURCES__"))}
+    env.update(PYTHONPATH=str(ROOT), REFINER_API_KEY=fake.api_key, REFINER_BASE_URL=fake.base_url)
+    env.update(extra)
+    return env
+
+
+async def run_python(
+    *args: str, env: dict[str, str], cwd: Path
+) -> subprocess.CompletedProcess[str]:
+    """``python -W default ARGS`` in a subprocess, while this test's event loop goes on (serving
+    an emulator the test started); a run still going after 300 s is killed, and its pipes
+    closed, before the test fails."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-W", "default", *args,
+        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=300)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.communicate()
+    assert process.returncode is not None
+    return subprocess.CompletedProcess(args, process.returncode, stdout.decode(), stderr.decode())
 
 
 def max_in_window(times: list[float], width: float) -> int:

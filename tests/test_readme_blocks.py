@@ -22,9 +22,7 @@ a directory of its own whose pytest configuration is the one the README asks for
 from __future__ import annotations
 
 import ast
-import asyncio
 import inspect
-import os
 import re
 import subprocess
 import sys
@@ -35,7 +33,8 @@ import pytest
 
 from refiner_async.testing import FakeRefiner
 
-ROOT = Path(__file__).resolve().parents[1]
+from .conftest import ROOT, STDERR_NOISE, emulator_env, run_python
+
 README = ROOT / "README.md"
 #: Sections (``## Title``) whose first python block is prepended to the section's other blocks.
 SETUP_SECTIONS = ("Resources",)
@@ -115,30 +114,17 @@ async def test_block_runs(
         script = tmp_path / "block.py"
         command = ["-c", RUNNER, str(script)]
     script.write_text(source, encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("REFINER_", "SOURCES__"))}
-    env.update(
-        PYTHONPATH=str(ROOT),
-        REFINER_API_KEY=fake_refiner.api_key,
-        REFINER_BASE_URL=fake_refiner.base_url,
+    env = emulator_env(
+        fake_refiner,
         SOURCES__REFINER__API_KEY=fake_refiner.api_key,
         DLT_DATA_DIR=str(tmp_path / "dlt"),
         RUNTIME__DLTHUB_TELEMETRY="false",
     )
     if "REDIS_URL" in source:
         env["REDIS_URL"] = request.getfixturevalue("redis_server").url
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-W", "default", *command,
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    try:
-        stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=300)
-    finally:  # a block that hangs is killed, and its pipes closed, before the test fails
-        if process.returncode is None:
-            process.kill()
-            await process.communicate()
-    out, err = stdout.decode(), stderr.decode()
-    assert process.returncode == 0, f"{out}\n{err}"
-    assert re.findall(r"Traceback|Exception ignored|Unclosed|\w+Warning: ", err) == [], err
+    done = await run_python(*command, env=env, cwd=tmp_path)
+    assert done.returncode == 0, f"{done.stdout}\n{done.stderr}"
+    assert STDERR_NOISE.findall(done.stderr) == [], done.stderr
 
 
 def test_blocks_pass_mypy_strict(tmp_path: Path) -> None:
