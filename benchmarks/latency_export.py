@@ -21,6 +21,7 @@ TARGET = 5.0  # naive time / SDK time
 LABELS = {
     "sdk": 'refiner_async, max_concurrency=8, pagination="pages"',
     "sdk_auto": 'refiner_async, max_concurrency=8, pagination="auto" (the default)',
+    "sdk_windows": 'refiner_async, max_concurrency=8, pagination="windows"',
     "sdk_seq": 'refiner_async, max_concurrency=1, pagination="pages"',
     "naive": "naive loop: aiohttp + response.json(), sequential",
 }
@@ -32,6 +33,7 @@ async def measure(responses: int, rounds: int) -> dict[str, Any]:
         contenders = {
             "sdk": lambda: sdk_export(url, key, max_concurrency=8, pagination="pages"),
             "sdk_auto": lambda: sdk_export(url, key, max_concurrency=8, pagination="auto"),
+            "sdk_windows": lambda: sdk_export(url, key, max_concurrency=8, pagination="windows"),
             "sdk_seq": lambda: sdk_export(url, key, max_concurrency=1, pagination="pages"),
             "naive": lambda: naive_export(url, key),
         }
@@ -61,6 +63,7 @@ async def measure(responses: int, rounds: int) -> dict[str, Any]:
             "speedup_vs_naive": round(speedup, 2),
             "speedup_vs_sequential_sdk": round(samples["sdk_seq"].median_wall() / sdk, 2),
             "auto_over_pages": round(samples["sdk_auto"].median_wall() / sdk, 2),
+            "windows_over_pages": round(samples["sdk_windows"].median_wall() / sdk, 2),
             # the best 8-wide reading could do: 1/8 of the pages' latency
             "latency_bound_s": round(pages * LATENCY / 8, 3),
         },

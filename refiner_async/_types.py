@@ -19,7 +19,7 @@ __all__ = [
 #: Which responses a list or report counts: completed ones, partial ones, or both.
 Include = Literal["completed", "partials", "all"]
 #: How a list is read: by page number, by cursor, or chosen from its size (``"auto"``).
-PaginationMode = Literal["auto", "pages", "cursor"]
+PaginationMode = Literal["auto", "pages", "cursor", "windows"]
 #: The orders ``contacts.list(order_by=...)`` accepts.
 OrderBy = Literal["first_seen_at", "last_seen_at", "last_form_submission_at"]
 #: The forms ``forms.list(state=...)`` lists.

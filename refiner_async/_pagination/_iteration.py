@@ -13,7 +13,7 @@ from ..errors import PaginationError, RefinerError, ResponseDecodeError, Respons
 from ..models.page import Page
 from ._keys import SeenKeys
 from ._spec import Spec
-from ._tokens import MAX_CURSOR_CHARS, Position, encode_resume_token
+from ._tokens import MAX_CURSOR_CHARS, Position, Slices, encode_resume_token
 
 __all__ = ["Iteration", "PaginationStats", "Prefetch"]
 
@@ -52,7 +52,10 @@ class Iteration(Generic[T]):
     def __init__(self, spec: Spec[T]) -> None:
         self._spec = spec
         self._length = spec.page_length
-        self._position: Position | None = spec.start  # where the next page starts; None: done
+        start = spec.start
+        # where the next page starts (None: done), or the windows of a sliced listing
+        self._position: Position | None = start if isinstance(start, Position) else None
+        self._slices: Slices | None = start if isinstance(start, Slices) else None
         self._items_before = spec.start_items  # items yielded by earlier iterations (resume)
         self._yielded = 0  # items yielded by this iteration
         self._remaining = spec.max_items  # items still wanted (None: all)
@@ -93,8 +96,11 @@ class Iteration(Generic[T]):
         return page
 
     def _launch(self, position: Position) -> Prefetch:
+        return self._launch_params(self._params(position))
+
+    def _launch_params(self, params: dict[str, Any]) -> Prefetch:
         self._count_request()
-        task = asyncio.create_task(self._call(self._params(position)))
+        task = asyncio.create_task(self._call(params))
         task.add_done_callback(_mark_retrieved)
         self._tasks.add(task)
         return task
@@ -136,7 +142,7 @@ class Iteration(Generic[T]):
 
     # -- handing pages out -------------------------------------------------------------------
 
-    def _token(self, position: Position | None) -> str | None:
+    def _token(self, position: Position | Slices | None) -> str | None:
         if position is None:
             return None
         return encode_resume_token(
@@ -145,7 +151,7 @@ class Iteration(Generic[T]):
 
     def _annotate(self, error: RefinerError) -> None:
         """Tell an error that ends the iteration where to resume and how many items came out."""
-        error.resume_token = self._token(self._position)
+        error.resume_token = self._token(self._slices or self._position)
         error.items_yielded = self._yielded
 
     def _emit(
@@ -153,24 +159,8 @@ class Iteration(Generic[T]):
     ) -> Page[T] | None:
         """Accept a page: drop repeats, apply ``start.skip`` and ``max_items``, advance the resume
         point to ``after``. Returns the page to hand out, or None when nothing in it is new."""
-        items = page.items
-        keys = self._seen.identities(items)
-        cut = len(items)
-        whole = not start.skip and (self._remaining is None or self._remaining >= cut)
-        if whole and (keys is None or (len(set(keys)) == cut and not self._seen.overlaps(keys))):
-            out: Sequence[T] = items  # the usual page: every item new, nothing cut
-            idents, new = keys or [], True
-        else:
-            out, idents, cut = self._select(items, keys, start.skip)
-            new = False
-        self._seen.remember(idents, new=new)
-        self._yielded += len(out)
-        self.stats.items += len(out)
-        if self._remaining is not None:
-            self._remaining -= len(out)
-            if self._remaining <= 0:
-                self._finished = True
-        if cut < len(items):  # max_items ended mid-page: the rest of this page comes next
+        out, cut = self._accept(page, start.skip)
+        if cut < len(page.items):  # max_items ended mid-page: the rest of this page comes next
             after = attrs.evolve(start, skip=cut)
         if after is None:
             self._finished = True
@@ -179,6 +169,29 @@ class Iteration(Generic[T]):
             return None
         self._emitted += 1
         return attrs.evolve(page, items=tuple(out), resume_token=self._token(after))
+
+    def _accept(self, page: Page[T], skip: int) -> tuple[Sequence[T], int]:
+        """The items of ``page`` to hand out, and where ``max_items`` cut it (its length when it
+        did not): repeats dropped, the first ``skip`` items (yielded before the resume point)
+        remembered but not repeated. Counts what goes out."""
+        items = page.items
+        keys = self._seen.identities(items)
+        cut = len(items)
+        whole = not skip and (self._remaining is None or self._remaining >= cut)
+        if whole and (keys is None or (len(set(keys)) == cut and not self._seen.overlaps(keys))):
+            out: Sequence[T] = items  # the usual page: every item new, nothing cut
+            idents, new = keys or [], True
+        else:
+            out, idents, cut = self._select(items, keys, skip)
+            new = False
+        self._seen.remember(idents, new=new)
+        self._yielded += len(out)
+        self.stats.items += len(out)
+        if self._remaining is not None:
+            self._remaining -= len(out)
+            if self._remaining <= 0:
+                self._finished = True
+        return out, cut
 
     def _select(
         self, items: tuple[T, ...], keys: list[object] | None, skip: int

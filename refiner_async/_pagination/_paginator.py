@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Generator, Mapping
 from contextlib import aclosing
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, get_args
 
 from .. import _validate
 from .._types import PaginationMode
@@ -12,15 +12,15 @@ from ..errors import InvalidParameterError
 from ..models.page import Page
 from ._iteration import PaginationStats
 from ._run import Run
-from ._spec import Fetch, PageCodec, Spec
-from ._tokens import PAGING_PARAMS, Position, decode_resume_token, query_fingerprint
+from ._spec import Fetch, PageCodec, Slicing, Spec
+from ._tokens import PAGING_PARAMS, Position, Slices, decode_resume_token, query_fingerprint
 
 __all__ = ["DEFAULT_MAX_PAGES", "Paginator"]
 
 T = TypeVar("T")
 
 DEFAULT_MAX_PAGES = 100_000  # page requests one iteration may send before PaginationError
-_MODES = ("auto", "pages", "cursor")
+_MODES = get_args(PaginationMode)
 
 
 class Paginator(Generic[T]):
@@ -39,16 +39,19 @@ class Paginator(Generic[T]):
         params: the call's filters, sent with every page request.
         page_length: items per page (1..1000), sent with every page request.
         max_items: stop after this many items in total (None: all).
-        mode: ``"pages"``, ``"cursor"`` or ``"auto"``.
+        mode: ``"pages"``, ``"cursor"``, ``"windows"`` or ``"auto"``.
         supports_cursor: False for endpoints without ``next_page_cursor`` (forms).
         resume: a token from ``Page.resume_token`` or an error's ``resume_token``.
         window: how many pages may be fetched at once (the client's max_concurrency).
         endpoint: the list endpoint's path, bound into resume tokens.
         key: the identity of an item, for de-duplication (the uuid).
         max_pages: page requests one iteration may send before it raises PaginationError.
-        new_items_first: whether new items only ever appear at the start of the order (responses,
-            newest first). False when they can land anywhere else or items move within the order
-            (sorted by name, by ``last_seen_at``, oldest first): "auto" then reads by cursor.
+        new_items_first: whether new items only ever appear at the start of the order. False when
+            they can land anywhere else or items move within the order (a write with a past date,
+            sorted by name or by ``last_seen_at``, oldest first): "auto" then never reads by page
+            number.
+        slicing: how the list can be cut into date windows, for ``mode="windows"``: windows of about
+            equal size, each read by cursor, several at once, pages handed out as they arrive.
 
     Raises:
         InvalidParameterError: a bad option (before anything is sent).
@@ -71,9 +74,14 @@ class Paginator(Generic[T]):
         key: Callable[[T], object] | None = None,
         max_pages: int = DEFAULT_MAX_PAGES,
         new_items_first: bool = True,
+        slicing: Slicing | None = None,
     ) -> None:
         if mode not in _MODES:
             raise InvalidParameterError("pagination", f"must be one of {', '.join(_MODES)}")
+        if mode == "windows" and (slicing is None or not supports_cursor):
+            raise InvalidParameterError(
+                "pagination", "this list cannot be read in date windows: use 'cursor' or 'pages'"
+            )
         if mode == "cursor" and not supports_cursor:
             raise InvalidParameterError("pagination", "this list has no cursors: use 'pages'")
         if page_length < 1:
@@ -86,7 +94,8 @@ class Paginator(Generic[T]):
             raise InvalidParameterError("max_pages", "must be at least 1")
         filters = {k: v for k, v in params.items() if k not in PAGING_PARAMS}
         fingerprint = query_fingerprint(endpoint, filters, page_length)
-        start, start_items = Position(page=1), 0
+        start: Position | Slices = Position(page=1)
+        start_items = 0
         if resume is not None:
             start, start_items = decode_resume_token(
                 resume, fingerprint, supports_cursor=supports_cursor
@@ -103,6 +112,7 @@ class Paginator(Generic[T]):
             key=key,
             max_pages=max_pages,
             new_items_first=new_items_first,
+            slicing=slicing,
             fingerprint=fingerprint,
             start=start,
             start_items=start_items,

@@ -12,7 +12,8 @@ from ..errors import RefinerError
 from ..models.page import Page
 from ._cursors import ByCursor
 from ._numbers import ByNumbers, last_page
-from ._tokens import Position
+from ._slices import BySlices
+from ._tokens import Position, Slice
 
 __all__ = ["AUTO_PAGE_NUMBERS_MAX_ITEMS", "Run"]
 
@@ -21,14 +22,17 @@ T = TypeVar("T")
 AUTO_PAGE_NUMBERS_MAX_ITEMS = 10_000  # "auto" reads by page number up to this many items
 
 
-class Run(ByNumbers[T], ByCursor[T]):
+class Run(ByNumbers[T], ByCursor[T], BySlices[T]):
     """One iteration (each ``pages()`` or ``first_page()`` call starts a fresh one)."""
 
-    def _choose(self, first: Page[T]) -> str:
+    def _choose(self, first: Page[T], start: Position) -> str:
         mode = self._spec.mode
+        has_cursor = self._spec.supports_cursor and first.next_page_cursor is not None
+        if mode == "windows":  # cut only a listing read from its start that has more to read
+            from_the_start = start == Position(page=1) and self._items_before == 0
+            return "windows" if has_cursor and from_the_start else "cursor"
         if mode != "auto":
             return mode
-        has_cursor = self._spec.supports_cursor and first.next_page_cursor is not None
         large = first.items_count is None or first.items_count > AUTO_PAGE_NUMBERS_MAX_ITEMS
         offsets_fit = not large and self._spec.window > 1 and self._spec.new_items_first
         return "cursor" if has_cursor and not offsets_fit else "pages"
@@ -37,14 +41,31 @@ class Run(ByNumbers[T], ByCursor[T]):
 
     async def pages(self) -> AsyncGenerator[Page[T], None]:
         try:
-            if self._remaining == 0 or self._position is None:
+            if self._remaining == 0:
+                return
+            if self._slices is not None:  # a listing in windows, resumed
+                self.stats.mode = "windows"
+                async with aclosing(self._by_slices(self._slices)) as windows:
+                    async for page in windows:
+                        yield page
+                return
+            if self._position is None:
                 return
             start = self._position
             first: Page[T] | None = None
             mode = "cursor"
             if start.cursor is None:
                 first = await self._get(start)
-                mode = self._choose(first)
+                mode = self._choose(first, start)
+            if mode == "windows" and first is not None and self._spec.slicing is not None:
+                windows_planned = await self._plan(first, self._spec.slicing)
+                if windows_planned is not None:
+                    self.stats.mode = "windows"
+                    async with aclosing(self._by_slices(windows_planned)) as windows:
+                        async for page in windows:
+                            yield page
+                    return
+                mode = "cursor"  # no cut found (every item at one time): one window
             self.stats.mode = mode
             if mode == "pages" and first is not None:
                 async with aclosing(self._by_numbers(first, start)) as numbered:
@@ -67,6 +88,17 @@ class Run(ByNumbers[T], ByCursor[T]):
         """The first page alone (no prefetch)."""
         start = self._position or Position(page=1)
         try:
+            if self._slices is not None:  # a sliced listing, resumed: its newest window's next page
+                slots: list[Slice | None] = list(self._slices.windows)
+                assert slots[0] is not None
+                self._count_request()
+                page = await self._fetch_page(self._window_params(slots[0]))
+                after = self._after(page, None, None)
+                if after is not None and after.cursor is not None:
+                    self._check_cursor(after.cursor, slots[0].at)
+                emitted = self._emit_window(page, slots, 0, after, always=True)
+                assert emitted is not None  # always=True
+                return emitted
             page = await self._get(start)
             last = last_page(page, self._length)
             after = self._after(page, start.page, last)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
 import attrs
 
 from ..models.page import Page
-from ._tokens import Position
+from ._tokens import Position, Slices
 
-__all__ = ["Fetch", "PageCodec", "Spec"]
+__all__ = ["Fetch", "PageCodec", "Slicing", "Spec"]
 
 T = TypeVar("T")
 
@@ -34,6 +35,17 @@ class PageCodec(Protocol[T]):
 
 
 @attrs.frozen
+class Slicing:
+    """How a list can be cut into disjoint windows: the query parameters of its date filter
+    (``start`` inclusive, ``end`` exclusive, ISO-8601) and the time of an item that filter compares
+    (to choose the cuts; a wrong guess costs balance, never an item)."""
+
+    start_param: str
+    end_param: str
+    stamp: Callable[[Any], datetime | None]
+
+
+@attrs.frozen
 class Spec(Generic[T]):
     """One list call, checked: everything an iteration of it reads (see ``Paginator``'s args)."""
 
@@ -48,6 +60,7 @@ class Spec(Generic[T]):
     key: Callable[[T], object] | None
     max_pages: int
     new_items_first: bool
+    slicing: Slicing | None  # None: the list cannot be read in windows
     fingerprint: str  # of the endpoint, filters and page length, bound into resume tokens
-    start: Position  # where the first page starts (page 1, or a resume token's position)
+    start: Position | Slices  # where reading starts (page 1, or a resume token's position)
     start_items: int  # items yielded before ``start`` (a resume token's count)

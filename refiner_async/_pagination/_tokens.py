@@ -3,7 +3,8 @@
 ``"r1." + urlsafe base64 (unpadded) of compact JSON``: ``f`` a 16-hex fingerprint of the endpoint,
 the filters (everything but ``page``/``page_cursor``) and ``page_length``; ``n`` items yielded before
 the named page; then ``c`` (a cursor) or ``p`` (a page number), and ``s`` (items at the start of that
-page already yielded, after a ``max_items`` cut).
+page already yielded, after a ``max_items`` cut). ``"r2."`` names a sliced listing instead: ``f``,
+``n`` and ``w``, one ``[start, end, cursor or null, skip]`` per window not read to the end.
 """
 
 from __future__ import annotations
@@ -21,14 +22,19 @@ from ..errors import PaginationError
 
 __all__ = [
     "MAX_CURSOR_CHARS",
+    "MAX_SLICES",
     "PAGING_PARAMS",
     "Position",
+    "Slice",
+    "Slices",
     "decode_resume_token",
     "encode_resume_token",
     "query_fingerprint",
 ]
 
-TOKEN_PREFIX = "r1."  # resume token format version
+TOKEN_PREFIX = "r1."  # resume token format version: one position
+SLICES_PREFIX = "r2."  # resume token format version: the windows of a sliced listing
+MAX_SLICES = 64  # windows one sliced listing (and its token) may have
 MAX_TOKEN_CHARS = 8192
 MAX_CURSOR_CHARS = 2048  # a longer (or non-string, or empty) server cursor is refused
 PAGING_PARAMS = frozenset({"page", "page_cursor", "page_length"})
@@ -52,49 +58,110 @@ def query_fingerprint(endpoint: str, params: Mapping[str, Any], page_length: int
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def encode_resume_token(fingerprint: str, position: Position, items_before: int) -> str:
+@attrs.frozen
+class Slice:
+    """One window of a sliced listing: ``start`` (inclusive) and ``end`` (exclusive) as the API's
+    date bounds (None: open), and ``at``, where its next page starts."""
+
+    start: str | None
+    end: str | None
+    at: Position = Position(page=1)
+
+
+@attrs.frozen
+class Slices:
+    """A sliced listing's resume point: the windows not read to the end yet."""
+
+    windows: tuple[Slice, ...]
+
+
+def encode_resume_token(fingerprint: str, position: Position | Slices, items_before: int) -> str:
     """The opaque token naming ``position`` (see the module docstring)."""
     payload: dict[str, Any] = {"f": fingerprint, "n": items_before}
+    if isinstance(position, Slices):
+        payload["w"] = [
+            [w.start, w.end, w.at.cursor, w.at.skip] for w in position.windows
+        ]  # a cursor of None: the window's first page
+        return _pack(SLICES_PREFIX, payload)
     if position.cursor is not None:
         payload["c"] = position.cursor
     else:
         payload["p"] = position.page
     if position.skip:
         payload["s"] = position.skip
+    return _pack(TOKEN_PREFIX, payload)
+
+
+def _pack(prefix: str, payload: dict[str, Any]) -> str:
     raw = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
-    return TOKEN_PREFIX + base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+    return prefix + base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
 def _count(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
+def _cursor(value: object) -> TypeGuard[str]:
+    return isinstance(value, str) and 0 < len(value) <= MAX_CURSOR_CHARS
+
+
+def _bound(value: object) -> bool:
+    return value is None or (isinstance(value, str) and 0 < len(value) <= 64)
+
+
 def decode_resume_token(
     token: str, fingerprint: str, *, supports_cursor: bool
-) -> tuple[Position, int]:
+) -> tuple[Position | Slices, int]:
     """The position and items-before count of ``token``; PaginationError unless it is ours and fits."""
-    if not isinstance(token, str) or not token.startswith(TOKEN_PREFIX):
-        raise PaginationError("resume token is not one this SDK issued (expected 'r1.' prefix)")
+    prefix = token[:3] if isinstance(token, str) else ""
+    if prefix not in (TOKEN_PREFIX, SLICES_PREFIX):
+        raise PaginationError(
+            "resume token is not one this SDK issued (expected an 'r1.' or 'r2.' prefix)"
+        )
     if len(token) > MAX_TOKEN_CHARS:
         raise PaginationError("resume token is too long")
-    body = token[len(TOKEN_PREFIX) :]
+    body = token[len(prefix) :]
     try:
         data = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
     except (ValueError, binascii.Error):
         raise PaginationError("resume token is corrupt") from None
-    if not isinstance(data, dict) or not set(data) <= {"f", "n", "p", "c", "s"}:
+    keys = {"f", "n", "w"} if prefix == SLICES_PREFIX else {"f", "n", "p", "c", "s"}
+    if not isinstance(data, dict) or not set(data) <= keys:
         raise PaginationError("resume token is corrupt")
     if data.get("f") != fingerprint:
         raise PaginationError("resume token belongs to a different list call (endpoint or filters)")
-    items_before, skip = data.get("n"), data.get("s", 0)
-    page, cursor = data.get("p"), data.get("c")
-    if not _count(items_before) or not _count(skip) or (page is None) == (cursor is None):
+    items_before = data.get("n")
+    if not _count(items_before):
+        raise PaginationError("resume token is corrupt")
+    if prefix == SLICES_PREFIX:
+        return _slices(data.get("w"), supports_cursor), items_before
+    skip, page, cursor = data.get("s", 0), data.get("p"), data.get("c")
+    if not _count(skip) or (page is None) == (cursor is None):
         raise PaginationError("resume token is corrupt")
     if page is not None and not (_count(page) and page >= 1):
         raise PaginationError("resume token is corrupt")
     if cursor is not None:
         if not supports_cursor:
             raise PaginationError("resume token names a cursor, but this list has no cursors")
-        if not isinstance(cursor, str) or not 0 < len(cursor) <= MAX_CURSOR_CHARS:
+        if not _cursor(cursor):
             raise PaginationError("resume token is corrupt")
     return Position(page=page, cursor=cursor, skip=skip), items_before
+
+
+def _slices(windows: object, supports_cursor: bool) -> Slices:
+    if not supports_cursor:
+        raise PaginationError("resume token names slices, but this list has no cursors")
+    if not isinstance(windows, list) or not 0 < len(windows) <= MAX_SLICES:
+        raise PaginationError("resume token is corrupt")
+    out = []
+    for window in windows:
+        if not isinstance(window, list) or len(window) != 4:
+            raise PaginationError("resume token is corrupt")
+        start, end, cursor, skip = window
+        if not (_bound(start) and _bound(end) and _count(skip)):
+            raise PaginationError("resume token is corrupt")
+        if cursor is not None and not _cursor(cursor):
+            raise PaginationError("resume token is corrupt")
+        at = Position(page=1, skip=skip) if cursor is None else Position(cursor=cursor, skip=skip)
+        out.append(Slice(start, end, at))
+    return Slices(tuple(out))

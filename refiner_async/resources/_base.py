@@ -16,7 +16,7 @@ from .. import _protocol, _validate
 from .._codec import PageCodec
 from .._converters import structure
 from .._http import Decode
-from .._pagination import Fetch, PaginationMode, Paginator
+from .._pagination import Fetch, PaginationMode, Paginator, Slicing
 from ..errors import ResponseValidationError
 
 if TYPE_CHECKING:  # the client imports the resources; this import is for the annotations only
@@ -121,12 +121,13 @@ class Resource:
         pagination: PaginationMode = "auto",
         resume: str | None = None,
         supports_cursor: bool = True,
-        new_items_first: bool = False,
+        slicing: Slicing | None = None,
     ) -> Paginator[T]:
         """A Paginator over ``GET path`` with the call's ``filters`` (None values left out).
 
-        ``new_items_first`` says that new items only ever appear at the start of the order (responses,
-        newest first); only such lists may be read by concurrent page numbers under ``"auto"``.
+        New items may land anywhere in every list (a response stored with a past ``date``, names,
+        ``last_seen_at``), so ``"auto"`` never reads by page number where there are cursors;
+        ``slicing`` lets it read a long list in date windows, several at once.
         """
         mode: PaginationMode = _validate.choice(  # type: ignore[assignment]
             "pagination", pagination, _validate.PAGINATION_MODES
@@ -141,7 +142,8 @@ class Resource:
             max_items=_validate.max_items(max_items),
             mode=mode,
             supports_cursor=supports_cursor,
-            new_items_first=new_items_first,
+            new_items_first=False,
+            slicing=slicing,
             resume=_validate.resume(resume),
             window=self._client.max_concurrency,
             endpoint=path,

@@ -7,12 +7,20 @@ from datetime import date, datetime
 from typing import Any
 
 from .. import _validate
-from .._pagination import Paginator
+from .._pagination import Paginator, Slicing
 from .._types import Include, PaginationMode
 from ..models.responses import Response, StoreResponseResult
 from ._base import Resource
 
 __all__ = ["ResponsesResource"]
+
+#: Responses are cut into windows by their date filter, which compares ``last_data_reception_at``
+#: (the last-shown time with ``include="all"``, where a view may have no data).
+WINDOWS = Slicing(
+    "date_range_start",
+    "date_range_end",
+    lambda r: r.last_data_reception_at or r.last_shown_at,
+)
 
 #: Body keys of ``POST /responses`` that answers may not use as question identifiers.
 STORE_KEYS = ("form_uuid", "id", "email", "uuid", "date", "prevent_duplicates", "tags", "account")
@@ -66,7 +74,7 @@ class ResponsesResource(Resource):
             max_items=max_items,
             pagination=pagination,
             resume=resume,
-            new_items_first=True,
+            slicing=WINDOWS,
         )
 
     async def store(

@@ -54,6 +54,7 @@ class Fault:
     match: dict[str, str] = field(default_factory=dict)
     retry_after: str | None = "1"
     delay: float = 0.0
+    after: int = 0  # matching requests to let through before the rule may fire
     fired: int = 0
 
     def applies(self, method: str, path: str, params: Mapping[str, Any]) -> bool:
@@ -99,6 +100,7 @@ class FaultPlan:
         match: Mapping[str, Any] | None = None,
         retry_after: float | int | str | None = 1,
         delay: float = 0.0,
+        after: int = 0,
     ) -> Fault:
         """Add a rule; the first rule that applies to a request and wins its draw fires.
 
@@ -108,7 +110,8 @@ class FaultPlan:
         matching request, drawn from the seeded generator. ``times``: fire at most this many times.
         ``match``: parameters the request must carry, e.g. ``{"page": 7}``. ``retry_after``: the
         Retry-After header of a 429, sent literally (``2``, ``2.5``, an HTTP date, garbage...).
-        ``delay``: seconds, for ``delay``.
+        ``delay``: seconds, for ``delay``. ``after``: let this many matching requests through
+        first (``after=2, times=1``: the third request fails, whatever page it asks for).
         """
         name = str(kind)
         if name not in FAULT_KINDS:
@@ -124,6 +127,7 @@ class FaultPlan:
             match={k: _text(v) for k, v in (match or {}).items()},
             retry_after=None if retry_after is None else str(retry_after),
             delay=delay,
+            after=after,
         )
         self.rules.append(rule)
         return rule
@@ -136,6 +140,9 @@ class FaultPlan:
         """The rule that fires for this request, if any (its counters are updated)."""
         for rule in self.rules:
             if not rule.applies(method, path, params):
+                continue
+            if rule.after > 0:
+                rule.after -= 1
                 continue
             if rule.probability < 1.0 and self._rng.random() >= rule.probability:
                 continue

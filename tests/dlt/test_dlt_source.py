@@ -106,7 +106,7 @@ async def test_a_failing_run_does_not_advance_dlts_state(
 
     fake.insert_responses(120)
     clock.advance(600)
-    fake.faults.add(500, path="/responses", match={"page": 2}, times=1)
+    fake.faults.add(500, path="/responses", after=1, times=1)  # the second page
     with pytest.raises(PipelineStepFailed):
         await run(make_pipeline(), source(fake, clock, page_length=50))
     assert fake.faults.rules[0].fired == 1

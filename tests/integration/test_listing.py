@@ -74,7 +74,8 @@ async def test_every_resource_lists_completely() -> None:
 
 
 async def test_auto_rule_per_endpoint() -> None:
-    """auto reads small response sets by concurrent page numbers; contacts and segments by cursor."""
+    """auto reads responses, contacts and segments by cursor (new items can land anywhere: a
+    response stored with a past date), forms (no cursor) by concurrent page numbers."""
     async with (
         FakeRefiner(seed=5, responses=3_000, contacts=600) as fake,
         RefinerClient(fake.api_key, base_url=fake.base_url, rate_limit=None) as client,
@@ -85,7 +86,7 @@ async def test_auto_rule_per_endpoint() -> None:
         forms = client.forms.list(page_length=2)
         for paginator in (responses, contacts, segments, forms):
             assert await paginator.collect()
-    assert responses.stats.mode == "pages"
+    assert responses.stats.mode == "cursor"
     assert contacts.stats.mode == "cursor"
     assert segments.stats.mode == "cursor"
     assert forms.stats.mode == "pages"

@@ -75,7 +75,7 @@ def test_two_runs_write_files_and_state(served: FakeRefiner, tmp_path: Path) -> 
 
 def test_an_interrupted_run_is_continued_by_the_next(served: FakeRefiner, tmp_path: Path) -> None:
     """An API error mid-window: exit 1 with one line saying how to continue; the next run finishes."""
-    served.faults.add(500, path="/responses", match={"page": 2}, times=10)
+    served.faults.add(500, path="/responses", after=2, times=10)  # from the window's second page
     runner = CliRunner()
     failed = runner.invoke(cli, command(served, tmp_path, "--page-length", "50"))
     assert failed.exit_code == 1

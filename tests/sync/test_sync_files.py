@@ -68,7 +68,7 @@ async def test_an_api_error_mid_window_leaves_the_old_state_and_no_complete_file
     before = load_state(state_path)
     fake.insert_responses(450)
     clock.advance(600)
-    fake.faults.add(500, path="/responses", match={"page": 3}, times=1)
+    fake.faults.add(500, path="/responses", after=2, times=1)  # the third page
     with pytest.raises(RefinerError):
         await sync_to_files(client, state_path, out, clock=clock, **OPTIONS)
     broken = load_state(state_path)

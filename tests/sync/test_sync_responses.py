@@ -170,7 +170,7 @@ async def test_a_run_killed_mid_window_resumes_and_misses_nothing(
     saved: list[SyncState] = []
     existing = times(fake)
     if how == "server_error":
-        fake.faults.add(500, path="/responses", match={"page": 4}, times=1)
+        fake.faults.add(500, path="/responses", after=3, times=1)  # the fourth page
 
     third = asyncio.Event()  # the third batch has been handed over
 

@@ -1,0 +1,157 @@
+"""Reading in windows: the query cut into disjoint date windows (the list's date filter, start
+inclusive, end exclusive), each read by cursor, several at once.
+
+The cuts come from the list itself: page 1 says how many items match, and one-item probes at even
+ranks (``page=r, page_length=1``, in parallel) give the times that split them into windows of
+about equal size. Every item matches exactly one window, whatever the cuts, so a wrong guess about
+the field the filter compares costs balance, never an item; each window is a keyset read, exact
+while other writers insert or delete anywhere. Page 1 itself is read again by the newest window.
+Pages are handed out as they arrive (each window's in server order), at most one page read ahead
+per window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import math
+from collections.abc import AsyncGenerator
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import attrs
+
+from ..models.page import Page
+from ._iteration import Iteration, Prefetch
+from ._spec import Slicing
+from ._tokens import MAX_SLICES, Position, Slice, Slices
+
+__all__ = ["BySlices", "cuts_to_windows"]
+
+T = TypeVar("T")
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def cuts_to_windows(
+    cuts: list[datetime], start: datetime | None, end: datetime | None
+) -> tuple[Slice, ...]:
+    """Windows between the ``cuts`` (times, any order), newest first: ``[cut1, ...)``,
+    ``[cut2, cut1)``, ... ``[..., cutN)``, the open ends being the query's own bounds (``start``,
+    ``end``); cuts outside them and repeats are dropped, at whole seconds (the API's precision)."""
+    inside = {
+        c.replace(microsecond=0)
+        for c in cuts
+        if (start is None or c > start) and (end is None or c < end)
+    }
+    edges: list[datetime | None] = [None, *sorted(inside, reverse=True), None]
+    return tuple(
+        Slice(
+            start=None if low is None else _iso(low),
+            end=None if high is None else _iso(high),
+        )
+        for high, low in itertools.pairwise(edges)
+    )
+
+
+class BySlices(Iteration[T]):
+    """An iteration that can read in windows."""
+
+    def _window_params(self, window: Slice) -> dict[str, Any]:
+        slicing = self._spec.slicing
+        assert slicing is not None
+        params = self._params(window.at)
+        for name, bound in ((slicing.start_param, window.start), (slicing.end_param, window.end)):
+            if bound is not None:  # an open end keeps the query's own bound
+                params[name] = bound
+        return params
+
+    async def _plan(self, first: Page[T], slicing: Slicing) -> Slices | None:
+        """Windows of about equal size for the list page 1 describes (None: no cut found)."""
+        count = first.items_count or 0
+        windows = min(self._spec.window, MAX_SLICES, math.ceil(count / self._length))
+        ranks = sorted({round(j * count / windows) for j in range(1, windows)} - {0})
+        probe = {**self._spec.params, "page_length": 1}
+        pages = await asyncio.gather(*(self._probe({**probe, "page": r}) for r in ranks))
+        cuts = [
+            moment
+            for page in pages
+            if page.items and (moment := slicing.stamp(page.items[0])) is not None
+        ]
+        start = _parse(self._spec.params.get(slicing.start_param))
+        end = _parse(self._spec.params.get(slicing.end_param))
+        found = cuts_to_windows(cuts, start, end)
+        return Slices(found) if len(found) > 1 else None
+
+    async def _probe(self, params: dict[str, Any]) -> Page[T]:
+        self._count_request()
+        return await self._fetch_page(params)
+
+    async def _by_slices(self, state: Slices) -> AsyncGenerator[Page[T], None]:
+        """Read every window of ``state`` by cursor, all at once; hand pages out as they arrive."""
+        slots: list[Slice | None] = list(state.windows)
+        self._slices = state
+        pending: dict[Prefetch, int] = {}
+        for index, window in enumerate(slots):
+            assert window is not None
+            pending[self._launch_params(self._window_params(window))] = index
+        try:
+            while pending:
+                done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                task = min(done, key=pending.__getitem__)  # of pages that came together, the newest
+                index = pending.pop(task)
+                window = slots[index]
+                assert window is not None
+                page = await self._decode(await self._arrival(task))
+                after = self._after(page, None, None)
+                if after is not None and after.cursor is not None:
+                    self._check_cursor(after.cursor, window.at)
+                    self._cursors.add(after.cursor)
+                out = self._emit_window(page, slots, index, after)
+                following = slots[index]
+                if following is not None and not self._finished:
+                    pending[self._launch_params(self._window_params(following))] = index
+                if out is not None:
+                    yield out
+                if self._finished:
+                    return
+        finally:
+            await self._drop(list(pending))
+
+    def _emit_window(
+        self,
+        page: Page[T],
+        slots: list[Slice | None],
+        index: int,
+        after: Position | None,
+        *,
+        always: bool = False,
+    ) -> Page[T] | None:
+        """Accept a page of window ``index`` (see ``_emit``); the window continues at ``after``
+        (None: it is done), and the resume point names every window not done."""
+        window = slots[index]
+        assert window is not None
+        out, cut = self._accept(page, window.at.skip)
+        if cut < len(page.items):  # max_items ended mid-page: the rest of it comes next
+            after = attrs.evolve(window.at, skip=cut)
+        slots[index] = None if after is None else attrs.evolve(window, at=after)
+        left = tuple(w for w in slots if w is not None)
+        self._slices = Slices(left) if left else None
+        if not left:
+            self._finished = True
+        if not out and not (always or (self._emitted == 0 and not left)):
+            return None
+        self._emitted += 1
+        return attrs.evolve(page, items=tuple(out), resume_token=self._token(self._slices))
