@@ -399,18 +399,21 @@ def _headline_lines() -> list[str]:
         lines.append(
             f"- Bulk export of {r['responses']:,} responses (~1 KB each, 1,000 per page, no "
             f"latency): typed `Response` models in **{h['sdk_over_floor']:.2f}x** the time of the "
-            f"raw aiohttp + orjson dict loop (target 1.5x: {_met(r['target']['met'])}); a naive "
-            f"aiohttp + `json` loop takes {h['naive_over_sdk']:.2f}x and httpx's AsyncClient "
-            f"{h['httpx_over_sdk']:.2f}x the SDK's time ({r['mode']} run)."
+            f"raw aiohttp + orjson dict loop (target 1.5x: {_met(r['target']['met'])}), "
+            f"{r['contenders']['sdk_gc']['over_floor']:.2f}x with `pause_gc=True` (as `export()` "
+            f"and the CLI run); a naive aiohttp + `json` loop takes {h['naive_over_sdk']:.2f}x and "
+            f"httpx's AsyncClient {h['httpx_over_sdk']:.2f}x the SDK's time ({r['mode']} run)."
         )
     r = load_result("latency_export")
     if r:
         h = r["headline"]
         lines.append(
-            f"- The same with 30 ms of latency per request: **{h['speedup_vs_naive']:.1f}x** "
-            f"faster than a sequential page loop and {h['speedup_vs_sequential_sdk']:.1f}x faster "
-            f"than the SDK with `max_concurrency=1` (target 5x: {_met(r['target']['met'])}; "
-            f"{r['mode']} run)."
+            f'- The same with 30 ms of latency per request: `pagination="pages"` '
+            f"**{h['speedup_vs_naive']:.1f}x** faster than a sequential page loop and "
+            f"{h['speedup_vs_sequential_sdk']:.1f}x faster than the SDK with `max_concurrency=1` "
+            f'(target 5x: {_met(r["target"]["met"])}); `"windows"` '
+            f'{h["windows_over_pages"]:.2f}x and the default `"auto"` (by cursor, one page at a '
+            f'time) {h["auto_over_pages"]:.2f}x the time of `"pages"` ({r["mode"]} run).'
         )
     r = load_result("decode_cost")
     if r:

@@ -70,7 +70,8 @@ class Resource:
         idempotent: bool = True,
     ) -> Any:
         """Send one call; its reply's JSON (``None`` for an empty body), refused when it is only
-        an error (see ``_protocol.error_in_success``)."""
+        an error (see ``_protocol.error_in_success``). Calls whose reply carries nothing but a
+        message await it and ignore the result."""
         client = self._client
         payload = await client._core.request(
             method,
@@ -96,19 +97,6 @@ class Resource:
         """Send one call and read its reply as ``model`` (an empty reply reads as ``{}``)."""
         payload = await self._json(method, path, params=params, json=json, idempotent=idempotent)
         return structure({} if payload is None else payload, model, method=method, path=path)
-
-    async def _send(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        json: Mapping[str, Any] | None = None,
-        idempotent: bool = True,
-    ) -> None:
-        """Send one call whose reply carries nothing but a message (any 2xx is success, unless its
-        body is only an error)."""
-        await self._json(method, path, params=params, json=json, idempotent=idempotent)
 
     def _list(
         self,

@@ -36,7 +36,7 @@ class ContactsResource(Resource):
         Deletes the contact **and all of its survey responses**.
         """
         params = _validate.contact_lookup(id=id, email=email, uuid=uuid)
-        await self._send("DELETE", "/contact", params=params)
+        await self._json("DELETE", "/contact", params=params)
 
     async def identify(
         self,

@@ -19,4 +19,4 @@ class EventsResource(Resource):
         ``OutcomeUnknownError``).
         """
         body = {"event": _validate.event_name(event), **_validate.id_or_email(id=id, email=email)}
-        await self._send("POST", "/track-event", json=body, idempotent=False)
+        await self._json("POST", "/track-event", json=body, idempotent=False)

@@ -52,7 +52,7 @@ class FormsResource(Resource):
             "form_uuid": _validate.identifier("form_uuid", form_uuid),
             "published": _validate.boolean("published", published),
         }
-        await self._send("POST", "/forms/publish", json=body)
+        await self._json("POST", "/forms/publish", json=body)
 
     async def duplicate(self, form_uuid: str, *, name: str) -> DuplicateFormResult:
         """``POST /forms/duplicate``: copy the survey into a new draft called ``name``.
@@ -70,7 +70,7 @@ class FormsResource(Resource):
     async def archive(self, form_uuid: str) -> None:
         """``DELETE /forms?form_uuid=...``: archive the survey (the API archives, it does not delete)."""
         params = {"form_uuid": _validate.identifier("form_uuid", form_uuid)}
-        await self._send("DELETE", "/forms", params=params)
+        await self._json("DELETE", "/forms", params=params)
 
     def history(
         self,

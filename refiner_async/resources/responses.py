@@ -111,4 +111,4 @@ class ResponsesResource(Resource):
     async def tag(self, uuid: str, tags: Sequence[str]) -> None:
         """``POST /responses/tags``: add ``tags`` (at most 20 names) to the response ``uuid``."""
         body = {"uuid": _validate.identifier("uuid", uuid), "tags": _validate.tags(tags)}
-        await self._send("POST", "/responses/tags", json=body)
+        await self._json("POST", "/responses/tags", json=body)
