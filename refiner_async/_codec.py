@@ -6,7 +6,8 @@
   turn, with timers and other tasks running in between), and with the cyclic collector paused only
   when the client was made with ``pause_gc=True`` (see :mod:`._gc`).
 - :class:`PageCodec`: a list reply as a ``Page`` of models, and the ``next_page_cursor`` its bytes
-  seem to carry (:func:`peek_cursor`), read without decoding them.
+  seem to carry (:func:`peek_cursor`), read without decoding them; :class:`DictPageCodec`: the
+  same as a ``Page`` of the API's own objects, for data that leaves as data.
 """
 
 from __future__ import annotations
@@ -20,13 +21,13 @@ from typing import Any, Generic, TypeVar
 import orjson
 
 from . import errors
-from ._converters import structure_page
+from ._converters import converter, structure_page
 from ._gc import gc_paused
 from ._http import RawResponse
 from ._pagination import MAX_CURSOR_CHARS
 from .models.page import Page
 
-__all__ = ["Decode", "Decoding", "PageCodec", "json_value", "keep_raw", "peek_cursor"]
+__all__ = ["Decode", "Decoding", "DictPageCodec", "PageCodec", "json_value", "peek_cursor"]
 
 T = TypeVar("T")
 
@@ -77,16 +78,23 @@ class Decoding:
         return await self.run(lambda: json_value(raw))
 
 
-async def keep_raw(raw: RawResponse) -> RawResponse:
-    """A :data:`Decode` that decodes nothing: the reply itself."""
-    return raw
+class _ListCodec:
+    """What every list codec shares: the decoding turn, and the cursor read from the bytes."""
+
+    def __init__(self, decoding: Decoding) -> None:
+        self._decoding = decoding
+
+    @staticmethod
+    def next_cursor(raw: RawResponse) -> str | None:
+        """The cursor the reply's bytes seem to carry (:func:`peek_cursor`)."""
+        return peek_cursor(raw.body)
 
 
-class PageCodec(Generic[T]):
+class PageCodec(_ListCodec, Generic[T]):
     """List replies of one endpoint as pages of ``item_type``, decoded in ``decoding``'s turn."""
 
     def __init__(self, decoding: Decoding, item_type: type[T]) -> None:
-        self._decoding = decoding
+        super().__init__(decoding)
         self._item_type = item_type
 
     async def decode(self, raw: RawResponse) -> Page[T]:
@@ -100,10 +108,15 @@ class PageCodec(Generic[T]):
         # collection need not traverse it.
         return structure_page(payload, self._item_type, method=raw.method, path=raw.path)
 
-    @staticmethod
-    def next_cursor(raw: RawResponse) -> str | None:
-        """The cursor the reply's bytes seem to carry (:func:`peek_cursor`)."""
-        return peek_cursor(raw.body)
+
+class DictPageCodec(_ListCodec):
+    """List replies as pages of the API's own objects: its JSON values, no models built."""
+
+    async def decode(self, raw: RawResponse) -> Page[dict[str, Any]]:
+        """A :data:`Decode`: the reply as a Page of dicts (the envelope checked as for models)."""
+        return await self._decoding.run(
+            lambda: converter.page_of_dicts(json_value(raw), method=raw.method, path=raw.path)
+        )
 
 
 _CURSOR_KEY = b'"next_page_cursor"'

@@ -67,16 +67,7 @@ class Converter:
         figures must be integers (integral strings accepted) and the cursor a string of at most
         ``MAX_CURSOR_CHARS`` characters.
         """
-        if type(payload) is not dict:
-            raise _invalid(f"expected an object, got {kind(payload)}", method, path, "")
-        for key in _ENVELOPE:
-            if key not in payload:  # not a list answer: reading it as an empty last page loses data
-                raise _invalid("missing from the list envelope", method, path, key)
-        raw_items = payload.get("items")
-        if raw_items is None:
-            raw_items = []
-        if type(raw_items) is not list:
-            raise _invalid(f"expected an array, got {kind(raw_items)}", method, path, "items")
+        raw_items = _items(payload, method, path)
         hook = self.fast.get_structure_hook(item_type)
         if item_type not in self._timestamp_fields:
             self._timestamp_fields[item_type] = timestamp_fields(item_type)
@@ -104,38 +95,19 @@ class Converter:
                 items = tuple([hook(item, item_type) for item in raw_items])
             except Exception:
                 raise self._explain_items(raw_items, item_type, method, path) from None
-        pagination = payload.get("pagination")
-        if pagination is None or pagination == []:
-            pagination = {}
-        if type(pagination) is not dict:
-            raise _invalid(
-                f"expected an object, got {kind(pagination)}", method, path, "pagination"
-            )
-        figures: dict[str, int | None] = {}
-        for name in _PAGE_FIGURES:
-            try:
-                figures[name] = int_or_none(pagination.get(name))
-            except TypeError as exc:
-                raise _invalid(str(exc), method, path, f"pagination.{name}") from None
-        cursor = pagination.get("next_page_cursor")
-        if cursor is not None:
-            if type(cursor) is not str or len(cursor) > MAX_CURSOR_CHARS:
-                problem = (
-                    f"expected a string, got {kind(cursor)}"
-                    if type(cursor) is not str
-                    else f"longer than {MAX_CURSOR_CHARS} characters"
-                )
-                raise _invalid(problem, method, path, "pagination.next_page_cursor")
-            if not cursor:
-                cursor = None  # an empty cursor means there is no next page
-        return Page(
-            items=items,
-            current_page=figures["current_page"],
-            last_page=figures["last_page"],
-            items_count=figures["items_count"],
-            page_length=figures["page_length"],
-            next_page_cursor=cursor,
-        )
+        return _page(items, payload, method, path)
+
+    def page_of_dicts(
+        self, payload: Any, *, method: str = "", path: str = ""
+    ) -> Page[dict[str, Any]]:
+        """A list answer as a Page of its items as the API sent them (objects, untouched), with the
+        envelope and figures checked as :meth:`structure_page` checks them."""
+        items = _items(payload, method, path)
+        for index, item in enumerate(items):
+            if type(item) is not dict:
+                problem = f"expected an object, got {kind(item)}"
+                raise _invalid(problem, method, path, f"items[{index}]")
+        return _page(tuple(items), payload, method, path)
 
     def _explain_items(
         self, raw_items: list[Any], item_type: type[T], method: str, path: str
@@ -180,4 +152,53 @@ def _invalid(problem: str, method: str, path: str, field_path: str) -> ResponseV
     where = field_path or "the response body"
     return ResponseValidationError(
         f"{where}: {problem}", method=method, path=path, field_path=field_path
+    )
+
+
+def _items(payload: Any, method: str, path: str) -> list[Any]:
+    """The ``items`` of a list answer; ResponseValidationError unless it is a list envelope."""
+    if type(payload) is not dict:
+        raise _invalid(f"expected an object, got {kind(payload)}", method, path, "")
+    for key in _ENVELOPE:
+        if key not in payload:  # not a list answer: reading it as an empty last page loses data
+            raise _invalid("missing from the list envelope", method, path, key)
+    raw_items = payload.get("items")
+    if raw_items is None:
+        return []
+    if type(raw_items) is not list:
+        raise _invalid(f"expected an array, got {kind(raw_items)}", method, path, "items")
+    return raw_items
+
+
+def _page(items: tuple[T, ...], payload: dict[str, Any], method: str, path: str) -> Page[T]:
+    """A Page of ``items`` with the figures and cursor of the answer's ``pagination``."""
+    pagination = payload.get("pagination")
+    if pagination is None or pagination == []:
+        pagination = {}
+    if type(pagination) is not dict:
+        raise _invalid(f"expected an object, got {kind(pagination)}", method, path, "pagination")
+    figures: dict[str, int | None] = {}
+    for name in _PAGE_FIGURES:
+        try:
+            figures[name] = int_or_none(pagination.get(name))
+        except TypeError as exc:
+            raise _invalid(str(exc), method, path, f"pagination.{name}") from None
+    cursor = pagination.get("next_page_cursor")
+    if cursor is not None:
+        if type(cursor) is not str or len(cursor) > MAX_CURSOR_CHARS:
+            problem = (
+                f"expected a string, got {kind(cursor)}"
+                if type(cursor) is not str
+                else f"longer than {MAX_CURSOR_CHARS} characters"
+            )
+            raise _invalid(problem, method, path, "pagination.next_page_cursor")
+        if not cursor:
+            cursor = None  # an empty cursor means there is no next page
+    return Page(
+        items=items,
+        current_page=figures["current_page"],
+        last_page=figures["last_page"],
+        items_count=figures["items_count"],
+        page_length=figures["page_length"],
+        next_page_cursor=cursor,
     )

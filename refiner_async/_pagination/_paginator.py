@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Generator, Mapping
 from contextlib import aclosing
-from typing import Any, Generic, TypeVar, get_args
+from typing import Any, Generic, TypeVar, cast, get_args
+
+import attrs
 
 from .. import _validate
 from .._types import PaginationMode
@@ -21,6 +23,12 @@ T = TypeVar("T")
 
 DEFAULT_MAX_PAGES = 100_000  # page requests one iteration may send before PaginationError
 _MODES = get_args(PaginationMode)
+
+
+def _uuid_of(item: dict[str, Any]) -> object:
+    """A plain object's identity: its ``uuid``, else one that matches nothing else."""
+    uuid = item.get("uuid")
+    return uuid if isinstance(uuid, str) else object()
 
 
 class Paginator(Generic[T]):
@@ -45,6 +53,7 @@ class Paginator(Generic[T]):
         window: how many pages may be fetched at once (the client's max_concurrency).
         endpoint: the list endpoint's path, bound into resume tokens.
         key: the identity of an item, for de-duplication (the uuid).
+        raw_codec: decodes a reply into a Page of plain objects, for :meth:`raw`.
         max_pages: page requests one iteration may send before it raises PaginationError.
         new_items_first: whether new items only ever appear at the start of the order. False when
             they can land anywhere else or items move within the order (a write with a past date,
@@ -75,6 +84,7 @@ class Paginator(Generic[T]):
         max_pages: int = DEFAULT_MAX_PAGES,
         new_items_first: bool = True,
         slicing: Slicing | None = None,
+        raw_codec: PageCodec[dict[str, Any]] | None = None,
     ) -> None:
         if mode not in _MODES:
             raise InvalidParameterError("pagination", f"must be one of {', '.join(_MODES)}")
@@ -117,8 +127,24 @@ class Paginator(Generic[T]):
             start=start,
             start_items=start_items,
         )
+        self._raw_codec = raw_codec
         #: Figures of the latest iteration (mode chosen, requests, duplicates dropped, repairs).
         self.stats = PaginationStats()
+
+    def raw(self) -> Paginator[dict[str, Any]]:
+        """The same listing as the API's own objects: plain dicts holding exactly its JSON values
+        (timestamps as the API writes them, unknown fields kept), no models built. Same requests,
+        limiter, retries, exactly-once rule and resume tokens (a token of either form resumes the
+        other): ``async for d in client.responses.list().raw()``, ``.raw().pages()``."""
+        if self._raw_codec is None:
+            raise TypeError("this listing was built without a codec for plain objects")
+        raw: Paginator[dict[str, Any]] = object.__new__(Paginator)
+        objects = cast("Spec[dict[str, Any]]", self._spec)  # the same call, read as plain objects
+        key = None if objects.key is None else _uuid_of
+        raw._spec = attrs.evolve(objects, codec=self._raw_codec, key=key)
+        raw._raw_codec = self._raw_codec
+        raw.stats = PaginationStats()
+        return raw
 
     async def pages(self) -> AsyncGenerator[Page[T], None]:
         """Pages in server order, each with its ``resume_token``; empty pages are skipped (an

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import _protocol, _validate
-from .._codec import PageCodec
+from .._codec import DictPageCodec, PageCodec
 from .._converters import structure
 from .._http import Decode
 from .._pagination import Fetch, PaginationMode, Paginator, Slicing
@@ -125,6 +125,7 @@ class Resource:
         return Paginator(
             page_fetch(self._client, path),
             PageCodec(self._client._decoding, item_type),
+            raw_codec=DictPageCodec(self._client._decoding),
             params=params,
             page_length=_validate.page_length(page_length),
             max_items=_validate.max_items(max_items),
