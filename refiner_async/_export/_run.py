@@ -301,9 +301,11 @@ async def _run(
 
     try:
         if not state.complete and remaining != 0:
-            paginator = listing(
+            listed = listing(
                 **filters, page_length=page_length, max_items=remaining, resume=state.resume_token
             )
+            # JSON Lines hold the API's own objects: no models built and taken apart again
+            paginator = listed.raw() if fmt == "jsonl" else listed
             writer = _PageWriter(files, state, max_items)
             try:
                 await thread.run(writer.open)
@@ -377,8 +379,9 @@ _LINE = orjson.OPT_APPEND_NEWLINE
 
 
 def _line(item: Any) -> bytes:
-    """One item as a JSON line, at any depth the client accepted (see ``_json``)."""
-    row = unstructure(item)
+    """One item (a model, or the API's own object) as a JSON line, at any depth the client
+    accepted (see ``_json``)."""
+    row = item if isinstance(item, dict) else unstructure(item)
     try:
         return orjson.dumps(row, option=_LINE)
     except orjson.JSONEncodeError:
