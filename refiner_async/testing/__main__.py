@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
@@ -85,7 +86,7 @@ def run(options: Mapping[str, Any], prog: str = PROG) -> int:
             asyncio.run(serve(ready=_announce, **options))
     except OSError as exc:
         where = f"{options.get('host', '127.0.0.1')}:{options.get('port', 8080)}"
-        reason = (exc.strerror or str(exc)).rsplit(": ", 1)[-1]
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
         sys.stderr.write(
             f"{prog}: error: cannot listen on {where}: {reason} (--port 0 picks a free port)\n"
         )

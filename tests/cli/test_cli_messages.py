@@ -75,10 +75,10 @@ def test_a_busy_port_is_one_line(runner: CliRunner, capfd: pytest.CaptureFixture
         err = capfd.readouterr().err
         assert err == (
             f"python -m refiner_async.testing: error: cannot listen on 127.0.0.1:{port}: "
-            "address already in use (--port 0 picks a free port)\n"
+            "Address already in use (--port 0 picks a free port)\n"
         )
         result = runner.invoke(cli, ["emulator", "--port", str(port), "--responses", "10"])
-        one_line_error(result, 1, f"cannot listen on 127.0.0.1:{port}: address already in use")
+        one_line_error(result, 1, f"cannot listen on 127.0.0.1:{port}: Address already in use")
 
 
 def test_a_closed_standard_output_does_not_fail_the_export(
