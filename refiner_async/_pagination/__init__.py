@@ -16,7 +16,7 @@ from ._iteration import PaginationStats
 from ._keys import SeenKeys
 from ._paginator import DEFAULT_MAX_PAGES, Paginator
 from ._run import AUTO_PAGE_NUMBERS_MAX_ITEMS
-from ._spec import Fetch, PageCodec, Slicing
+from ._spec import Fetch, PageCodec, Windowing
 from ._tokens import MAX_CURSOR_CHARS, decode_resume_token, encode_resume_token, query_fingerprint
 
 __all__ = [
@@ -30,7 +30,7 @@ __all__ = [
     "PaginationStats",
     "Paginator",
     "SeenKeys",
-    "Slicing",
+    "Windowing",
     "decode_resume_token",
     "encode_resume_token",
     "query_fingerprint",

@@ -13,7 +13,7 @@ from ..errors import PaginationError, RefinerError, ResponseDecodeError, Respons
 from ..models.page import Page
 from ._keys import SeenKeys
 from ._spec import Spec
-from ._tokens import MAX_CURSOR_CHARS, Position, Slices, encode_resume_token
+from ._tokens import MAX_CURSOR_CHARS, Position, Windows, encode_resume_token
 
 __all__ = ["Iteration", "PaginationStats", "Prefetch"]
 
@@ -53,9 +53,9 @@ class Iteration(Generic[T]):
         self._spec = spec
         self._length = spec.page_length
         start = spec.start
-        # where the next page starts (None: done), or the windows of a sliced listing
+        # where the next page starts (None: done), or the windows of a listing in windows
         self._position: Position | None = start if isinstance(start, Position) else None
-        self._slices: Slices | None = start if isinstance(start, Slices) else None
+        self._open_windows: Windows | None = start if isinstance(start, Windows) else None
         self._items_before = spec.start_items  # items yielded by earlier iterations (resume)
         self._yielded = 0  # items yielded by this iteration
         self._remaining = spec.max_items  # items still wanted (None: all)
@@ -142,7 +142,7 @@ class Iteration(Generic[T]):
 
     # -- handing pages out -------------------------------------------------------------------
 
-    def _token(self, position: Position | Slices | None) -> str | None:
+    def _token(self, position: Position | Windows | None) -> str | None:
         if position is None:
             return None
         return encode_resume_token(
@@ -151,7 +151,7 @@ class Iteration(Generic[T]):
 
     def _annotate(self, error: RefinerError) -> None:
         """Tell an error that ends the iteration where to resume and how many items came out."""
-        error.resume_token = self._token(self._slices or self._position)
+        error.resume_token = self._token(self._open_windows or self._position)
         error.items_yielded = self._yielded
 
     def _emit(

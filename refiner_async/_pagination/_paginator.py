@@ -14,8 +14,8 @@ from ..errors import InvalidParameterError
 from ..models.page import Page
 from ._iteration import PaginationStats
 from ._run import Run
-from ._spec import Fetch, PageCodec, Slicing, Spec
-from ._tokens import PAGING_PARAMS, Position, Slices, decode_resume_token, query_fingerprint
+from ._spec import Fetch, PageCodec, Spec, Windowing
+from ._tokens import PAGING_PARAMS, Position, Windows, decode_resume_token, query_fingerprint
 
 __all__ = ["DEFAULT_MAX_PAGES", "Paginator"]
 
@@ -59,7 +59,7 @@ class Paginator(Generic[T]):
             they can land anywhere else or items move within the order (a write with a past date,
             sorted by name or by ``last_seen_at``, oldest first): "auto" then never reads by page
             number.
-        slicing: how the list can be cut into date windows, for ``mode="windows"``: windows of about
+        windowing: how the list can be cut into date windows, for ``mode="windows"``: windows of about
             equal size, each read by cursor, several at once, pages handed out as they arrive.
 
     Raises:
@@ -83,12 +83,12 @@ class Paginator(Generic[T]):
         key: Callable[[T], object] | None = None,
         max_pages: int = DEFAULT_MAX_PAGES,
         new_items_first: bool = True,
-        slicing: Slicing | None = None,
+        windowing: Windowing | None = None,
         raw_codec: PageCodec[dict[str, Any]] | None = None,
     ) -> None:
         if mode not in _MODES:
             raise InvalidParameterError("pagination", f"must be one of {', '.join(_MODES)}")
-        if mode == "windows" and (slicing is None or not supports_cursor):
+        if mode == "windows" and (windowing is None or not supports_cursor):
             raise InvalidParameterError(
                 "pagination", "this list cannot be read in date windows: use 'cursor' or 'pages'"
             )
@@ -104,7 +104,7 @@ class Paginator(Generic[T]):
             raise InvalidParameterError("max_pages", "must be at least 1")
         filters = {k: v for k, v in params.items() if k not in PAGING_PARAMS}
         fingerprint = query_fingerprint(endpoint, filters, page_length)
-        start: Position | Slices = Position(page=1)
+        start: Position | Windows = Position(page=1)
         start_items = 0
         if resume is not None:
             start, start_items = decode_resume_token(
@@ -122,7 +122,7 @@ class Paginator(Generic[T]):
             key=key,
             max_pages=max_pages,
             new_items_first=new_items_first,
-            slicing=slicing,
+            windowing=windowing,
             fingerprint=fingerprint,
             start=start,
             start_items=start_items,

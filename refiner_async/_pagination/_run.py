@@ -12,8 +12,8 @@ from ..errors import RefinerError
 from ..models.page import Page
 from ._cursors import ByCursor
 from ._numbers import ByNumbers, last_page
-from ._slices import BySlices
-from ._tokens import Position, Slice
+from ._tokens import Position, Window
+from ._windows import ByWindows
 
 __all__ = ["AUTO_PAGE_NUMBERS_MAX_ITEMS", "Run"]
 
@@ -22,7 +22,7 @@ T = TypeVar("T")
 AUTO_PAGE_NUMBERS_MAX_ITEMS = 10_000  # "auto" reads by page number up to this many items
 
 
-class Run(ByNumbers[T], ByCursor[T], BySlices[T]):
+class Run(ByNumbers[T], ByCursor[T], ByWindows[T]):
     """One iteration (each ``pages()`` or ``first_page()`` call starts a fresh one)."""
 
     def _choose(self, first: Page[T], start: Position) -> str:
@@ -43,29 +43,25 @@ class Run(ByNumbers[T], ByCursor[T], BySlices[T]):
         try:
             if self._remaining == 0:
                 return
-            if self._slices is not None:  # a listing in windows, resumed
+            windows = self._open_windows  # a listing in windows, resumed
+            if windows is None:
+                if self._position is None:
+                    return
+                start = self._position
+                first: Page[T] | None = None
+                mode = "cursor"
+                if start.cursor is None:
+                    first = await self._get(start)
+                    mode = self._choose(first, start)
+                if mode == "windows" and first is not None and self._spec.windowing is not None:
+                    windows = await self._plan(first, self._spec.windowing)
+                    mode = "cursor"  # unless cut: no cut found (every item at one time)
+            if windows is not None:
                 self.stats.mode = "windows"
-                async with aclosing(self._by_slices(self._slices)) as windows:
-                    async for page in windows:
+                async with aclosing(self._by_windows(windows)) as windowed:
+                    async for page in windowed:
                         yield page
                 return
-            if self._position is None:
-                return
-            start = self._position
-            first: Page[T] | None = None
-            mode = "cursor"
-            if start.cursor is None:
-                first = await self._get(start)
-                mode = self._choose(first, start)
-            if mode == "windows" and first is not None and self._spec.slicing is not None:
-                windows_planned = await self._plan(first, self._spec.slicing)
-                if windows_planned is not None:
-                    self.stats.mode = "windows"
-                    async with aclosing(self._by_slices(windows_planned)) as windows:
-                        async for page in windows:
-                            yield page
-                    return
-                mode = "cursor"  # no cut found (every item at one time): one window
             self.stats.mode = mode
             if mode == "pages" and first is not None:
                 async with aclosing(self._by_numbers(first, start)) as numbered:
@@ -88,8 +84,8 @@ class Run(ByNumbers[T], ByCursor[T], BySlices[T]):
         """The first page alone (no prefetch)."""
         start = self._position or Position(page=1)
         try:
-            if self._slices is not None:  # a sliced listing, resumed: its newest window's next page
-                slots: list[Slice | None] = list(self._slices.windows)
+            if self._open_windows is not None:  # windows resumed: the newest one's next page
+                slots: list[Window | None] = list(self._open_windows.windows)
                 assert slots[0] is not None
                 self._count_request()
                 page = await self._fetch_page(self._window_params(slots[0]))

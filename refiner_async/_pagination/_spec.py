@@ -9,9 +9,9 @@ from typing import Any, Generic, Protocol, TypeVar
 import attrs
 
 from ..models.page import Page
-from ._tokens import Position, Slices
+from ._tokens import Position, Windows
 
-__all__ = ["Fetch", "PageCodec", "Slicing", "Spec"]
+__all__ = ["Fetch", "PageCodec", "Spec", "Windowing"]
 
 T = TypeVar("T")
 
@@ -35,7 +35,7 @@ class PageCodec(Protocol[T]):
 
 
 @attrs.frozen
-class Slicing:
+class Windowing:
     """How a list can be cut into disjoint windows: the query parameters of its date filter
     (``start`` inclusive, ``end`` exclusive, ISO-8601) and the time of an item that filter compares
     (to choose the cuts; a wrong guess costs balance, never an item)."""
@@ -60,7 +60,7 @@ class Spec(Generic[T]):
     key: Callable[[T], object] | None
     max_pages: int
     new_items_first: bool
-    slicing: Slicing | None  # None: the list cannot be read in windows
+    windowing: Windowing | None  # None: the list cannot be read in windows
     fingerprint: str  # of the endpoint, filters and page length, bound into resume tokens
-    start: Position | Slices  # where reading starts (page 1, or a resume token's position)
+    start: Position | Windows  # where reading starts (page 1, or a resume token's position)
     start_items: int  # items yielded before ``start`` (a resume token's count)

@@ -3,7 +3,7 @@
 ``"r1." + urlsafe base64 (unpadded) of compact JSON``: ``f`` a 16-hex fingerprint of the endpoint,
 the filters (everything but ``page``/``page_cursor``) and ``page_length``; ``n`` items yielded before
 the named page; then ``c`` (a cursor) or ``p`` (a page number), and ``s`` (items at the start of that
-page already yielded, after a ``max_items`` cut). ``"r2."`` names a sliced listing instead: ``f``,
+page already yielded, after a ``max_items`` cut). ``"r2."`` names a listing in windows instead: ``f``,
 ``n`` and ``w``, one ``[start, end, cursor or null, skip]`` per window not read to the end.
 """
 
@@ -22,19 +22,19 @@ from ..errors import PaginationError
 
 __all__ = [
     "MAX_CURSOR_CHARS",
-    "MAX_SLICES",
+    "MAX_WINDOWS",
     "PAGING_PARAMS",
     "Position",
-    "Slice",
-    "Slices",
+    "Window",
+    "Windows",
     "decode_resume_token",
     "encode_resume_token",
     "query_fingerprint",
 ]
 
 TOKEN_PREFIX = "r1."  # resume token format version: one position
-SLICES_PREFIX = "r2."  # resume token format version: the windows of a sliced listing
-MAX_SLICES = 64  # windows one sliced listing (and its token) may have
+WINDOWS_PREFIX = "r2."  # resume token format version: the windows of a listing in windows
+MAX_WINDOWS = 64  # windows one listing (and its token) may have
 MAX_TOKEN_CHARS = 8192
 MAX_CURSOR_CHARS = 2048  # a longer (or non-string, or empty) server cursor is refused
 PAGING_PARAMS = frozenset({"page", "page_cursor", "page_length"})
@@ -59,8 +59,8 @@ def query_fingerprint(endpoint: str, params: Mapping[str, Any], page_length: int
 
 
 @attrs.frozen
-class Slice:
-    """One window of a sliced listing: ``start`` (inclusive) and ``end`` (exclusive) as the API's
+class Window:
+    """One window of a listing in windows: ``start`` (inclusive) and ``end`` (exclusive) as the API's
     date bounds (None: open), and ``at``, where its next page starts."""
 
     start: str | None
@@ -69,20 +69,20 @@ class Slice:
 
 
 @attrs.frozen
-class Slices:
-    """A sliced listing's resume point: the windows not read to the end yet."""
+class Windows:
+    """A listing in windows's resume point: the windows not read to the end yet."""
 
-    windows: tuple[Slice, ...]
+    windows: tuple[Window, ...]
 
 
-def encode_resume_token(fingerprint: str, position: Position | Slices, items_before: int) -> str:
+def encode_resume_token(fingerprint: str, position: Position | Windows, items_before: int) -> str:
     """The opaque token naming ``position`` (see the module docstring)."""
     payload: dict[str, Any] = {"f": fingerprint, "n": items_before}
-    if isinstance(position, Slices):
+    if isinstance(position, Windows):
         payload["w"] = [
             [w.start, w.end, w.at.cursor, w.at.skip] for w in position.windows
         ]  # a cursor of None: the window's first page
-        return _pack(SLICES_PREFIX, payload)
+        return _pack(WINDOWS_PREFIX, payload)
     if position.cursor is not None:
         payload["c"] = position.cursor
     else:
@@ -111,10 +111,10 @@ def _bound(value: object) -> bool:
 
 def decode_resume_token(
     token: str, fingerprint: str, *, supports_cursor: bool
-) -> tuple[Position | Slices, int]:
+) -> tuple[Position | Windows, int]:
     """The position and items-before count of ``token``; PaginationError unless it is ours and fits."""
     prefix = token[:3] if isinstance(token, str) else ""
-    if prefix not in (TOKEN_PREFIX, SLICES_PREFIX):
+    if prefix not in (TOKEN_PREFIX, WINDOWS_PREFIX):
         raise PaginationError(
             "resume token is not one this SDK issued (expected an 'r1.' or 'r2.' prefix)"
         )
@@ -125,7 +125,7 @@ def decode_resume_token(
         data = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
     except (ValueError, binascii.Error):
         raise PaginationError("resume token is corrupt") from None
-    keys = {"f", "n", "w"} if prefix == SLICES_PREFIX else {"f", "n", "p", "c", "s"}
+    keys = {"f", "n", "w"} if prefix == WINDOWS_PREFIX else {"f", "n", "p", "c", "s"}
     if not isinstance(data, dict) or not set(data) <= keys:
         raise PaginationError("resume token is corrupt")
     if data.get("f") != fingerprint:
@@ -133,8 +133,8 @@ def decode_resume_token(
     items_before = data.get("n")
     if not _count(items_before):
         raise PaginationError("resume token is corrupt")
-    if prefix == SLICES_PREFIX:
-        return _slices(data.get("w"), supports_cursor), items_before
+    if prefix == WINDOWS_PREFIX:
+        return _read_windows(data.get("w"), supports_cursor), items_before
     skip, page, cursor = data.get("s", 0), data.get("p"), data.get("c")
     if not _count(skip) or (page is None) == (cursor is None):
         raise PaginationError("resume token is corrupt")
@@ -148,10 +148,10 @@ def decode_resume_token(
     return Position(page=page, cursor=cursor, skip=skip), items_before
 
 
-def _slices(windows: object, supports_cursor: bool) -> Slices:
+def _read_windows(windows: object, supports_cursor: bool) -> Windows:
     if not supports_cursor:
-        raise PaginationError("resume token names slices, but this list has no cursors")
-    if not isinstance(windows, list) or not 0 < len(windows) <= MAX_SLICES:
+        raise PaginationError("resume token names windows, but this list has no cursors")
+    if not isinstance(windows, list) or not 0 < len(windows) <= MAX_WINDOWS:
         raise PaginationError("resume token is corrupt")
     out = []
     for window in windows:
@@ -163,5 +163,5 @@ def _slices(windows: object, supports_cursor: bool) -> Slices:
         if cursor is not None and not _cursor(cursor):
             raise PaginationError("resume token is corrupt")
         at = Position(page=1, skip=skip) if cursor is None else Position(cursor=cursor, skip=skip)
-        out.append(Slice(start, end, at))
-    return Slices(tuple(out))
+        out.append(Window(start, end, at))
+    return Windows(tuple(out))

@@ -16,7 +16,7 @@ from .. import _protocol, _validate
 from .._codec import DictPageCodec, PageCodec
 from .._converters import structure
 from .._http import Decode
-from .._pagination import Fetch, PaginationMode, Paginator, Slicing
+from .._pagination import Fetch, PaginationMode, Paginator, Windowing
 from ..errors import ResponseValidationError
 
 if TYPE_CHECKING:  # the client imports the resources; this import is for the annotations only
@@ -109,13 +109,13 @@ class Resource:
         pagination: PaginationMode = "auto",
         resume: str | None = None,
         supports_cursor: bool = True,
-        slicing: Slicing | None = None,
+        windowing: Windowing | None = None,
     ) -> Paginator[T]:
         """A Paginator over ``GET path`` with the call's ``filters`` (None values left out).
 
         New items may land anywhere in every list (a response stored with a past ``date``, names,
         ``last_seen_at``), so ``"auto"`` never reads by page number where there are cursors;
-        ``slicing`` lets it read a long list in date windows, several at once.
+        ``windowing`` lets it read a long list in date windows, several at once.
         """
         mode: PaginationMode = _validate.choice(  # type: ignore[assignment]
             "pagination", pagination, _validate.PAGINATION_MODES
@@ -132,7 +132,7 @@ class Resource:
             mode=mode,
             supports_cursor=supports_cursor,
             new_items_first=False,
-            slicing=slicing,
+            windowing=windowing,
             resume=_validate.resume(resume),
             window=self._client.max_concurrency,
             endpoint=path,

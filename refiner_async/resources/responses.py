@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from .. import _validate
-from .._pagination import Paginator, Slicing
+from .._pagination import Paginator, Windowing
 from .._types import Include, PaginationMode
 from ..models.responses import Response, StoreResponseResult
 from ._base import Resource
@@ -16,7 +16,7 @@ __all__ = ["ResponsesResource"]
 
 #: Responses are cut into windows by their date filter, which compares ``last_data_reception_at``
 #: (the last-shown time with ``include="all"``, where a view may have no data).
-WINDOWS = Slicing(
+WINDOWS = Windowing(
     "date_range_start",
     "date_range_end",
     lambda r: r.last_data_reception_at or r.last_shown_at,
@@ -74,7 +74,7 @@ class ResponsesResource(Resource):
             max_items=max_items,
             pagination=pagination,
             resume=resume,
-            slicing=WINDOWS,
+            windowing=WINDOWS,
         )
 
     async def store(

@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from refiner_async._pagination._windows import cuts_to_windows
 
 from refiner_async import InvalidParameterError, PaginationError
-from refiner_async._pagination._slices import cuts_to_windows
-from refiner_async._pagination._tokens import Slice
+from refiner_async._pagination._tokens import Window
 from refiner_async.testing import FakeRefiner
 from tests.conftest import connect_to
 
@@ -28,12 +28,12 @@ def test_cuts_make_disjoint_windows_newest_first() -> None:
         [at(3), at(9), at(3), at(6, 0).replace(microsecond=500), at(20)], None, at(15)
     )
     assert windows == (
-        Slice(start="2026-11-09T00:00:00Z", end=None),
-        Slice(start="2026-11-06T00:00:00Z", end="2026-11-09T00:00:00Z"),
-        Slice(start="2026-11-03T00:00:00Z", end="2026-11-06T00:00:00Z"),
-        Slice(start=None, end="2026-11-03T00:00:00Z"),
+        Window(start="2026-11-09T00:00:00Z", end=None),
+        Window(start="2026-11-06T00:00:00Z", end="2026-11-09T00:00:00Z"),
+        Window(start="2026-11-03T00:00:00Z", end="2026-11-06T00:00:00Z"),
+        Window(start=None, end="2026-11-03T00:00:00Z"),
     )
-    assert cuts_to_windows([], None, None) == (Slice(start=None, end=None),)
+    assert cuts_to_windows([], None, None) == (Window(start=None, end=None),)
 
 
 async def test_every_response_once_in_windows(fake_refiner: FakeRefiner) -> None:

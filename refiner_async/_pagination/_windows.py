@@ -23,10 +23,10 @@ import attrs
 
 from ..models.page import Page
 from ._iteration import Iteration, Prefetch
-from ._spec import Slicing
-from ._tokens import MAX_SLICES, Position, Slice, Slices
+from ._spec import Windowing
+from ._tokens import MAX_WINDOWS, Position, Window, Windows
 
-__all__ = ["BySlices", "cuts_to_windows"]
+__all__ = ["ByWindows", "cuts_to_windows"]
 
 T = TypeVar("T")
 
@@ -47,7 +47,7 @@ def _parse(value: object) -> datetime | None:
 
 def cuts_to_windows(
     cuts: list[datetime], start: datetime | None, end: datetime | None
-) -> tuple[Slice, ...]:
+) -> tuple[Window, ...]:
     """Windows between the ``cuts`` (times, any order), newest first: ``[cut1, ...)``,
     ``[cut2, cut1)``, ... ``[..., cutN)``, the open ends being the query's own bounds (``start``,
     ``end``); cuts outside them and repeats are dropped, at whole seconds (the API's precision)."""
@@ -58,7 +58,7 @@ def cuts_to_windows(
     }
     edges: list[datetime | None] = [None, *sorted(inside, reverse=True), None]
     return tuple(
-        Slice(
+        Window(
             start=None if low is None else _iso(low),
             end=None if high is None else _iso(high),
         )
@@ -66,43 +66,46 @@ def cuts_to_windows(
     )
 
 
-class BySlices(Iteration[T]):
+class ByWindows(Iteration[T]):
     """An iteration that can read in windows."""
 
-    def _window_params(self, window: Slice) -> dict[str, Any]:
-        slicing = self._spec.slicing
-        assert slicing is not None
+    def _window_params(self, window: Window) -> dict[str, Any]:
+        windowing = self._spec.windowing
+        assert windowing is not None
         params = self._params(window.at)
-        for name, bound in ((slicing.start_param, window.start), (slicing.end_param, window.end)):
+        for name, bound in (
+            (windowing.start_param, window.start),
+            (windowing.end_param, window.end),
+        ):
             if bound is not None:  # an open end keeps the query's own bound
                 params[name] = bound
         return params
 
-    async def _plan(self, first: Page[T], slicing: Slicing) -> Slices | None:
+    async def _plan(self, first: Page[T], windowing: Windowing) -> Windows | None:
         """Windows of about equal size for the list page 1 describes (None: no cut found)."""
         count = first.items_count or 0
-        windows = min(self._spec.window, MAX_SLICES, math.ceil(count / self._length))
+        windows = min(self._spec.window, MAX_WINDOWS, math.ceil(count / self._length))
         ranks = sorted({round(j * count / windows) for j in range(1, windows)} - {0})
         probe = {**self._spec.params, "page_length": 1}
         pages = await asyncio.gather(*(self._probe({**probe, "page": r}) for r in ranks))
         cuts = [
             moment
             for page in pages
-            if page.items and (moment := slicing.stamp(page.items[0])) is not None
+            if page.items and (moment := windowing.stamp(page.items[0])) is not None
         ]
-        start = _parse(self._spec.params.get(slicing.start_param))
-        end = _parse(self._spec.params.get(slicing.end_param))
+        start = _parse(self._spec.params.get(windowing.start_param))
+        end = _parse(self._spec.params.get(windowing.end_param))
         found = cuts_to_windows(cuts, start, end)
-        return Slices(found) if len(found) > 1 else None
+        return Windows(found) if len(found) > 1 else None
 
     async def _probe(self, params: dict[str, Any]) -> Page[T]:
         self._count_request()
         return await self._fetch_page(params)
 
-    async def _by_slices(self, state: Slices) -> AsyncGenerator[Page[T], None]:
+    async def _by_windows(self, state: Windows) -> AsyncGenerator[Page[T], None]:
         """Read every window of ``state`` by cursor, all at once; hand pages out as they arrive."""
-        slots: list[Slice | None] = list(state.windows)
-        self._slices = state
+        slots: list[Window | None] = list(state.windows)
+        self._open_windows = state
         pending: dict[Prefetch, int] = {}
         for index, window in enumerate(slots):
             assert window is not None
@@ -133,7 +136,7 @@ class BySlices(Iteration[T]):
     def _emit_window(
         self,
         page: Page[T],
-        slots: list[Slice | None],
+        slots: list[Window | None],
         index: int,
         after: Position | None,
         *,
@@ -148,10 +151,10 @@ class BySlices(Iteration[T]):
             after = attrs.evolve(window.at, skip=cut)
         slots[index] = None if after is None else attrs.evolve(window, at=after)
         left = tuple(w for w in slots if w is not None)
-        self._slices = Slices(left) if left else None
+        self._open_windows = Windows(left) if left else None
         if not left:
             self._finished = True
         if not out and not (always or (self._emitted == 0 and not left)):
             return None
         self._emitted += 1
-        return attrs.evolve(page, items=tuple(out), resume_token=self._token(self._slices))
+        return attrs.evolve(page, items=tuple(out), resume_token=self._token(self._open_windows))
