@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from .. import _validate
+from .._converters import parse_timestamp
 from .._pagination import Paginator, Windowing
 from .._types import Include, PaginationMode
 from ..models.responses import Response, StoreResponseResult
@@ -14,13 +15,24 @@ from ._base import Resource
 
 __all__ = ["ResponsesResource"]
 
+
 #: Responses are cut into windows by their date filter, which compares ``last_data_reception_at``
 #: (the last-shown time with ``include="all"``, where a view may have no data).
-WINDOWS = Windowing(
-    "date_range_start",
-    "date_range_end",
-    lambda r: r.last_data_reception_at or r.last_shown_at,
-)
+def _filtered_time(response: Response | dict[str, Any]) -> datetime | None:
+    """The time the date filter compares, of a model or of the API's own object (None: unknown)."""
+    if not isinstance(response, dict):
+        return response.last_data_reception_at or response.last_shown_at
+    for name in ("last_data_reception_at", "last_shown_at"):
+        value = response.get(name)
+        if isinstance(value, str):
+            try:
+                return parse_timestamp(value)
+            except ValueError:
+                return None
+    return None
+
+
+WINDOWS = Windowing("date_range_start", "date_range_end", _filtered_time)
 
 #: Body keys of ``POST /responses`` that answers may not use as question identifiers.
 STORE_KEYS = ("form_uuid", "id", "email", "uuid", "date", "prevent_duplicates", "tags", "account")

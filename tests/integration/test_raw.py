@@ -28,6 +28,20 @@ async def test_raw_gives_the_apis_objects_in_the_same_order(fake_refiner: FakeRe
     assert objects[:100] == page_1["items"]  # untouched: the API's field names, values, formats
 
 
+async def test_raw_in_windows_gives_every_response_once(fake_refiner: FakeRefiner) -> None:
+    """raw() of a listing in windows cuts the windows from the plain objects' times: every
+    response once, as many requests as the typed listing in windows."""
+    async with connect_to(fake_refiner) as client:
+        typed = client.responses.list(page_length=100, pagination="windows")
+        models = {r.uuid async for r in typed}
+        raw = client.responses.list(page_length=100, pagination="windows").raw()
+        objects = [o["uuid"] async for o in raw]
+    assert raw.stats.mode == typed.stats.mode == "windows"
+    assert len(objects) == len(set(objects))
+    assert set(objects) == models == set(fake_refiner.live_response_uuids())
+    assert raw.stats.requests == typed.stats.requests
+
+
 async def test_raw_pages_carry_figures_and_tokens_both_forms_resume(
     fake_refiner: FakeRefiner,
 ) -> None:

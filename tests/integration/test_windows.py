@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from refiner_async._pagination._windows import cuts_to_windows
 
 from refiner_async import InvalidParameterError, PaginationError
 from refiner_async._pagination._tokens import Window
+from refiner_async._pagination._windows import cuts_to_windows
 from refiner_async.testing import FakeRefiner
 from tests.conftest import connect_to
 
