@@ -2,7 +2,7 @@
 
 - :func:`json_value`: the body's JSON (``None`` for an empty body), or ``ResponseDecodeError``.
 - :class:`Decoding`: one client's rules for running decodes on the event loop's thread. Bodies are
-  decoded one at a time, each in a turn of its own (responses that arrive together are decoded in
+  decoded one at a time, each in a turn of its own (replies that arrive together are decoded in
   turn, with timers and other tasks running in between), and with the cyclic collector paused only
   when the client was made with ``pause_gc=True`` (see :mod:`._gc`).
 - :class:`PageCodec`: a list reply as a ``Page`` of models, and the ``next_page_cursor`` its bytes
@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 import orjson
@@ -23,17 +23,13 @@ import orjson
 from . import errors
 from ._converters import converter, structure_page
 from ._gc import gc_paused
-from ._http import RawResponse
+from ._http import Decode, RawResponse
 from ._pagination import MAX_CURSOR_CHARS
 from .models.page import Page
 
 __all__ = ["Decode", "Decoding", "DictPageCodec", "PageCodec", "json_value", "peek_cursor"]
 
 T = TypeVar("T")
-
-#: Turns one 2xx reply into the caller's result (inside the retry loop: a body that cannot be
-#: decoded is requested again, as the retry policy allows).
-Decode = Callable[[RawResponse], Awaitable[T]]
 
 
 def json_value(raw: RawResponse) -> Any:
