@@ -65,6 +65,8 @@ class ResponsesResource(Resource):
         ``form_uuids[]``/``segment_uuids[]``. The date range applies to the last data reception
         (start inclusive, end exclusive): datetimes (naive = UTC) or ISO-8601 strings.
         ``with_attributes=True`` adds every stored attribute to each response's contact.
+        ``pagination="windows"`` reads date windows at once, each by cursor (every response once,
+        pages in the order they arrive); ``"auto"`` reads by cursor in the server's order.
         """
         start, end = _validate.date_range(date_range_start, date_range_end)
         filters = {
