@@ -20,7 +20,6 @@ import attrs
 
 from refiner_async import RefinerClient, RefinerError
 from refiner_async.ratelimit import RedisRateStore
-from tests.conftest import call
 
 
 class _Warnings(logging.Handler):
@@ -74,7 +73,7 @@ async def run(settings: dict[str, Any]) -> dict[str, Any]:
         async def loop() -> None:
             while time.time() < stop_at:
                 try:
-                    await call(client, "GET", settings["path"])
+                    await client.get(settings["path"])
                     outcomes["ok"] += 1
                 except RefinerError as error:
                     outcomes[type(error).__name__] += 1
