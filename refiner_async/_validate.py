@@ -356,7 +356,7 @@ def resume(value: object) -> str | None:
     return value
 
 
-def _parse_when(param: str, value: object) -> datetime:
+def when(param: str, value: object) -> datetime:
     """An aware UTC datetime from a datetime (naive = UTC), a date, or an ISO-8601 string."""
     if isinstance(value, datetime):
         moment = value
@@ -386,7 +386,7 @@ def timestamp(param: str, value: object) -> datetime | date | str | None:
     or an ISO-8601 string, checked and passed through; None stays None."""
     if value is None:
         return None
-    _parse_when(param, value)
+    when(param, value)
     if isinstance(value, str):
         if _CONTROL.search(value):
             raise InvalidParameterError(param, "must not contain control characters")
@@ -401,7 +401,7 @@ def date_range(start: object, end: object) -> tuple[Any, Any]:
     if (
         start is not None
         and end is not None
-        and _parse_when("date_range_start", start) > _parse_when("date_range_end", end)
+        and when("date_range_start", start) > when("date_range_end", end)
     ):
         raise InvalidParameterError(
             "date_range_start", f"is after date_range_end ({start!s} > {end!s})"
@@ -431,7 +431,7 @@ def _trait_value(param: str, key: str, value: object) -> object:
         return value
     if isinstance(value, str):
         if key.endswith("_at"):
-            _parse_when(param, value)  # the API reads *_at strings as dates
+            when(param, value)  # the API reads *_at strings as dates
             return value.strip()
         if len(value) > MAX_TRAIT_CHARS:
             raise InvalidParameterError(param, f"longer than {MAX_TRAIT_CHARS} characters")

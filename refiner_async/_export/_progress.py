@@ -121,9 +121,10 @@ def _stage(progress: ExportProgress) -> str:
 
 def note(progress: ExportProgress) -> str | None:
     """What holds the export besides fetching: a 429 cooldown or the conversion (None: neither)."""
-    if progress.phase == "converting":
+    stage = _stage(progress)
+    if stage == "converting":
         return f"converting to {progress.format}"
-    if progress.paused_for > 0:
+    if stage == "paused":
         return f"paused {format_seconds(progress.paused_for)} by the API's rate limit (429)"
     return None
 

@@ -88,8 +88,11 @@ class Iteration(Generic[T]):
         self.stats.requests += 1
 
     async def _get(self, position: Position) -> Page[T]:
+        return await self._get_params(self._params(position))
+
+    async def _get_params(self, params: dict[str, Any]) -> Page[T]:
         self._count_request()
-        return await self._fetch_page(self._params(position))
+        return await self._fetch_page(params)
 
     async def _fetch_page(self, params: dict[str, Any]) -> Page[T]:
         page: Page[T] = await self._spec.fetch(params, self._spec.codec.decode)

@@ -87,8 +87,7 @@ class Run(ByNumbers[T], ByCursor[T], ByWindows[T]):
             if self._open_windows is not None:  # windows resumed: the newest one's next page
                 slots: list[Window | None] = list(self._open_windows.windows)
                 assert slots[0] is not None
-                self._count_request()
-                page = await self._fetch_page(self._window_params(slots[0]))
+                page = await self._get_params(self._window_params(slots[0]))
                 after = self._after(page, None, None)
                 if after is not None and after.cursor is not None:
                     self._check_cursor(after.cursor, slots[0].at)

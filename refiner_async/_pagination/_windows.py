@@ -16,11 +16,13 @@ import asyncio
 import itertools
 import math
 from collections.abc import AsyncGenerator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 import attrs
 
+from .. import _validate
+from .._converters import format_timestamp
 from ..models.page import Page
 from ._iteration import Iteration, Prefetch
 from ._spec import Windowing
@@ -29,20 +31,6 @@ from ._tokens import MAX_WINDOWS, Position, Window, Windows
 __all__ = ["ByWindows", "cuts_to_windows"]
 
 T = TypeVar("T")
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _parse(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def cuts_to_windows(
@@ -59,8 +47,8 @@ def cuts_to_windows(
     edges: list[datetime | None] = [None, *sorted(inside, reverse=True), None]
     return tuple(
         Window(
-            start=None if low is None else _iso(low),
-            end=None if high is None else _iso(high),
+            start=None if low is None else format_timestamp(low),
+            end=None if high is None else format_timestamp(high),
         )
         for high, low in itertools.pairwise(edges)
     )
@@ -87,20 +75,18 @@ class ByWindows(Iteration[T]):
         windows = min(self._spec.window, MAX_WINDOWS, math.ceil(count / self._length))
         ranks = sorted({round(j * count / windows) for j in range(1, windows)} - {0})
         probe = {**self._spec.params, "page_length": 1}
-        pages = await asyncio.gather(*(self._probe({**probe, "page": r}) for r in ranks))
+        pages = await asyncio.gather(*(self._get_params({**probe, "page": r}) for r in ranks))
         cuts = [
             moment
             for page in pages
             if page.items and (moment := windowing.stamp(page.items[0])) is not None
         ]
-        start = _parse(self._spec.params.get(windowing.start_param))
-        end = _parse(self._spec.params.get(windowing.end_param))
+        start, end = (
+            None if (given := self._spec.params.get(name)) is None else _validate.when(name, given)
+            for name in (windowing.start_param, windowing.end_param)
+        )
         found = cuts_to_windows(cuts, start, end)
         return Windows(found) if len(found) > 1 else None
-
-    async def _probe(self, params: dict[str, Any]) -> Page[T]:
-        self._count_request()
-        return await self._fetch_page(params)
 
     async def _by_windows(self, state: Windows) -> AsyncGenerator[Page[T], None]:
         """Read every window of ``state`` by cursor, all at once; hand pages out as they arrive."""

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from .. import _validate
-from .._converters import parse_timestamp
+from .._converters._timestamps import read_timestamp
 from .._pagination import Paginator, Windowing
 from .._types import Include, PaginationMode
 from ..models.responses import Response, StoreResponseResult
@@ -22,14 +22,11 @@ def _filtered_time(response: Response | dict[str, Any]) -> datetime | None:
     """The time the date filter compares, of a model or of the API's own object (None: unknown)."""
     if not isinstance(response, dict):
         return response.last_data_reception_at or response.last_shown_at
-    for name in ("last_data_reception_at", "last_shown_at"):
-        value = response.get(name)
-        if isinstance(value, str):
-            try:
-                return parse_timestamp(value)
-            except ValueError:
-                return None
-    return None
+    try:
+        received = read_timestamp(response.get("last_data_reception_at"))
+        return received or read_timestamp(response.get("last_shown_at"))
+    except ValueError:  # not a time: the cut is only a guess at balance, never needed
+        return None
 
 
 WINDOWS = Windowing("date_range_start", "date_range_end", _filtered_time)

@@ -81,11 +81,12 @@ def _announce(fake: FakeRefiner) -> None:
 def run(options: Mapping[str, Any], prog: str = PROG) -> int:
     """Serve with ``options`` (keyword arguments of :func:`serve`) until interrupted; returns the
     exit code. An address that cannot be listened on is one line on stderr and exit code 1."""
+    options = {**{option.name: option.default for option in OPTIONS}, **options}
     try:
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(serve(ready=_announce, **options))
     except OSError as exc:
-        where = f"{options.get('host', '127.0.0.1')}:{options.get('port', 8080)}"
+        where = f"{options['host']}:{options['port']}"
         reason = os.strerror(exc.errno) if exc.errno else str(exc)
         sys.stderr.write(
             f"{prog}: error: cannot listen on {where}: {reason} (--port 0 picks a free port)\n"
