@@ -9,11 +9,11 @@ import urllib.parse
 import warnings
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import aiohttp
 
-from ._codec import Decoding
+from ._decoding import Decoding
 from ._http import ClientStats, HTTPCore, RawResponse, SharedSession
 from ._logs import configure_logging
 from ._ratelimit import Limiter
@@ -21,17 +21,19 @@ from ._ratestore import RateStore, Scope
 from ._retry import RetryPolicy
 from ._types import NOT_GIVEN, NotGiven
 from .errors import ConfigurationError
-from .models.account import VerifyResult
-from .resources import (
-    AccountResource,
-    ContactsResource,
-    EventsResource,
-    FormsResource,
-    ReportingResource,
-    ResponsesResource,
-    SegmentsResource,
-)
-from .resources._passthrough import Passthrough
+
+if TYPE_CHECKING:  # the resources (models, converter, paginator) load on first use
+    from .models.account import VerifyResult
+    from .resources import (
+        AccountResource,
+        ContactsResource,
+        EventsResource,
+        FormsResource,
+        ReportingResource,
+        ResponsesResource,
+        SegmentsResource,
+    )
+    from .resources._passthrough import Passthrough
 
 __all__ = ["DEFAULT_BASE_URL", "RefinerClient"]
 
@@ -217,40 +219,56 @@ class RefinerClient:
     @functools.cached_property
     def account(self) -> AccountResource:
         """Plan, usage and environments: ``await client.account.get()``."""
+        from .resources import AccountResource
+
         return AccountResource(self)
 
     @functools.cached_property
     def contacts(self) -> ContactsResource:
         """Get, delete, identify and list contacts."""
+        from .resources import ContactsResource
+
         return ContactsResource(self)
 
     @functools.cached_property
     def events(self) -> EventsResource:
         """Track events: ``await client.events.track(name, id=...)``."""
+        from .resources import EventsResource
+
         return EventsResource(self)
 
     @functools.cached_property
     def forms(self) -> FormsResource:
         """List, publish, duplicate and archive surveys; their history."""
+        from .resources import FormsResource
+
         return FormsResource(self)
 
     @functools.cached_property
     def reporting(self) -> ReportingResource:
         """Aggregated reports: ``await client.reporting.get("nps")``."""
+        from .resources import ReportingResource
+
         return ReportingResource(self)
 
     @functools.cached_property
     def responses(self) -> ResponsesResource:
         """List, store and tag survey responses."""
+        from .resources import ResponsesResource
+
         return ResponsesResource(self)
 
     @functools.cached_property
     def segments(self) -> SegmentsResource:
         """List segments; add or remove contacts in manual segments."""
+        from .resources import SegmentsResource
+
         return SegmentsResource(self)
 
     @functools.cached_property
     def _passthrough(self) -> Passthrough:
+        from .resources._passthrough import Passthrough
+
         return Passthrough(self)
 
     async def get(self, path: str, *, params: Mapping[str, Any] | None = None) -> Any:

@@ -1,10 +1,6 @@
-"""What a 2xx body becomes: the HTTP core hands over bytes (:class:`RawResponse`); a codec decodes.
+"""What a list reply becomes: the HTTP core hands over bytes (:class:`RawResponse`); a codec
+decodes them in the client's decoding turn (:mod:`._decoding`).
 
-- :func:`json_value`: the body's JSON (``None`` for an empty body), or ``ResponseDecodeError``.
-- :class:`Decoding`: one client's rules for running decodes on the event loop's thread. Bodies are
-  decoded one at a time, each in a turn of its own (replies that arrive together are decoded in
-  turn, with timers and other tasks running in between), and with the cyclic collector paused only
-  when the client was made with ``pause_gc=True`` (see :mod:`._gc`).
 - :class:`PageCodec`: a list reply as a ``Page`` of models, and the ``next_page_cursor`` its bytes
   seem to carry (:func:`peek_cursor`), read without decoding them; :class:`DictPageCodec`: the
   same as a ``Page`` of the API's own objects, for data that leaves as data.
@@ -12,66 +8,19 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import re
-from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
-import orjson
-
-from . import errors
+from . import _decoding
 from ._converters import converter, structure_page
-from ._gc import gc_paused
+from ._decoding import Decoding
 from ._http import Decode, RawResponse
 from ._pagination import MAX_CURSOR_CHARS
 from .models.page import Page
 
-__all__ = ["Decode", "Decoding", "DictPageCodec", "PageCodec", "json_value", "peek_cursor"]
+__all__ = ["Decode", "Decoding", "DictPageCodec", "PageCodec", "peek_cursor"]
 
 T = TypeVar("T")
-
-
-def json_value(raw: RawResponse) -> Any:
-    """orjson-decode a 2xx body; an empty body is ``None``."""
-    body = raw.body
-    if not body.strip():
-        return None
-    try:
-        return orjson.loads(body)
-    except (ValueError, RecursionError) as exc:
-        problem = str(exc)
-    # Raised here, outside the except clause, so that orjson's error (whose .doc holds the whole
-    # body, which may echo the key) is neither the cause nor the context.
-    kind = raw.headers.get("Content-Type", "").split(";")[0] or "no content type"
-    raise errors.ResponseDecodeError(
-        f"response is not valid JSON ({kind}, {len(body)} bytes): {problem}",
-        method=raw.method,
-        path=raw.path,
-        status=raw.status,
-    )
-
-
-class Decoding:
-    """How one client (and the clients ``with_options`` derives from it) runs its decodes."""
-
-    def __init__(self, *, pause_gc: bool = False, turn: asyncio.Lock | None = None) -> None:
-        self.pause_gc = pause_gc  # pause the cyclic collector while decoding
-        self._turn = turn or asyncio.Lock()  # one body decoded at a time
-
-    def derive(self, *, pause_gc: bool) -> Decoding:
-        """The same turn, with its own collector setting."""
-        return Decoding(pause_gc=pause_gc, turn=self._turn)
-
-    async def run(self, work: Callable[[], T]) -> T:
-        """``work()`` (CPU work on a body) in this client's decoding turn."""
-        async with self._turn:
-            with gc_paused() if self.pause_gc else contextlib.nullcontext():
-                return work()
-
-    async def json(self, raw: RawResponse) -> Any:
-        """A :data:`Decode`: the body's JSON."""
-        return await self.run(lambda: json_value(raw))
 
 
 class _ListCodec:
@@ -99,7 +48,7 @@ class PageCodec(_ListCodec, Generic[T]):
         return await self._decoding.run(lambda: self._page(raw))
 
     def _page(self, raw: RawResponse) -> Page[T]:
-        payload = json_value(raw)
+        payload = _decoding.json_value(raw)
         # Rebinding frees the decoded JSON before the collector runs again, so that its next
         # collection need not traverse it.
         return structure_page(payload, self._item_type, method=raw.method, path=raw.path)
@@ -111,7 +60,9 @@ class DictPageCodec(_ListCodec):
     async def decode(self, raw: RawResponse) -> Page[dict[str, Any]]:
         """A :data:`Decode`: the reply as a Page of dicts (the envelope checked as for models)."""
         return await self._decoding.run(
-            lambda: converter.page_of_dicts(json_value(raw), method=raw.method, path=raw.path)
+            lambda: converter.page_of_dicts(
+                _decoding.json_value(raw), method=raw.method, path=raw.path
+            )
         )
 
 

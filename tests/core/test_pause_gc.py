@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from refiner_async import ConfigurationError, RefinerClient, export
-from refiner_async import _codec as codec_module
+from refiner_async import _decoding as codec_module
 from refiner_async._http import RawResponse
 from refiner_async.testing import FakeRefiner
 from tests.conftest import connect_to

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from refiner_async import RefinerClient
-from refiner_async import _codec as codec_module
+from refiner_async import _decoding as codec_module
 from refiner_async import _http as http_module
 from refiner_async.testing import FakeRefiner
 
