@@ -39,8 +39,10 @@ async def sdk_export(
     max_items: int | None = None,
     by_page: bool = False,
     pause_gc: bool = False,
+    raw: bool = False,
 ) -> int:
-    """refiner_async: typed ``Response`` models, item by item (``by_page``: page by page)."""
+    """refiner_async: typed ``Response`` models, item by item (``by_page``: page by page;
+    ``raw``: the API's own objects, ``Paginator.raw()``)."""
     async with RefinerClient(
         api_key,
         base_url=base_url,
@@ -51,12 +53,13 @@ async def sdk_export(
         listing = client.responses.list(
             include="all", page_length=PAGE_LENGTH, pagination=pagination, max_items=max_items
         )
+        source = listing.raw() if raw else listing
         n = 0
         if by_page:
-            async for page in listing.pages():
+            async for page in source.pages():
                 n += len(page.items)
         else:
-            async for _ in listing:
+            async for _ in source:
                 n += 1
     return n
 

@@ -31,6 +31,7 @@ BENCHMARKS = (
     "export_breakdown",
     "export_throughput",
     "latency_export",
+    "default_speed",
     "rate_limit",
     "fleet_limit",
     "memory",

@@ -30,6 +30,7 @@ import attrs
 import orjson
 
 from .._converters import unstructure
+from .._types import PaginationMode
 from ..errors import InvalidParameterError, RefinerError
 from ..models import Contact, Form, Page, Response, Segment
 from ._checkpoint import Checkpoint, ExportFiles
@@ -41,6 +42,7 @@ from ._worker import FileThread
 
 if TYPE_CHECKING:
     from .._client import RefinerClient
+    from .._pagination import Paginator
 
 __all__ = ["FORMATS", "RESOURCES", "ExportError", "export", "filters_of"]
 
@@ -178,6 +180,7 @@ async def export(
     format: str = "jsonl",
     page_length: int = 1000,
     max_items: int | None = None,
+    pagination: PaginationMode = "auto",
     resume: bool = False,
     overwrite: bool = False,
     progress: Callable[[ExportProgress], None] | None = None,
@@ -192,7 +195,9 @@ async def export(
         path: the output file; it appears only once the export is complete.
         format: ``"jsonl"`` (one API object per line), ``"csv"`` or ``"parquet"`` (flat columns
             with dotted names; Parquet needs the ``parquet`` extra).
-        page_length, max_items: as for the list call.
+        page_length, max_items, pagination: as for the list call. ``"auto"`` reads responses
+            in date windows at once, writing pages as they arrive; ``"cursor"`` writes them in the
+            server's order.
         resume: continue the interrupted export recorded in ``PATH.checkpoint.json`` (same
             resource, format and filters); without a checkpoint, start afresh.
         overwrite: start afresh, replacing ``path`` (once the new file is complete) and any
@@ -220,7 +225,7 @@ async def export(
         raise InvalidParameterError(
             unknown[0], f"not a filter of {resource}; filters: {', '.join(filters_of(resource))}"
         )
-    listing = getattr(client, resource).list
+    listing = _listing(getattr(client, resource).list, resource, pagination)
     listing(**filters, page_length=page_length, max_items=max_items)  # checks values; sends nothing
     files = ExportFiles.beside(path)
     query = _query(resource, filters, page_length, max_items)
@@ -230,6 +235,7 @@ async def export(
     try:
         return await _run(
             client,
+            listing,
             thread,
             files,
             fresh,
@@ -246,6 +252,18 @@ async def export(
         lock.release()
 
 
+def _listing(
+    lister: Callable[..., Paginator[Any]], resource: str, pagination: PaginationMode
+) -> Callable[..., Paginator[Any]]:
+    """The list call reading the way ``pagination`` says (a list read one way only takes
+    ``"auto"``)."""
+    if "pagination" in inspect.signature(lister).parameters:
+        return functools.partial(lister, pagination=pagination)
+    if pagination != "auto":
+        raise InvalidParameterError("pagination", f"{resource} are read one way only: use 'auto'")
+    return lister
+
+
 def _lock_output(files: ExportFiles) -> OutputLock:
     """Hold ``FILE.lock`` for the export; ExportError at once when another export holds it."""
     try:
@@ -259,6 +277,7 @@ def _lock_output(files: ExportFiles) -> OutputLock:
 
 async def _run(
     client: RefinerClient,
+    listing: Callable[..., Paginator[Any]],
     thread: FileThread,
     files: ExportFiles,
     fresh: Checkpoint,
@@ -272,7 +291,6 @@ async def _run(
 ) -> ExportSummary:
     """The export, with its output locked; every file step runs in ``thread``, off the loop."""
     resource, fmt = fresh.resource, fresh.format
-    listing = getattr(client, resource).list
     state = await thread.run(
         functools.partial(_prepare, resume=resume, overwrite=overwrite), files, fresh
     )

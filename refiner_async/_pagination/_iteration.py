@@ -56,6 +56,7 @@ class Iteration(Generic[T]):
         # where the next page starts (None: done), or the windows of a listing in windows
         self._position: Position | None = start if isinstance(start, Position) else None
         self._open_windows: Windows | None = start if isinstance(start, Windows) else None
+        self._listing_count: int | None = None  # items in the whole listing, when read in windows
         self._items_before = spec.start_items  # items yielded by earlier iterations (resume)
         self._yielded = 0  # items yielded by this iteration
         self._remaining = spec.max_items  # items still wanted (None: all)

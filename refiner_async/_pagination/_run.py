@@ -28,12 +28,17 @@ class Run(ByNumbers[T], ByCursor[T], ByWindows[T]):
     def _choose(self, first: Page[T], start: Position) -> str:
         mode = self._spec.mode
         has_cursor = self._spec.supports_cursor and first.next_page_cursor is not None
+        from_the_start = start == Position(page=1) and self._items_before == 0
         if mode == "windows":  # cut only a listing read from its start that has more to read
-            from_the_start = start == Position(page=1) and self._items_before == 0
             return "windows" if has_cursor and from_the_start else "cursor"
         if mode != "auto":
             return mode
-        large = first.items_count is None or first.items_count > AUTO_PAGE_NUMBERS_MAX_ITEMS
+        count = first.items_count
+        whole = self._remaining is None or (count is not None and self._remaining >= count)
+        windowed = self._spec.windowing is not None and self._window_count(count) > 1
+        if has_cursor and from_the_start and whole and windowed:  # max_items wants the newest
+            return "windows"
+        large = count is None or count > AUTO_PAGE_NUMBERS_MAX_ITEMS
         offsets_fit = not large and self._spec.window > 1 and self._spec.new_items_first
         return "cursor" if has_cursor and not offsets_fit else "pages"
 

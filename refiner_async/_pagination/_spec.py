@@ -54,7 +54,7 @@ class Spec(Generic[T]):
     params: dict[str, Any]  # the call's filters, without paging parameters
     page_length: int
     max_items: int | None
-    mode: str  # "auto", "pages" or "cursor"
+    mode: str  # "auto", "pages", "cursor" or "windows"
     supports_cursor: bool
     window: int
     key: Callable[[T], object] | None

@@ -28,9 +28,11 @@ from ._iteration import Iteration, Prefetch
 from ._spec import Windowing
 from ._tokens import MAX_WINDOWS, Position, Window, Windows
 
-__all__ = ["ByWindows", "cuts_to_windows"]
+__all__ = ["AUTO_PAGES_PER_WINDOW", "ByWindows", "cuts_to_windows"]
 
 T = TypeVar("T")
+
+AUTO_PAGES_PER_WINDOW = 4  # "auto" cuts windows of at least this many pages
 
 
 def cuts_to_windows(
@@ -57,6 +59,14 @@ def cuts_to_windows(
 class ByWindows(Iteration[T]):
     """An iteration that can read in windows."""
 
+    def _window_count(self, count: int | None) -> int:
+        """How many windows to cut ``count`` items into: one per request in flight, each at least
+        one page, under ``"auto"`` at least ``AUTO_PAGES_PER_WINDOW`` pages (so that the probes and
+        the windows' partial last pages add few requests: under a sixth at 100 pages)."""
+        pages = math.ceil((count or 0) / self._length)
+        per_window = AUTO_PAGES_PER_WINDOW if self._spec.mode == "auto" else 1
+        return min(self._spec.window, MAX_WINDOWS, pages // per_window)
+
     def _window_params(self, window: Window) -> dict[str, Any]:
         windowing = self._spec.windowing
         assert windowing is not None
@@ -72,7 +82,8 @@ class ByWindows(Iteration[T]):
     async def _plan(self, first: Page[T], windowing: Windowing) -> Windows | None:
         """Windows of about equal size for the list page 1 describes (None: no cut found)."""
         count = first.items_count or 0
-        windows = min(self._spec.window, MAX_WINDOWS, math.ceil(count / self._length))
+        self._listing_count = first.items_count
+        windows = self._window_count(count)
         ranks = sorted({round(j * count / windows) for j in range(1, windows)} - {0})
         probe = {**self._spec.params, "page_length": 1}
         pages = await asyncio.gather(*(self._get_params({**probe, "page": r}) for r in ranks))
@@ -143,4 +154,11 @@ class ByWindows(Iteration[T]):
         if not out and not (always or (self._emitted == 0 and not left)):
             return None
         self._emitted += 1
-        return attrs.evolve(page, items=tuple(out), resume_token=self._token(self._open_windows))
+        return attrs.evolve(
+            page,
+            items=tuple(out),
+            resume_token=self._token(self._open_windows),
+            items_count=self._listing_count,  # the listing's, not the window's
+            current_page=None,
+            last_page=None,
+        )

@@ -17,6 +17,8 @@ class Page(Generic[T]):
 
     ``items_count``, ``current_page`` and ``last_page`` are the server's pagination figures (None when
     the server did not send them); ``next_page_cursor`` is None on the last page and for forms.
+    Pages read in date windows carry the whole listing's ``items_count`` as its first page gave it
+    (None after a resume) and no page numbers.
     ``resume_token`` names where the next page starts: pass it as ``list(..., resume=token)`` to
     continue from there (None when no page follows).
     """

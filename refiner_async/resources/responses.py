@@ -63,7 +63,8 @@ class ResponsesResource(Resource):
         (start inclusive, end exclusive): datetimes (naive = UTC) or ISO-8601 strings.
         ``with_attributes=True`` adds every stored attribute to each response's contact.
         ``pagination="windows"`` reads date windows at once, each by cursor (every response once,
-        pages in the order they arrive); ``"auto"`` reads by cursor in the server's order.
+        pages in the order they arrive); ``"auto"`` reads a long listing read whole in windows
+        and otherwise by cursor; ``"cursor"`` keeps the server's order.
         """
         start, end = _validate.date_range(date_range_start, date_range_end)
         filters = {

@@ -25,6 +25,15 @@ def read_rows(path: Path, fmt: str) -> list[dict[str, Any]]:
     return rows
 
 
+def by_uuid(path: Path, fmt: str) -> dict[str, dict[str, Any]]:
+    """The rows of an export by uuid, each uuid once (an export read in date windows writes pages
+    in the order they arrive, so two exports of the same data hold the same rows in any order)."""
+    found = read_rows(path, fmt)
+    keyed = {str(row["uuid"]): row for row in found}
+    assert len(keyed) == len(found), "a row was written twice"
+    return keyed
+
+
 @pytest.fixture
 def rows() -> Rows:
     return read_rows

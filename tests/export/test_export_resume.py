@@ -22,6 +22,7 @@ from refiner_async import (
 )
 from refiner_async._export import Checkpoint, ExportFiles
 from refiner_async.testing import FakeRefiner
+from tests.export.conftest import by_uuid
 
 
 def names(directory: Path) -> list[str]:
@@ -48,21 +49,39 @@ async def interrupt_after(pages: int, client: RefinerClient, out: Path, **option
         await export(client, "responses", out, progress=progress, **{**OPTIONS, **options})
 
 
-async def reference(client: RefinerClient, tmp_path: Path, fmt: str = "jsonl") -> bytes:
+async def reference(
+    client: RefinerClient, tmp_path: Path, fmt: str = "jsonl", **options: Any
+) -> Path:
     out = tmp_path / "reference" / f"r.{fmt}"
     out.parent.mkdir()
-    await export(client, "responses", out, format=fmt, **OPTIONS)
-    return out.read_bytes()
+    await export(client, "responses", out, format=fmt, **{**OPTIONS, **options})
+    return out
 
 
+async def same_as_uninterrupted(
+    out: Path, client: RefinerClient, tmp_path: Path, fmt: str = "jsonl", **options: Any
+) -> None:
+    """``out`` holds what an uninterrupted export holds: byte for byte in the server's order
+    (``pagination="cursor"``), the same rows each once otherwise (windows: arrival order)."""
+    expected = await reference(client, tmp_path, fmt, **options)
+    if options.get("pagination") != "cursor":
+        assert by_uuid(out, fmt) == by_uuid(expected, fmt)
+    elif fmt == "parquet":
+        assert pq.read_table(out).equals(pq.read_table(expected))
+    else:
+        assert out.read_bytes() == expected.read_bytes()  # noqa: ASYNC240 (a test)
+
+
+@pytest.mark.parametrize("pagination", ["cursor", "auto"])
 @pytest.mark.parametrize("fmt", ["jsonl", "csv", "parquet"])
 async def test_keyboard_interrupt_then_resume_gives_the_same_file(
-    fmt: str, tmp_path: Path, refiner_client: RefinerClient
+    fmt: str, pagination: str, tmp_path: Path, refiner_client: RefinerClient
 ) -> None:
-    """Ctrl-C after 5 pages keeps a checkpoint; resume=True completes a file identical to an uninterrupted one."""
+    """Ctrl-C after 5 pages keeps a checkpoint; resume=True completes a file that holds what an
+    uninterrupted one holds (in the server's order, byte for byte, when read by cursor)."""
     out = tmp_path / f"r.{fmt}"
     files = ExportFiles.beside(out)
-    await interrupt_after(5, refiner_client, out, format=fmt)
+    await interrupt_after(5, refiner_client, out, format=fmt, pagination=pagination)
     assert not out.exists()
     checkpoint = files.load_checkpoint()
     assert checkpoint is not None
@@ -72,20 +91,19 @@ async def test_keyboard_interrupt_then_resume_gives_the_same_file(
     assert checkpoint.total == 900
 
     seen: list[ExportProgress] = []
+    options = {**OPTIONS, "pagination": pagination}
     summary = await export(
-        refiner_client, "responses", out, format=fmt, resume=True, progress=seen.append, **OPTIONS
+        refiner_client, "responses", out, format=fmt, resume=True, progress=seen.append, **options
     )
     assert summary.resumed_items == 5 * PAGE
     assert summary.items == 900
-    assert summary.pages == 13
-    assert seen[0].items == 6 * PAGE
     assert seen[0].resumed_items == 5 * PAGE
+    assert seen[0].items > 5 * PAGE  # the first page after the resume point
+    if pagination == "cursor":
+        assert summary.pages == 13
+        assert seen[0].items == 6 * PAGE
     assert names(tmp_path) == [out.name]  # no partial, no checkpoint left
-    expected = await reference(refiner_client, tmp_path, fmt)
-    if fmt == "parquet":
-        assert pq.read_table(out).equals(pq.read_table(tmp_path / "reference" / out.name))
-    else:
-        assert out.read_bytes() == expected
+    await same_as_uninterrupted(out, refiner_client, tmp_path, fmt, pagination=pagination)
 
 
 async def test_cancelled_export_resumes(tmp_path: Path, refiner_client: RefinerClient) -> None:
@@ -109,7 +127,7 @@ async def test_cancelled_export_resumes(tmp_path: Path, refiner_client: RefinerC
     assert checkpoint.pages >= 3
     assert not checkpoint.complete
     await export(refiner_client, "responses", out, resume=True, **OPTIONS)
-    assert out.read_bytes() == await reference(refiner_client, tmp_path)
+    await same_as_uninterrupted(out, refiner_client, tmp_path)
 
 
 async def test_server_failure_then_resume(tmp_path: Path, fake_refiner: FakeRefiner) -> None:
@@ -133,7 +151,7 @@ async def test_server_failure_then_resume(tmp_path: Path, fake_refiner: FakeRefi
         fake_refiner.faults.clear()
         summary = await export(client, "responses", out, resume=True, **OPTIONS)
         assert summary.resumed_items == checkpoint.items
-        assert out.read_bytes() == await reference(client, tmp_path)
+        await same_as_uninterrupted(out, client, tmp_path)
 
 
 async def test_resume_drops_a_half_written_page(
@@ -145,7 +163,7 @@ async def test_resume_drops_a_half_written_page(
     files = ExportFiles.beside(out)
     files.partial.write_bytes(files.partial.read_bytes() + b'{"uuid": "half a li')
     await export(refiner_client, "responses", out, resume=True, **OPTIONS)
-    assert out.read_bytes() == await reference(refiner_client, tmp_path)
+    await same_as_uninterrupted(out, refiner_client, tmp_path)
 
 
 async def test_resume_refuses_another_query(tmp_path: Path, refiner_client: RefinerClient) -> None:
@@ -235,6 +253,10 @@ async def test_bad_arguments_raise_before_files(
         await export(refiner_client, "responses", out, order_by="last_seen_at")
     with pytest.raises(InvalidParameterError, match="include"):
         await export(refiner_client, "responses", out, include="everything")
+    with pytest.raises(InvalidParameterError, match="pagination"):
+        await export(refiner_client, "responses", out, pagination="sideways")  # type: ignore[arg-type]
+    with pytest.raises(InvalidParameterError, match="pagination: forms are read one way only"):
+        await export(refiner_client, "forms", out, pagination="cursor")
     assert names(tmp_path) == []
 
 

@@ -1,4 +1,6 @@
-"""Listing against FakeRefiner: every mode yields the same items, once each, in server order."""
+"""Listing against FakeRefiner: every mode yields the same items, once each: in server order by page
+number and by cursor, pages in arrival order in date windows (what "auto" reads large response
+lists with)."""
 
 from __future__ import annotations
 
@@ -19,7 +21,8 @@ def dataset_size() -> int:
 
 
 async def test_25k_responses_identical_in_every_mode(dataset_size: int) -> None:
-    """pages, cursor and auto list the same 25,000 responses, newest first, none twice."""
+    """pages, cursor and auto list the same 25,000 responses, none twice; pages and cursor newest
+    first, auto (date windows) each window newest first."""
     async with FakeRefiner(seed=3, responses=dataset_size) as fake:
         expected = fake.all_response_uuids(include="all")
         results = {}
@@ -31,7 +34,8 @@ async def test_25k_responses_identical_in_every_mode(dataset_size: int) -> None:
     for mode, uuids in results.items():
         assert len(uuids) == dataset_size, mode
         assert set(uuids) == expected, mode
-    assert results["pages"] == results["cursor"] == results["auto"]
+    assert results["pages"] == results["cursor"]
+    assert results["auto"] != results["cursor"]  # pages as they arrive
 
 
 async def test_a_cursor_listing_sends_one_request_per_page() -> None:
@@ -74,19 +78,23 @@ async def test_every_resource_lists_completely() -> None:
 
 
 async def test_auto_rule_per_endpoint() -> None:
-    """auto reads responses, contacts and segments by cursor (new items can land anywhere: a
-    response stored with a past date), forms (no cursor) by concurrent page numbers."""
+    """auto reads a large response list in date windows, a small one, contacts and segments by
+    cursor (new items can land anywhere: a response stored with a past date), forms (no cursor)
+    by concurrent page numbers."""
     async with (
         FakeRefiner(seed=5, responses=3_000, contacts=600) as fake,
         RefinerClient(fake.api_key, base_url=fake.base_url, rate_limit=None) as client,
     ):
         responses = client.responses.list(page_length=100)
+        few = client.responses.list(page_length=100, max_items=250)  # the newest 250, in order
+        short = client.responses.list(page_length=1000)  # 3 pages: windows would cost more
         contacts = client.contacts.list(page_length=100)
         segments = client.segments.list(page_length=2)
         forms = client.forms.list(page_length=2)
-        for paginator in (responses, contacts, segments, forms):
+        for paginator in (responses, few, short, contacts, segments, forms):
             assert await paginator.collect()
-    assert responses.stats.mode == "cursor"
+    assert responses.stats.mode == "windows"
+    assert few.stats.mode == short.stats.mode == "cursor"
     assert contacts.stats.mode == "cursor"
     assert segments.stats.mode == "cursor"
     assert forms.stats.mode == "pages"

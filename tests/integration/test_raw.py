@@ -17,7 +17,7 @@ async def test_raw_gives_the_apis_objects_in_the_same_order(fake_refiner: FakeRe
     """raw() yields the API's JSON objects exactly (as GET /responses returns them), in the
     order and number the typed listing yields its models."""
     async with connect_to(fake_refiner) as client:
-        query: dict[str, Any] = {"include": "all", "page_length": 100}
+        query: dict[str, Any] = {"include": "all", "page_length": 100, "pagination": "cursor"}
         typed = [r.uuid async for r in client.responses.list(**query)]
         raw = client.responses.list(**query).raw()
         objects = [item async for item in raw]
