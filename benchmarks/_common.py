@@ -137,11 +137,13 @@ class Emulator:
     def url(self) -> str:
         return self.base_url.removesuffix("/v1")
 
-    def stats(self) -> dict[str, Any]:
-        """The emulator's journal (``GET /__admin/stats``), without the arrival list."""
+    def stats(self, *, arrivals: bool = False) -> dict[str, Any]:
+        """The emulator's journal (``GET /__admin/stats``), with every request's arrival time
+        only when asked (``arrivals``)."""
         with urllib.request.urlopen(f"{self.url}/__admin/stats", timeout=30) as answer:
             out: dict[str, Any] = json.loads(answer.read())
-        out.pop("arrivals", None)
+        if not arrivals:
+            out.pop("arrivals", None)
         return out
 
     def reset_stats(self) -> None:
@@ -426,6 +428,13 @@ def _headline_lines() -> list[str]:
             f"naive loop at 0 ms; `.raw()` {at[0]['raw_over_script8']:.2f}x / "
             f"{at[30]['raw_over_script8']:.2f}x / {at[100]['raw_over_script8']:.2f}x the script at "
             f"0 / 30 / 100 ms (target 1.15x; all targets {_met(r['met'])}; {r['mode']} run)."
+        )
+    r = load_result("key_saturation")
+    if r:
+        lines.append(
+            f"- `refiner-async export` against the key's limit (66.7 requests/s, 30 ms per "
+            f"request): **{r['of_limit_median']:.3f}** of it with {r['server_429_total']} 429s "
+            f"(target 0.95 with none: {_met(r['target']['met'])}; {r['mode']} run)."
         )
     r = load_result("decode_cost")
     if r:

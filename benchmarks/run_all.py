@@ -32,6 +32,7 @@ BENCHMARKS = (
     "export_throughput",
     "latency_export",
     "default_speed",
+    "key_saturation",
     "rate_limit",
     "fleet_limit",
     "memory",
