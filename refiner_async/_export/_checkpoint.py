@@ -1,8 +1,9 @@
 """The files of one export: the output, its partial file, its checkpoint, and how each is written.
 
-While an export runs, items go to ``FILE.partial`` (JSON Lines, whatever the final format) and after
-every page ``FILE.checkpoint.json`` records how far it got: the partial file's size and item count,
-and the resume token naming where the next page starts. The checkpoint is replaced atomically and
+While an export runs, items go to ``FILE.partial`` (JSON Lines, whatever the final format) and, at
+most every ``CHECKPOINT_INTERVAL`` seconds, at the last page and when the export stops,
+``FILE.checkpoint.json`` records how far it got: the partial file's size and item count, and the
+resume token naming where the next page starts. The checkpoint is replaced atomically and
 written only after the page it counts is on disk, so it never claims more than the partial file
 holds. Resuming truncates the partial file to the checkpointed size (dropping a page that was being
 written when the process stopped) and continues from the token. ``FILE`` itself appears only when

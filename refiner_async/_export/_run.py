@@ -29,7 +29,6 @@ from typing import IO, TYPE_CHECKING, Any
 import attrs
 import orjson
 
-from .._converters import unstructure
 from .._types import PaginationMode
 from ..errors import InvalidParameterError, RefinerError
 from ..models import Contact, Form, Page, Response, Segment
@@ -322,8 +321,8 @@ async def _run(
             listed = listing(
                 **filters, page_length=page_length, max_items=remaining, resume=state.resume_token
             )
-            # JSON Lines hold the API's own objects: no models built and taken apart again
-            paginator = listed.raw() if fmt == "jsonl" else listed
+            # the API's own objects, for every format: no models built and taken apart again
+            paginator = listed.raw()
             writer = _PageWriter(files, state, max_items)
             try:
                 await thread.run(writer.open)
@@ -333,10 +332,16 @@ async def _run(
                         pages_written += 1
                         state = writer.state
                         report()
+                await thread.run(writer.save)
             except BaseException:
-                writer.close()  # (a step never runs while this does: see FileThread.run)
+                # (a step never runs while this does: see FileThread.run)
                 if writer.state.pages == 0:
+                    writer.close()
                     files.discard()  # nothing worth resuming: leave no trace
+                else:
+                    with contextlib.suppress(OSError):  # else the last checkpoint stands
+                        writer.save()
+                    writer.close()
                 raise
             writer.close()
             state = writer.state
@@ -396,10 +401,9 @@ async def _reporting_pauses(
 _LINE = orjson.OPT_APPEND_NEWLINE
 
 
-def _line(item: Any) -> bytes:
-    """One item (a model, or the API's own object) as a JSON line, at any depth the client
-    accepted (see ``_json``)."""
-    row = item if isinstance(item, dict) else unstructure(item)
+def _line(row: dict[str, Any]) -> bytes:
+    """One of the API's own objects as a JSON line, at any depth the client accepted (see
+    ``_json``)."""
     try:
         return orjson.dumps(row, option=_LINE)
     except orjson.JSONEncodeError:
@@ -407,22 +411,28 @@ def _line(item: Any) -> bytes:
     try:
         return dumps(row) + b"\n"
     except TypeError as exc:
-        name = row.get("uuid") if isinstance(row, dict) else None
         raise ExportError(
-            f"item {name or repr(item)[:80]} cannot be written as JSON: {exc}"
+            f"item {row.get('uuid') or repr(row)[:80]} cannot be written as JSON: {exc}"
         ) from None
 
 
-class _PageWriter:
-    """Appends pages to the partial file and checkpoints each; run in the export's file thread.
+#: Seconds between checkpoints while pages keep coming (and at the last page, and when the export
+#: stops for any reason): a process killed outright fetches again at most this much on resume.
+CHECKPOINT_INTERVAL = 1.0
 
-    ``state`` is the checkpoint of the last page written, updated only once that page is on disk
-    and checkpointed.
+
+class _PageWriter:
+    """Appends pages to the partial file and checkpoints them; run in the export's file thread.
+
+    ``state`` describes the pages written so far; a checkpoint counts only pages synced to disk
+    before it was saved, and a resume cuts the partial file back to the checkpoint's size.
     """
 
     def __init__(self, files: ExportFiles, state: Checkpoint, max_items: int | None) -> None:
         self._files = files
         self.state = state
+        self._saved = state  # the checkpoint on disk
+        self._saved_at = time.monotonic()
         self._max_items = max_items
         self._partial: IO[bytes] | None = None  # the partial file, open for appending
 
@@ -436,14 +446,13 @@ class _PageWriter:
             self._partial = None
 
     def append(self, page: Page[Any]) -> None:
-        """Write ``page``, sync it, then checkpoint it."""
+        """Write ``page``; checkpoint if the last checkpoint is ``CHECKPOINT_INTERVAL`` old or
+        this is the last page."""
         assert self._partial is not None, "open() first"
         files, state, max_items = self._files, self.state, self._max_items
         data = b"".join([_line(item) for item in page.items])
         with _writing(files.partial):
             self._partial.write(data)
-            self._partial.flush()
-            os.fsync(self._partial.fileno())  # on disk before the checkpoint counts it
         total = page.items_count if state.total is None else state.total
         if total is not None and max_items is not None:
             total = min(total, max_items)
@@ -456,9 +465,22 @@ class _PageWriter:
             total=total,
             complete=page.resume_token is None,
         )
+        self.state = state
+        if state.complete or time.monotonic() - self._saved_at >= CHECKPOINT_INTERVAL:
+            self.save()
+
+    def save(self) -> None:
+        """Sync the partial file, then checkpoint the pages written (nothing new: nothing done)."""
+        assert self._partial is not None, "open() first"
+        state, files = self.state, self._files
+        if state == self._saved:
+            return
+        with _writing(files.partial):
+            self._partial.flush()
+            os.fsync(self._partial.fileno())  # on disk before the checkpoint counts it
         with _writing(files.checkpoint):
             files.save_checkpoint(state)
-        self.state = state
+        self._saved, self._saved_at = state, time.monotonic()
 
 
 #: Errors that more room on the disk (or a larger file size limit) cures.

@@ -4,7 +4,8 @@ A table needs its columns before its first row, and an answer's keys (``data.<qu
 known only once every row has been seen. So the table is built in two passes over the finished
 JSON Lines file, one line at a time (memory stays bounded by one row group):
 
-1. collect the columns, starting from the model's fields so that even an empty export has them;
+1. collect the columns, starting from the model's fields so that even an empty export has them
+   (and, for Parquet, the kinds of their values);
 2. write the rows: CSV through the ``csv`` module, Parquet one row group per ``rows_per_group`` rows
    through ``pyarrow.parquet.ParquetWriter``.
 
@@ -17,17 +18,21 @@ Column rules (the same for CSV and Parquet):
   ``config``, unknown fields) follow their first appearance in the export;
 - lists (``segments``, ``channels``, multiple-choice answers) are one cell of JSON text, and so is a
   value that is an object in some rows and not in others (its column then sits before its children);
+- the rows are the API's own objects; the model's timestamps, which the API writes in two forms
+  (``2020-09-02 21:53:33`` and ``2020-09-02T20:44:24.000000Z``), are written in one:
 - CSV cells: empty for null, ``true``/``false`` for booleans, numbers as Python writes them,
-  timestamps as in the JSON (ISO-8601 UTC).
+  timestamps as ISO-8601 UTC (``2020-09-02T21:53:33Z``).
 - Parquet types: the model's timestamps are ``timestamp[us, UTC]``; other columns are ``bool``,
   ``int64``, ``double`` or ``string`` by the values seen (strings when they are mixed).
+- a timestamp field holding a value that is not a timestamp: CSV writes that value's text in its
+  cell; Parquet makes the column text, the API's values as they are.
 """
 
 from __future__ import annotations
 
 import csv
 import typing
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +40,7 @@ from typing import Any
 import attrs
 import orjson
 
+from .._converters._timestamps import format_timestamp, read_timestamp
 from ._json import dumps
 
 __all__ = ["Columns", "write_csv", "write_parquet"]
@@ -45,12 +51,15 @@ _INT64 = range(-(2**63), 2**63)  # JSON integers reach 2**64 - 1; larger ones ar
 class _Node:
     """One key of the column tree: its children (for objects) and the kinds of scalars seen at it."""
 
-    __slots__ = ("children", "declared", "kinds")
+    __slots__ = ("children", "declared", "index", "kinds", "shapes")
 
     def __init__(self, declared: str | None = None) -> None:
         self.children: dict[str, _Node] = {}  # keys seen under this one, in first-seen order
-        self.kinds: set[str] = set()  # "bool", "int", "float", "str", "json" (not null)
+        self.kinds: set[str] = set()  # "bool", "int", "float", "str", "json", "timestamp"
         self.declared = declared  # the model's type for this key: "timestamp", "int", ... or None
+        self.index = -1  # its column's position (-1: an object that is not a column itself)
+        # objects seen here by shape (keys and value types): what another of that shape adds
+        self.shapes: dict[tuple[tuple[str, ...], tuple[type, ...]], _Again] = {}
 
 
 def _declared(tp: Any) -> str | type | None:
@@ -79,6 +88,15 @@ def _seed(node: _Node, model: type) -> None:
             node.children.setdefault(field.name, _Node(kind))
 
 
+def _timestamp_kind(value: Any) -> str | None:
+    """``"timestamp"`` for a value of a timestamp field that reads as one, None for one that reads
+    as no time (an empty or zero date), else the value's own kind."""
+    try:
+        return None if read_timestamp(value) is None else "timestamp"
+    except (ValueError, TypeError):
+        return _kind(value)
+
+
 def _kind(value: Any) -> str:
     kind = type(value)
     if kind is str:
@@ -95,13 +113,20 @@ def _kind(value: Any) -> str:
 class Columns:
     """The columns of a table, grown row by row from the model's fields and the rows seen."""
 
-    def __init__(self, model: type) -> None:
+    def __init__(self, model: type, *, kinds: bool = True) -> None:
         self._root = _Node()
         _seed(self._root, model)
+        self._kinds = kinds  # False: only which keys hold values, not their kinds (CSV)
+        self._width: int | None = None  # columns numbered so far (None: not since observe())
 
     def observe(self, row: Mapping[str, Any]) -> None:
         """Add the keys and value kinds of one row (an object as the API sends it)."""
-        _observe(self._root, row)
+        _observe(self._root, row, self._kinds)
+        self._width = None
+
+    def timestamps(self) -> list[int]:
+        """The positions of the columns the model declares as timestamps."""
+        return [i for i, (_, node) in enumerate(self._leaves()) if node.declared == "timestamp"]
 
     def names(self) -> list[str]:
         """The column names, in order."""
@@ -120,27 +145,41 @@ class Columns:
         walk(self._root, "")
         return out
 
-    def cells(self, row: Mapping[str, Any], names: list[str]) -> list[Any]:
-        """One row's values for the columns ``names`` (None where the row has no value)."""
-        flat: dict[str, Any] = {}
-        _flatten(self._root, row, "", flat)
-        return [flat.get(name) for name in names]
+    def cells(self, row: Mapping[str, Any]) -> list[Any]:
+        """One row's values for the columns, in the order of :meth:`names` (None where the row
+        has no value)."""
+        if self._width is None:
+            self._width = self._number(self._root, 0)
+        out: list[Any] = [None] * self._width
+        _fill(self._root, row, out)
+        return out
 
-    def arrow_types(self) -> list[tuple[str, str]]:
-        """Each column with its kind for Parquet: timestamp, bool, int, float or str."""
+    def _number(self, node: _Node, index: int) -> int:
+        """Give every column under ``node`` its position, from ``index`` on; the next one."""
+        for child in node.children.values():
+            child.index = -1
+            if not child.children or child.kinds:
+                child.index = index
+                index += 1
+            index = self._number(child, index)
+        return index
+
+    def kinds(self) -> list[tuple[str, str]]:
+        """Each column with the kind of its values: timestamp, bool, int, float, str, or text
+        (values of other or mixed kinds, written as text)."""
         types = []
         for name, node in self._leaves():
             kinds = node.kinds
-            if node.declared == "timestamp":
+            if node.declared == "timestamp" and kinds <= {"timestamp"}:
                 kind = "timestamp"
-            elif not kinds:
-                kind = node.declared if node.declared in ("bool", "int", "float") else "str"
+            elif not kinds:  # only nulls, or objects without keys ("{}")
+                kind = node.declared if node.declared in ("bool", "int", "float") else "text"
             elif kinds <= {"int", "float"}:
                 kind = "int" if kinds == {"int"} else "float"
             elif len(kinds) == 1 and kinds <= {"bool", "str"}:
                 kind = next(iter(kinds))
             else:
-                kind = "str"
+                kind = "text"  # mixed kinds, lists, objects, huge ints: JSON text
             types.append((name, kind))
         return types
 
@@ -149,28 +188,74 @@ class Columns:
 MAX_COLUMN_DEPTH = 32
 
 
-def _observe(node: _Node, row: Mapping[str, Any], depth: int = 1) -> None:
+#: Shapes of objects remembered per key (an open object with more is observed key by key).
+_SHAPES = 64
+
+# For an object of a shape seen before: the positions of the values that may still add something
+# (objects, timestamps that may not read as one, integers that may not fit 64 bits), their
+# node, and whether the value is an object.
+_Again = list[tuple[int, _Node, bool]]
+
+
+def _observe(node: _Node, row: Mapping[str, Any], kinds: bool, depth: int = 1) -> None:
+    """Add the keys (and, with ``kinds``, the kinds of the values) of ``row`` under ``node``."""
+    values = tuple(row.values())
+    shape = (tuple(row), tuple(map(type, values)))
+    again = node.shapes.get(shape)
+    if again is None:
+        _observe_each(node, row, kinds, depth)
+        if len(node.shapes) < _SHAPES:
+            node.shapes[shape] = _again(node, row, kinds, depth)
+        return
+    for i, child, nested in again:
+        value = values[i]
+        if nested:
+            _observe(child, value, kinds, depth + 1)
+        elif child.declared == "timestamp":
+            if (kind := _timestamp_kind(value)) is not None:
+                child.kinds.add(kind)
+        else:
+            child.kinds.add(_kind(value))
+
+
+def _again(node: _Node, row: Mapping[str, Any], kinds: bool, depth: int) -> _Again:
+    out: _Again = []
+    for i, (key, value) in enumerate(row.items()):
+        child = node.children[key]
+        if type(value) is dict and depth < MAX_COLUMN_DEPTH:
+            out.append((i, child, True))
+        elif kinds and value is not None and (child.declared == "timestamp" or type(value) is int):
+            out.append((i, child, False))
+    return out
+
+
+def _observe_each(node: _Node, row: Mapping[str, Any], kinds: bool, depth: int) -> None:
     children = node.children
     for key, value in row.items():
         child = children.get(key)
         if child is None:
             child = children[key] = _Node()
         if type(value) is dict and depth < MAX_COLUMN_DEPTH:
-            _observe(child, value, depth + 1)  # an object that never has a key stays a column: "{}"
-        elif value is not None:
+            _observe(child, value, kinds, depth + 1)  # an object without keys stays a column: "{}"
+        elif value is None:
+            continue
+        elif not kinds:
+            child.kinds.add("value")
+        elif child.declared == "timestamp":
+            if (kind := _timestamp_kind(value)) is not None:
+                child.kinds.add(kind)
+        else:
             child.kinds.add(_kind(value))
 
 
-def _flatten(
-    node: _Node, row: Mapping[str, Any], prefix: str, out: dict[str, Any], depth: int = 1
-) -> None:
+def _fill(node: _Node, row: Mapping[str, Any], out: list[Any], depth: int = 1) -> None:
     children = node.children
     for key, value in row.items():
         child = children[key]
         if type(value) is dict and value and child.children and depth < MAX_COLUMN_DEPTH:
-            _flatten(child, value, prefix + key + ".", out, depth + 1)
-        else:
-            out[prefix + key] = value
+            _fill(child, value, out, depth + 1)
+        elif child.index >= 0:
+            out[child.index] = value
 
 
 def _text(value: Any) -> str:
@@ -193,25 +278,70 @@ def _rows(source: Path) -> Iterator[dict[str, Any]]:
             yield orjson.loads(line)
 
 
-def _columns(source: Path, model: type) -> Columns:
-    columns = Columns(model)
+def _columns(source: Path, model: type, *, kinds: bool = True) -> Columns:
+    columns = Columns(model, kinds=kinds)
     for row in _rows(source):
         columns.observe(row)
     return columns
 
 
+def _timestamp_text(value: Any) -> str:
+    """A timestamp cell as ISO-8601 UTC text (empty for no time; a value that is not a time as
+    its text)."""
+    try:
+        moment = read_timestamp(value)
+    except (ValueError, TypeError):
+        return _text(value)
+    return "" if moment is None else format_timestamp(moment)
+
+
+# Cells the csv module would write otherwise (it writes None as "", str, int and float as we do).
+_NOT_AS_IS = frozenset({bool, list, dict})
+_REMEMBERED = 4096  # timestamps remembered while writing a table
+
+
+def _remembering(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``convert``, remembering its results for the last few thousand strings (a response's
+    times are often one moment)."""
+    seen: dict[str, Any] = {}
+
+    def remembered(value: Any) -> Any:
+        if type(value) is not str:
+            return convert(value)
+        try:
+            return seen[value]
+        except KeyError:
+            if len(seen) >= _REMEMBERED:
+                seen.clear()
+            result = seen[value] = convert(value)
+            return result
+
+    return remembered
+
+
 def write_csv(source: Path, target: Path, model: type) -> int:
     """Write the JSON Lines file ``source`` as CSV to ``target``; returns the number of rows."""
-    columns = _columns(source, model)
+    columns = _columns(source, model, kinds=False)
     names = columns.names()
+    timestamps = columns.timestamps()
     count = 0
     with open(target, "w", newline="", encoding="utf-8") as file:
         writer = csv.writer(file)
         writer.writerow(names)
+        timestamp_text = _remembering(_timestamp_text)
         for row in _rows(source):
-            writer.writerow([_text(cell) for cell in columns.cells(row, names)])
+            cells = columns.cells(row)
+            for i in timestamps:
+                cells[i] = timestamp_text(cells[i])
+            writer.writerow([_text(c) if type(c) in _NOT_AS_IS else c for c in cells])
             count += 1
     return count
+
+
+def _zoned(values: Any) -> bool:
+    """Whether the first timestamp text among ``values`` carries a zone (``...Z``, ``+02:00``)."""
+    first = next((v for v in values if type(v) is str), "")
+    return len(first) > 19 and first[10] == "T"
 
 
 def write_parquet(source: Path, target: Path, model: type, *, rows_per_group: int) -> int:
@@ -226,40 +356,45 @@ def write_parquet(source: Path, target: Path, model: type, *, rows_per_group: in
         "int": pa.int64(),
         "float": pa.float64(),
         "str": pa.string(),
+        "text": pa.string(),
     }
-    types = columns.arrow_types()
-    names = [name for name, _ in types]
-    kinds = [kind for _, kind in types]
+    types = columns.kinds()
     schema = pa.schema([(name, arrow[kind]) for name, kind in types])
+    moment = _remembering(read_timestamp)
 
-    def cell(kind: str, value: Any) -> Any:
-        if value is None:
-            return None
+    def times(values: Any) -> Any:
+        """A timestamp column: read by Arrow when every value has one of the API's two forms
+        (no zone, or a zone), else value by value."""
+        try:
+            texts = pa.array(values, type=pa.string())
+            naive = texts.cast(pa.timestamp("us")) if not _zoned(values) else None
+            return (
+                texts.cast(arrow["timestamp"]) if naive is None else naive.cast(arrow["timestamp"])
+            )
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            return pa.array(list(map(moment, values)), type=arrow["timestamp"])
+
+    def array(kind: str, values: Any) -> Any:
         if kind == "timestamp":
-            return datetime.fromisoformat(value)
-        if kind == "float":
-            return float(value)
-        if kind == "str":
-            return _text(value)
-        return value
+            return times(values)
+        if kind == "text":
+            values = [v if v is None else _text(v) for v in values]
+        return pa.array(values, type=arrow[kind])
 
-    def flush(batch: list[list[Any]]) -> None:
-        arrays = [
-            pa.array([cell(kind, value) for value in values], type=arrow[kind])
-            for kind, values in zip(kinds, batch, strict=True)
-        ]
+    def flush(rows: list[list[Any]]) -> None:
+        by_column = zip(*rows, strict=True) if rows else ([] for _ in types)
+        arrays = [array(kind, values) for (_, kind), values in zip(types, by_column, strict=True)]
         writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
 
     count = 0
-    batch: list[list[Any]] = [[] for _ in kinds]
+    rows: list[list[Any]] = []
     with pq.ParquetWriter(target, schema) as writer:
         for row in _rows(source):
-            for values, value in zip(batch, columns.cells(row, names), strict=True):
-                values.append(value)
+            rows.append(columns.cells(row))
             count += 1
-            if count % rows_per_group == 0:
-                flush(batch)
-                batch = [[] for _ in kinds]
-        if batch[0] or count == 0:
-            flush(batch)
+            if len(rows) == rows_per_group:
+                flush(rows)
+                rows = []
+        if rows or count == 0:
+            flush(rows)
     return count

@@ -21,6 +21,7 @@ from refiner_async import (
     export,
 )
 from refiner_async._export import Checkpoint, ExportFiles
+from refiner_async._export import _run as run_module
 from refiner_async.testing import FakeRefiner
 from tests.export.conftest import by_uuid
 
@@ -152,6 +153,32 @@ async def test_server_failure_then_resume(tmp_path: Path, fake_refiner: FakeRefi
         summary = await export(client, "responses", out, resume=True, **OPTIONS)
         assert summary.resumed_items == checkpoint.items
         await same_as_uninterrupted(out, client, tmp_path)
+
+
+@pytest.mark.parametrize("interval", [0.0, 3600.0])
+async def test_checkpoints_follow_the_interval(
+    interval: float,
+    tmp_path: Path,
+    refiner_client: RefinerClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Pages are checkpointed at most every CHECKPOINT_INTERVAL seconds, and at the last page; a
+    stop of any kind checkpoints every page written before it."""
+    saved: list[int] = []
+    save = ExportFiles.save_checkpoint
+
+    def recording(files: ExportFiles, checkpoint: Checkpoint) -> None:
+        saved.append(checkpoint.pages)
+        save(files, checkpoint)
+
+    monkeypatch.setattr(run_module, "CHECKPOINT_INTERVAL", interval)
+    monkeypatch.setattr(ExportFiles, "save_checkpoint", recording)
+    out = tmp_path / "r.jsonl"
+    await export(refiner_client, "responses", out, pagination="cursor", **OPTIONS)
+    assert saved == ([0, *range(1, 19)] if interval == 0 else [0, 18])
+    saved.clear()
+    await interrupt_after(3, refiner_client, tmp_path / "i.jsonl", pagination="cursor")
+    assert saved == ([0, 1, 2, 3] if interval == 0 else [0, 3])
 
 
 async def test_resume_drops_a_half_written_page(

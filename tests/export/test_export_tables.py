@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from refiner_async import ExportProgress, ExportSummary, Segment
+from refiner_async import Contact, ExportProgress, ExportSummary, Segment
 from refiner_async._export import PlainProgress, describe, format_seconds
 from refiner_async._export._tables import Columns, write_csv, write_parquet
 
@@ -46,8 +47,8 @@ def test_columns_follow_the_model_then_first_appearance() -> None:
         "late",
         "empty",
     ]
-    assert columns.cells(ROWS[0], names) == ["a", None, True, None, 1, ["p", "q"], None, None, None]
-    assert columns.cells(ROWS[1], names)[3] == "flat"  # an object elsewhere, a scalar here
+    assert columns.cells(ROWS[0]) == ["a", None, True, None, 1, ["p", "q"], None, None, None]
+    assert columns.cells(ROWS[1])[3] == "flat"  # an object elsewhere, a scalar here
 
 
 def test_csv_cells(tmp_path: Path) -> None:
@@ -61,6 +62,66 @@ def test_csv_cells(tmp_path: Path) -> None:
     assert rows[1]["late"] == str(2**63 + 5)
     assert rows[2]["meta.y"] == "1.5"
     assert rows[2]["empty"] == "{}"
+
+
+# The API writes contacts' times with microseconds and a Z; responses' without a zone.
+TIMES: list[dict[str, Any]] = [
+    {"uuid": "a", "first_seen_at": "2020-09-02T20:44:24.000000Z", "last_seen_at": None},
+    {"uuid": "b", "first_seen_at": "2020-09-02 21:53:33", "last_seen_at": "0000-00-00 00:00:00"},
+    {"uuid": "c", "first_seen_at": 1599079464, "last_seen_at": "soon", "remote_id": "x"},
+]
+
+
+def test_timestamps_in_one_form(tmp_path: Path) -> None:
+    """The model's timestamps, whatever form the API wrote them in, are ISO-8601 UTC in CSV and
+    timestamps in Parquet; a value that is not a time is its text in CSV, and makes the Parquet
+    column text, as the API sent it."""
+    rows = jsonl(tmp_path / "c.jsonl", TIMES)
+    write_csv(rows, tmp_path / "c.csv", Contact)
+    cells = list(csv.DictReader(io.StringIO((tmp_path / "c.csv").read_text())))
+    assert [c["first_seen_at"] for c in cells] == [
+        "2020-09-02T20:44:24Z",
+        "2020-09-02T21:53:33Z",
+        "2020-09-02T20:44:24Z",
+    ]
+    assert [c["last_seen_at"] for c in cells] == ["", "", "soon"]  # a zero date is no time
+    write_parquet(rows, tmp_path / "c.parquet", Contact, rows_per_group=10)
+    table = pq.read_table(tmp_path / "c.parquet")
+    assert table.schema.field("first_seen_at").type == pa.timestamp("us", tz="UTC")
+    assert table.column("first_seen_at").to_pylist() == [
+        datetime(2020, 9, 2, 20, 44, 24, tzinfo=UTC),
+        datetime(2020, 9, 2, 21, 53, 33, tzinfo=UTC),
+        datetime(2020, 9, 2, 20, 44, 24, tzinfo=UTC),
+    ]
+    assert table.schema.field("last_seen_at").type == pa.string()
+    assert table.column("last_seen_at").to_pylist() == [None, "0000-00-00 00:00:00", "soon"]
+
+
+def test_timestamps_of_one_form_read_by_arrow(tmp_path: Path) -> None:
+    """Columns holding one form of the API's times (as they usually do) read the same times."""
+    rows = [
+        {
+            "uuid": "a",
+            "first_seen_at": "2020-09-02 21:53:33",
+            "last_seen_at": "2021-01-01T00:00:00Z",
+        },
+        {"uuid": "b", "first_seen_at": None, "last_seen_at": "2021-01-01T01:30:00.250000+01:00"},
+        {"uuid": "c", "first_seen_at": "2020-09-03 00:00:01", "last_seen_at": None},
+    ]
+    write_parquet(
+        jsonl(tmp_path / "c.jsonl", rows), tmp_path / "c.parquet", Contact, rows_per_group=2
+    )
+    table = pq.read_table(tmp_path / "c.parquet")
+    assert table.column("first_seen_at").to_pylist() == [
+        datetime(2020, 9, 2, 21, 53, 33, tzinfo=UTC),
+        None,
+        datetime(2020, 9, 3, 0, 0, 1, tzinfo=UTC),
+    ]
+    assert table.column("last_seen_at").to_pylist() == [
+        datetime(2021, 1, 1, tzinfo=UTC),
+        datetime(2021, 1, 1, 0, 30, 0, 250000, tzinfo=UTC),
+        None,
+    ]
 
 
 def test_parquet_kinds(tmp_path: Path) -> None:

@@ -1,0 +1,193 @@
+"""``export()`` to JSON Lines, CSV and Parquet against scripts writing the same files by hand.
+
+The emulator (its own process) serves 100,000 responses (1,000 per page, ``include=all``); every
+contender writes them to a file in a temporary directory, in alternating rounds, medians compared.
+The SDK runs ``refiner_async.export()`` with its defaults on a client with ``rate_limit=None``
+(the scripts have no limiter; the command line keeps the key's limit of 4,000 requests/min). The
+floors:
+
+- ``jsonl``: aiohttp + orjson, one page after the other, each object written as one line; and
+  ``jsonl8``, the same fetching 8 pages at a time;
+- ``csv``: aiohttp + orjson, every object flattened into dotted columns and held in memory, then
+  written with ``csv.DictWriter`` (columns in first-seen order);
+- ``parquet``: aiohttp + orjson, every flattened object held in memory, then
+  ``pyarrow.Table.from_pylist`` and ``pyarrow.parquet.write_table`` (lists and values of mixed
+  kinds as JSON text).
+
+The floors hold the whole table in memory, which the export does not (see the memory benchmark).
+Targets: JSON Lines at most 1.15x ``jsonl`` at no latency, CSV and Parquet at
+most 1.3x their floors.
+
+Run: ``python benchmarks/export_formats.py [--quick]``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import orjson
+from _clients import QUERY, _auth
+from _common import alternate, common_arguments, emulator, publish, run, table, verdict
+
+from refiner_async import RefinerClient, export
+
+NAME = "export_formats"
+RESPONSES = 100_000
+TARGETS = {"jsonl": 1.15, "csv": 1.3, "parquet": 1.3}
+
+
+async def pages(base_url: str, api_key: str, window: int = 1) -> Any:
+    """Every page's items, ``window`` pages at a time (in the order they arrive)."""
+    async with aiohttp.ClientSession(headers=_auth(api_key)) as session:
+        gate = asyncio.Semaphore(window)
+
+        async def fetch(page: int) -> Any:
+            async with (
+                gate,
+                session.get(f"{base_url}/responses", params={**QUERY, "page": page}) as r,
+            ):
+                r.raise_for_status()
+                return orjson.loads(await r.read())
+
+        first = await fetch(1)
+        yield first["items"]
+        if window == 1:
+            for page in range(2, first["pagination"]["last_page"] + 1):
+                yield (await fetch(page))["items"]
+        else:
+            later = [fetch(p) for p in range(2, first["pagination"]["last_page"] + 1)]
+            for done in asyncio.as_completed(later):
+                yield (await done)["items"]
+
+
+def flatten(
+    obj: dict[str, Any], prefix: str = "", out: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    out = {} if out is None else out
+    for key, value in obj.items():
+        if isinstance(value, dict) and value:
+            flatten(value, f"{prefix}{key}.", out)
+        else:
+            out[prefix + key] = value
+    return out
+
+
+async def jsonl_floor(base_url: str, api_key: str, out: Path, window: int = 1) -> int:
+    n = 0
+    with open(out, "wb") as file:  # noqa: ASYNC230 (a script's way)
+        async for items in pages(base_url, api_key, window):
+            file.write(b"".join([orjson.dumps(i, option=orjson.OPT_APPEND_NEWLINE) for i in items]))
+            n += len(items)
+    return n
+
+
+async def csv_floor(base_url: str, api_key: str, out: Path) -> int:
+    rows = [flatten(i) async for items in pages(base_url, api_key) for i in items]
+    names = list(dict.fromkeys(k for row in rows for k in row))
+    with open(out, "w", newline="", encoding="utf-8") as file:  # noqa: ASYNC230 (a script's way)
+        writer = csv.DictWriter(file, names)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(
+                {
+                    k: orjson.dumps(v).decode() if isinstance(v, list | dict) else v
+                    for k, v in row.items()
+                }
+            )
+    return len(rows)
+
+
+async def parquet_floor(base_url: str, api_key: str, out: Path) -> int:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = [flatten(i) async for items in pages(base_url, api_key) for i in items]
+    kinds: dict[str, set[type]] = {}
+    for row in rows:
+        for k, v in row.items():
+            if v is not None:
+                kinds.setdefault(k, set()).add(type(v))
+    text = {k for k, seen in kinds.items() if len(seen) > 1 or seen & {list, dict}}
+    for row in rows:
+        for k in text.intersection(row):
+            v = row[k]
+            row[k] = (
+                None if v is None else orjson.dumps(v).decode() if not isinstance(v, str) else v
+            )
+    pq.write_table(pa.Table.from_pylist(rows), out)
+    return len(rows)
+
+
+async def sdk(base_url: str, api_key: str, out: Path, fmt: str) -> int:
+    async with RefinerClient(api_key, base_url=base_url, rate_limit=None) as client:
+        summary = await export(client, "responses", out, format=fmt, include="all", overwrite=True)
+    return summary.items
+
+
+async def measure(rounds: int) -> dict[str, Any]:
+    with emulator(responses=RESPONSES) as server, tempfile.TemporaryDirectory() as tmp:
+        url, key, at = server.base_url, server.api_key, Path(tmp)
+        contenders = {
+            "sdk_jsonl": lambda: sdk(url, key, at / "s.jsonl", "jsonl"),
+            "jsonl": lambda: jsonl_floor(url, key, at / "f.jsonl"),
+            "jsonl8": lambda: jsonl_floor(url, key, at / "f8.jsonl", window=8),
+            "sdk_csv": lambda: sdk(url, key, at / "s.csv", "csv"),
+            "csv": lambda: csv_floor(url, key, at / "f.csv"),
+            "sdk_parquet": lambda: sdk(url, key, at / "s.parquet", "parquet"),
+            "parquet": lambda: parquet_floor(url, key, at / "f.parquet"),
+        }
+        samples = await alternate(contenders, rounds=rounds, warmup=1, server=server)
+    rows = {name: s.summary() for name, s in samples.items()}
+    for name, row in rows.items():
+        if row["items"] != RESPONSES:
+            raise RuntimeError(f"{name} wrote {row['items']} items, expected {RESPONSES}")
+    wall = {name: row["wall_s"]["median"] for name, row in rows.items()}
+    ratios = {fmt: round(wall[f"sdk_{fmt}"] / wall[fmt], 3) for fmt in TARGETS}
+    return {
+        "responses": RESPONSES,
+        "rounds": rounds,
+        "contenders": rows,
+        "sdk_over_floor": ratios,
+        "sdk_jsonl_over_jsonl8": round(wall["sdk_jsonl"] / wall["jsonl8"], 3),
+        "target": {fmt: ratios[fmt] <= limit for fmt, limit in TARGETS.items()},
+    }
+
+
+def render(result: dict[str, Any]) -> str:
+    c, r = result["contenders"], result["sdk_over_floor"]
+    rows = []
+    for fmt, limit in TARGETS.items():
+        sdk_row, floor = c[f"sdk_{fmt}"], c[fmt]
+        rows.append(
+            [
+                fmt,
+                f"{sdk_row['wall_s']['median']:.3f}",
+                f"{sdk_row['cpu_s_median']:.2f}",
+                f"{floor['wall_s']['median']:.3f}",
+                f"{r[fmt]:.2f}x",
+                f"{limit:g}x: {verdict(result['target'][fmt])}",
+            ]
+        )
+    return (
+        f"{result['responses']:,} responses to a file, no latency, median of {result['rounds']} "
+        "alternating rounds; export() with its defaults (limiter off, as the scripts have none).\n\n"
+        + table(["format", "export() s", "its CPU s", "floor s", "x floor", "target"], rows)
+        + f"\n\nJSON Lines against the script fetching 8 pages at a time: "
+        f"{result['sdk_jsonl_over_jsonl8']:.2f}x."
+    )
+
+
+def main() -> None:
+    parser = common_arguments(__doc__.splitlines()[0])
+    args = parser.parse_args()
+    result = run(measure(2 if args.quick else 5))
+    publish(NAME, result, render(result), quick=args.quick)
+
+
+if __name__ == "__main__":
+    main()
