@@ -491,6 +491,12 @@ def _headline_lines() -> list[str]:
             f"{h['collect_rss_mb']:.0f} MB); event-loop lag p99 **{h['lag_p99_ms']:.0f} ms** "
             f"while decoding (target < 50 ms: {_met(t['lag_met'])}; {r['mode']} run)."
         )
+        if "export_growth" in h:
+            growth = ", ".join(f"{fmt} {g:.2f}x" for fmt, g in h["export_growth"].items())
+            lines[-1] += (
+                f" Exporting them, peak RSS grows {growth} "
+                f"(target 1.2x: {_met(t['export_growth_met'])})."
+            )
     return lines
 
 

@@ -7,15 +7,17 @@ Python process (``--child``) so that each peak RSS (``ru_maxrss``) is its own:
 - ``floor``: raw aiohttp + orjson dicts, streamed page after page, for comparison;
 - ``stream``: refiner_async, ``async for`` over typed models, ``max_concurrency=8``, page numbers;
 - ``collect``: refiner_async ``.collect()`` of the smaller count into a list, for contrast;
-- ``export-jsonl``, ``export-csv``: ``refiner_async.export()`` of the smaller count to a file (each
-  page written, fsynced and checkpointed; the CSV converted at the end): how long the export holds
-  the loop of an application sharing it.
+- ``export-jsonl``, ``export-csv``, ``export-parquet``: ``refiner_async.export()`` of each count
+  to a file (pages written as they arrive, checkpointed every second; CSV and Parquet converted at
+  the end): how long the export holds the loop of an application sharing it, and whether its peak
+  RSS grows with the export.
 
 While the SDK streams, a heartbeat task asks to wake every 10 ms and records how late it wakes:
 that lateness is how long decoding (or anything else) held the event loop. Targets: the larger
-export's peak RSS within 1.2x of the smaller's; heartbeat lag p99 under 50 ms.
+stream's and each larger export's peak RSS within 1.2x of the smaller's; heartbeat lag p99 under
+50 ms.
 
-Run: ``python benchmarks/memory.py [--quick]``; ``--export-only [--small N]`` runs just the two
+Run: ``python benchmarks/memory.py [--quick]``; ``--export-only [--small N]`` runs just the three
 export rows against an emulator of N responses (100,000 by default) and prints them.
 """
 
@@ -37,6 +39,7 @@ NAME = "memory"
 GROWTH_TARGET = 1.2
 LAG_TARGET_MS = 50.0
 HEARTBEAT = 0.010  # seconds between heartbeats
+FORMATS = ("jsonl", "csv", "parquet")
 
 
 def peak_rss_mb() -> float:
@@ -175,10 +178,10 @@ def measure(small: int, large: int) -> dict[str, Any]:
             spawn("floor", small, url, key),
             spawn("stream", small, url, key),
             spawn("collect", small, url, key),
-            spawn("export-jsonl", small, url, key),
-            spawn("export-csv", small, url, key),
+            *(spawn(f"export-{fmt}", small, url, key) for fmt in FORMATS),
             spawn("floor", large, url, key),
             spawn("stream", large, url, key),
+            *(spawn(f"export-{fmt}", large, url, key) for fmt in FORMATS),
         ]
         build = server.build_seconds
     for r in runs:
@@ -189,6 +192,18 @@ def measure(small: int, large: int) -> dict[str, Any]:
     stream_large = next(r for r in runs if r["mode"] == "stream" and r["items"] == large)
     collect = next(r for r in runs if r["mode"] == "collect")
     growth = stream_large["peak_rss_mb"] / stream_small["peak_rss_mb"]
+    export_growth = {
+        fmt: round(
+            next(r for r in runs if r["mode"] == f"export-{fmt}" and r["items"] == large)[
+                "peak_rss_mb"
+            ]
+            / next(r for r in runs if r["mode"] == f"export-{fmt}" and r["items"] == small)[
+                "peak_rss_mb"
+            ],
+            3,
+        )
+        for fmt in FORMATS
+    }
     lag_p99 = max(stream_small["lag_ms"]["p99"], stream_large["lag_ms"]["p99"])
     return {
         "small": small,
@@ -202,6 +217,7 @@ def measure(small: int, large: int) -> dict[str, Any]:
             "large_rss_mb": stream_large["peak_rss_mb"],
             "collect_rss_mb": collect["peak_rss_mb"],
             "growth": round(growth, 3),
+            "export_growth": export_growth,
             "lag_p99_ms": lag_p99,
             "lag_max_ms": max(stream_small["lag_ms"]["max"], stream_large["lag_ms"]["max"]),
             "longest_pass_cpu_ms": max(
@@ -211,6 +227,7 @@ def measure(small: int, large: int) -> dict[str, Any]:
         "target": {
             "growth_max": GROWTH_TARGET,
             "growth_met": growth <= GROWTH_TARGET,
+            "export_growth_met": max(export_growth.values()) <= GROWTH_TARGET,
             "lag_p99_ms_max": LAG_TARGET_MS,
             "lag_met": lag_p99 < LAG_TARGET_MS,
         },
@@ -225,6 +242,7 @@ def render(result: dict[str, Any]) -> str:
         "collect": "refiner_async, .collect() into a list",
         "export-jsonl": "refiner_async, export() to JSON Lines",
         "export-csv": "refiner_async, export() to CSV",
+        "export-parquet": "refiner_async, export() to Parquet",
     }
     rows = []
     for r in result["runs"]:
@@ -252,7 +270,9 @@ def render(result: dict[str, Any]) -> str:
     )
     tail = (
         f"\n\nTargets: streaming {h['large_items']:,} within {t['growth_max']}x of "
-        f"{h['small_items']:,}: {h['growth']:.2f}x, {verdict(t['growth_met'])}; "
+        f"{h['small_items']:,}: {h['growth']:.2f}x, {verdict(t['growth_met'])}; exporting "
+        + ", ".join(f"{fmt} {g:.2f}x" for fmt, g in h["export_growth"].items())
+        + f", {verdict(t['export_growth_met'])}; "
         f"heartbeat lag p99 under {t['lag_p99_ms_max']:g} ms while decoding: "
         f"{h['lag_p99_ms']:.1f} ms (max {h['lag_max_ms']:.1f} ms), {verdict(t['lag_met'])}; "
         f"the longest loop pass took {h['longest_pass_cpu_ms']:.1f} ms of CPU."
@@ -275,7 +295,7 @@ def main() -> None:
     parser = common_arguments(__doc__.splitlines()[0])
     parser.add_argument(
         "--child",
-        choices=["baseline", "floor", "stream", "collect", "export-jsonl", "export-csv"],
+        choices=["baseline", "floor", "stream", "collect", *(f"export-{f}" for f in FORMATS)],
     )
     parser.add_argument("--export-only", action="store_true", help="only the export rows")
     parser.add_argument("--items", type=int, default=0)
@@ -291,8 +311,8 @@ def main() -> None:
     small = args.small or (20_000 if args.quick else 100_000)
     if args.export_only:
         with emulator(responses=small, startup_timeout=900) as server:
-            for mode in ("export-jsonl", "export-csv"):
-                print(json.dumps(spawn(mode, small, server.base_url, server.api_key)))
+            for fmt in FORMATS:
+                print(json.dumps(spawn(f"export-{fmt}", small, server.base_url, server.api_key)))
         return
     large = args.large or (200_000 if args.quick else 1_000_000)
     result = measure(small, large)

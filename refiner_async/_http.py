@@ -268,14 +268,20 @@ class HTTPCore:
             except errors.RefinerError as error:
                 if isinstance(error, errors._RequestError):
                     error.attempts = attempt
-                if isinstance(error, errors.RateLimitError):
-                    self.stats.rate_limited += 1
                 wait = None
                 if attempt <= self._policy.max_retries and should_retry(
                     error, idempotent=idempotent
                 ):
                     wait = retry_wait(error, attempt, self._policy)
-                if wait is None or (deadline is not None and loop.time() + wait >= deadline):
+                if wait is not None and deadline is not None and loop.time() + wait >= deadline:
+                    wait = None
+                if isinstance(error, errors.RateLimitError):
+                    self.stats.rate_limited += 1
+                    # One cooldown for every caller (or for the contact the call names), then a
+                    # pace, whether this call retries or not.
+                    self._limiter.throttled(shared_cooldown(error, wait, self._policy), user=user)
+                    await self._limiter.publish_pause()  # now, not when a caller next comes by
+                if wait is None:
                     raise surfaced_error(  # noqa: B904
                         error, idempotent=idempotent, maybe_applied=maybe_applied
                     )
@@ -292,9 +298,6 @@ class HTTPCore:
                 )
                 if isinstance(error, errors.RateLimitError):
                     self.stats.rate_limit_wait += wait
-                    # One cooldown for every caller (or for the contact the call names), then a pace.
-                    self._limiter.throttled(shared_cooldown(error, wait, self._policy), user=user)
-                    await self._limiter.publish_pause()  # now, not when a caller next comes by
                 await asyncio.sleep(wait)
 
     async def _attempt(

@@ -15,7 +15,8 @@ Every request of a client passes :meth:`Limiter.slot` once per attempt, meeting 
 The buckets of 1 and 4 and the cooldown live in a :class:`~refiner_async._ratestore.RateStore`:
 the client's own in-process store, or one shared by many clients and processes (Redis). Each is
 one atomic reservation that says how long to wait; the caller then sleeps here. A 429 pauses the
-store's scope too, so that everyone sharing it holds back. With a ``deadline``, a call whose wait
+store's scope too, so that everyone sharing it holds back; a contact's own 429 pauses that
+contact's bucket in the store, so that every client sharing it holds back its calls naming him. With a ``deadline``, a call whose wait
 in 1-5 would pass it is declined (:class:`QueueDeadline`) without taking a turn.
 
 A request that got its turn in 4 or 5 while a cooldown began waits for the cooldown and queues
@@ -202,6 +203,7 @@ class Limiter:
             0.0  # loop time the last cooldown ended: replies before it measure nothing
         )
         self._user_paused: dict[str, float] = {}  # contact -> loop time its own 429 pause ends
+        self._users_unpublished: set[str] = set()  # contacts whose pause the store has not seen
         self._refused_users: deque[tuple[float, str]] = deque()  # (loop time, contact) of 429s
 
     def pause(self, seconds: float) -> None:
@@ -238,6 +240,7 @@ class Limiter:
             others = self._note_refused(user, now)
             if not key_wide(user, others):
                 self._user_paused[user] = max(self._user_paused.get(user, 0.0), now + seconds)
+                self._users_unpublished.add(user)
                 return
         first = now >= self._paused_until
         if first:
@@ -300,12 +303,19 @@ class Limiter:
         return max(0.0, until - asyncio.get_running_loop().time())
 
     async def publish_pause(self) -> None:
-        """Write this client's pause to the store, so that everyone sharing it holds back too
-        (once per pause: later calls until the next pause return at once)."""
+        """Write this client's pauses to the store, so that everyone sharing it holds back too
+        (once per pause: later calls until the next pause return at once). A contact's own pause
+        goes to that contact's bucket, which every client limiting per user takes a turn in."""
+        loop = asyncio.get_running_loop()
+        while self._users_unpublished:
+            user = self._users_unpublished.pop()
+            left = self._user_paused.get(user, 0.0) - loop.time()
+            if left > 0 and self._per_user_rate is not None:
+                user_bucket = bucket(self._user_name(user), self._per_user_rate)
+                await self._store.pause(self._scope, left, bucket=user_bucket)
         if not self._unpublished:
             return
         self._unpublished = False
-        loop = asyncio.get_running_loop()
         left = self._paused_until - loop.time()
         if left > 0:
             self._note_store_pause(await self._store.pause(self._scope, left), loop.time())

@@ -3,7 +3,8 @@
 Each reservation is one ``EVALSHA`` of :data:`RESERVE_LUA`, which restates
 :func:`refiner_async._ratestore.gcra` on Redis's own clock (``TIME``, in microseconds), so that the
 workers' clocks never matter. It returns the wait as a string (Lua would truncate a number). A
-pause is :data:`PAUSE_LUA`: extend-only, with a PX TTL. Every key is
+pause (of the scope, or of one bucket: a contact's) is :data:`PAUSE_LUA`: extend-only, with a PX
+TTL. Every key is
 ``<prefix>:{<scope>}:<name>``: the ``{scope}`` tag (a hash of the API key) keeps one key's buckets
 in one Redis Cluster slot, as a multi-key script needs.
 
@@ -62,17 +63,20 @@ end
 return {1, wait, paused}
 """
 
-# KEYS[1]: the scope's pause; ARGV[1]: its length in microseconds. Returns the pause left (string).
+# KEYS[1]: the scope's pause, or a bucket; ARGV[1]: the pause's length in microseconds; ARGV[2]:
+# the bucket's tolerance in microseconds (0 for the scope's pause: its value is when it ends; a
+# bucket's is its TAT, whose turn comes a tolerance earlier). Returns the pause left (string).
 PAUSE_LUA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local length = tonumber(ARGV[1])
+local offset = tonumber(ARGV[2])
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-if now + length > current then
-  current = now + length
-  redis.call('SET', KEYS[1], string.format('%.0f', current), 'PX', math.floor(length / 1000) + 1)
+if now + length + offset > current then
+  current = now + length + offset
+  redis.call('SET', KEYS[1], string.format('%.0f', current), 'PX', math.floor((current - now) / 1000) + 1)
 end
-return string.format('%.0f', current - now)
+return string.format('%.0f', math.max(0, current - offset - now))
 """
 
 
@@ -199,12 +203,14 @@ class RedisRateStore:
         granted, wait, paused = reply
         return Reservation(int(granted) == 1, int(wait) / _US, int(paused) / _US)
 
-    async def pause(self, scope: str, seconds: float) -> float:
-        """Extend the scope's pause in Redis to ``seconds`` from now (Redis's now)."""
-        self._fallback.pause_now(scope, seconds)  # also held here, should Redis fail meanwhile
-        reply = await self._call(
-            self._pause_script, [self.key(scope, "pause")], [round(seconds * _US)]
-        )
+    async def pause(self, scope: str, seconds: float, *, bucket: Bucket | None = None) -> float:
+        """Extend the scope's pause (or ``bucket``'s) in Redis to ``seconds`` from now (Redis's
+        now)."""
+        # also held here, should Redis fail meanwhile
+        self._fallback.pause_now(scope, seconds, bucket=bucket)
+        key = self.key(scope, "pause" if bucket is None else bucket.name)
+        offset = 0 if bucket is None else round(bucket.tolerance * _US)
+        reply = await self._call(self._pause_script, [key], [round(seconds * _US), offset])
         if reply is None:
             self.stats.fallback_calls += 1
             return seconds

@@ -75,9 +75,11 @@ class RateStore(Protocol):
         pause. Declines, reserving nothing, when the wait would exceed ``max_wait`` seconds."""
         ...
 
-    async def pause(self, scope: str, seconds: float) -> float:
+    async def pause(self, scope: str, seconds: float, *, bucket: Bucket | None = None) -> float:
         """Hold the scope back for ``seconds`` from now; extends a pause, never shortens it.
-        Returns the seconds the pause now has left."""
+        Returns the seconds the pause now has left. With ``bucket``, hold back only the turns
+        taken in that bucket (a contact's own 429): its next turn comes ``seconds`` from now at
+        the earliest."""
         ...
 
 
@@ -174,15 +176,22 @@ class InProcessRateStore:
                 self._forget_idle(states, now)
         return reservation
 
-    async def pause(self, scope: str, seconds: float) -> float:
-        return self.pause_now(scope, seconds)
+    async def pause(self, scope: str, seconds: float, *, bucket: Bucket | None = None) -> float:
+        return self.pause_now(scope, seconds, bucket=bucket)
 
-    def pause_now(self, scope: str, seconds: float) -> float:
+    def pause_now(self, scope: str, seconds: float, *, bucket: Bucket | None = None) -> float:
         """:meth:`pause` without a coroutine."""
         now = self._now()
-        until = max(self._paused.get(scope, 0.0), now + seconds)
-        self._paused[scope] = until
-        return max(0.0, until - now)
+        if bucket is None:
+            until = max(self._paused.get(scope, 0.0), now + seconds)
+            self._paused[scope] = until
+            return max(0.0, until - now)
+        # A bucket's next turn comes at its TAT less its tolerance: move the TAT past the pause.
+        states = self._tats.setdefault(scope, OrderedDict())
+        tat = max(states.get(bucket.name, 0.0), now + seconds + bucket.tolerance)
+        states[bucket.name] = tat
+        states.move_to_end(bucket.name)
+        return max(0.0, tat - bucket.tolerance - now)
 
     def _forget_idle(self, states: OrderedDict[str, float], now: float) -> None:
         """Drop buckets back at rest (a TAT in the past is the same as no state), then the least

@@ -103,14 +103,21 @@ def retry_wait(
     return 0.0 if _instant else float(wait)
 
 
-def shared_cooldown(error: errors.RateLimitError, wait: float, policy: RetryPolicy) -> float:
-    """How long a 429 holds back every caller of the client (the caller itself waits ``wait``).
+def shared_cooldown(error: errors.RateLimitError, wait: float | None, policy: RetryPolicy) -> float:
+    """How long a 429 holds back every caller of the client (the caller itself waits ``wait``;
+    None: it does not retry).
 
     The server's Retry-After is for everyone; without one, the refused call's own backoff grows
     with its attempts, and a caller on its fifth attempt would otherwise hold all the others for up
-    to :attr:`RetryPolicy.cap` seconds: everyone else waits at most the first retry's ceiling.
+    to :attr:`RetryPolicy.cap` seconds: everyone else waits at most the first retry's ceiling. A
+    call that gives up still holds the others back: for the Retry-After (at most
+    :attr:`RetryPolicy.max_retry_after`), or the first retry's ceiling.
     """
-    return wait if error.retry_after is not None else min(wait, policy.base)
+    hint = error.retry_after
+    if wait is None:
+        wait = policy.base if hint is None else min(hint, policy.max_retry_after)
+        return 0.0 if _instant else wait
+    return wait if hint is not None else min(wait, policy.base)
 
 
 def surfaced_error(

@@ -347,7 +347,7 @@ async def _run(
             state = writer.state
         if fmt != "jsonl":
             report("converting")
-        await thread.run(_finish, files, fmt, model, page_length, state)
+        await thread.run(_finish, files, fmt, model, state)
     except OSError as exc:
         if exc.errno not in _NO_ROOM:
             raise
@@ -498,9 +498,7 @@ def _writing(path: Path) -> Iterator[None]:
         raise
 
 
-def _finish(
-    files: ExportFiles, fmt: str, model: type, rows_per_group: int, state: Checkpoint
-) -> None:
+def _finish(files: ExportFiles, fmt: str, model: type, state: Checkpoint) -> None:
     """Mark ``state`` complete, turn the partial file into the output, then drop the checkpoint.
 
     Each step leaves a state that ``_prepare`` recognises if the process stops right after it: the
@@ -518,9 +516,7 @@ def _finish(
                 if fmt == "csv":
                     write_csv(files.partial, files.converting, model)
                 else:
-                    write_parquet(
-                        files.partial, files.converting, model, rows_per_group=rows_per_group
-                    )
+                    write_parquet(files.partial, files.converting, model)
                 _sync(files.converting)
             files.partial.unlink()
     if fmt != "jsonl" and files.converting.exists():

@@ -6,8 +6,8 @@ JSON Lines file, one line at a time (memory stays bounded by one row group):
 
 1. collect the columns, starting from the model's fields so that even an empty export has them
    (and, for Parquet, the kinds of their values);
-2. write the rows: CSV through the ``csv`` module, Parquet one row group per ``rows_per_group`` rows
-   through ``pyarrow.parquet.ParquetWriter``.
+2. write the rows: CSV through the ``csv`` module, Parquet in row groups of ``ROWS_PER_GROUP``
+   rows through ``pyarrow.parquet.ParquetWriter``.
 
 Column rules (the same for CSV and Parquet):
 
@@ -344,8 +344,17 @@ def _zoned(values: Any) -> bool:
     return len(first) > 19 and first[10] == "T"
 
 
-def write_parquet(source: Path, target: Path, model: type, *, rows_per_group: int) -> int:
-    """Write the JSON Lines file ``source`` as Parquet to ``target``; returns the number of rows."""
+#: Rows per Parquet row group: few enough to hold as Python values, many enough that the file's
+#: metadata (a few tens of KB per row group, held until the file is closed) stays small.
+ROWS_PER_GROUP = 5_000
+
+
+def write_parquet(
+    source: Path, target: Path, model: type, *, rows_per_group: int | None = None
+) -> int:
+    """Write the JSON Lines file ``source`` as Parquet to ``target`` in row groups of
+    ``rows_per_group`` rows (default :data:`ROWS_PER_GROUP`); returns the number of rows."""
+    group = rows_per_group or ROWS_PER_GROUP
     import pyarrow as pa  # type: ignore[import-untyped]
     import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
@@ -392,7 +401,7 @@ def write_parquet(source: Path, target: Path, model: type, *, rows_per_group: in
         for row in _rows(source):
             rows.append(columns.cells(row))
             count += 1
-            if len(rows) == rows_per_group:
+            if len(rows) == group:
                 flush(rows)
                 rows = []
         if rows or count == 0:

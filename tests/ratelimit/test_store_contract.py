@@ -113,6 +113,27 @@ async def test_pause_holds_every_turn_back_and_only_extends(store: RateStore) ->
     assert other_scope.wait == 0.0  # another key is not paused
 
 
+async def test_a_bucket_pause_holds_back_that_bucket_only(store: RateStore) -> None:
+    """A pause of one bucket (a contact's 429) delays that bucket's next turn, only extends, and
+    leaves the scope and the other buckets alone; after it the bucket keeps its rate."""
+    per_user = 100 / 60
+    refused, other = bucket("user:refused", per_user), bucket("user:other", per_user)
+    left = await store.pause("s", 2.0, bucket=refused)
+    shorter = await store.pause("s", 0.5, bucket=refused)
+    turn = await store.reserve("s", [refused], max_wait=None)
+    declined = await store.reserve("s", [refused], max_wait=1.0)
+    other_turn = await store.reserve("s", [other], max_wait=None)
+    key = await store.reserve("s", [bucket("key", RATE)], max_wait=None)
+    assert 1.9 <= left <= 2.0
+    assert shorter > 1.5
+    assert turn.granted
+    assert 1.5 < turn.wait <= 2.0
+    assert turn.paused == 0.0  # the scope itself is not paused
+    assert not declined.granted
+    assert declined.wait >= turn.wait + 1 / per_user - 0.1  # then at the bucket's own rate
+    assert other_turn.wait == key.wait == 0.0
+
+
 async def test_per_user_buckets_are_separate(store: RateStore) -> None:
     """One user's bucket being full holds back that user only; the key's bucket is not touched."""
     per_user = 100 / 60

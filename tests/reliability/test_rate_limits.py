@@ -16,6 +16,7 @@ from aiohttp import web
 from refiner_async import RateLimitError, RefinerClient
 from refiner_async._ratelimit import Limiter
 from refiner_async._retry import RetryPolicy, _ceiling
+from refiner_async.ratelimit import InProcessRateStore
 from refiner_async.testing import FakeRefiner
 from tests.conftest import call
 
@@ -250,3 +251,31 @@ async def test_a_contacts_429_does_not_hold_back_other_contacts(
     # The busy contact's calls in flight met the limit once each; none retried inside its pause.
     assert all(e.status == 429 for e in hot_after)
     assert len(hot_after) <= 8 - 5
+
+
+async def test_a_contacts_429_holds_that_contact_back_in_every_client_sharing_the_store(
+    connect: Callable[..., Any], report: Callable[..., str]
+) -> None:
+    """Two clients share one store: once the server refuses a busy contact to the first, the second
+    holds its calls naming that contact back for the Retry-After (none reaches the server), while
+    its calls naming another contact go out at once."""
+    store = InProcessRateStore()
+    shared = {"rate_store": store, "per_user_rate_limit": 50.0, "max_retries": 0}
+    async with (
+        FakeRefiner(seed=12, contacts=150, per_user_limit=5) as fake,
+        connect(fake, **shared) as first,
+        connect(fake, **shared) as second,
+    ):
+        hot, other = [contact.uuid async for contact in first.contacts.list(max_items=2)]
+        calls = [first.contacts.get(uuid=hot) for _ in range(6)]
+        results = await asyncio.gather(*calls, return_exceptions=True)
+        refused_at = len(fake.journal.entries)
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(second.contacts.get(uuid=hot), 0.5)
+        answered = await second.contacts.get(uuid=other)
+    refusals = [r for r in results if isinstance(r, RateLimitError)]
+    later = [e.user for e in fake.journal.entries[refused_at:]]
+    report("shared contact pause", refused=len(refusals), later_requests=later)
+    assert len(refusals) == 1  # the sixth call: the server allows five a minute
+    assert answered.uuid == other
+    assert later == [other]  # the second client never sent the call naming the busy contact
