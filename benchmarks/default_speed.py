@@ -16,7 +16,7 @@ default 4,000 requests/min, 100 pages take at least 1.5 s whatever reads them.
 Targets: ``typed`` within 1.2x max(``script8``'s wall time, ``typed``'s own CPU time) at 30 and
 100 ms and no slower than ``naive`` at 0 ms; ``raw`` within 1.15x ``script8`` at every latency.
 
-Run: ``python benchmarks/default_speed.py [--quick]``.
+Run: ``python benchmarks/default_speed.py [--quick] [--responses N] [--rounds N]``.
 """
 
 from __future__ import annotations
@@ -24,17 +24,16 @@ from __future__ import annotations
 from typing import Any
 
 from _clients import floor_concurrent_export, naive_export, sdk_export
-from _common import alternate, common_arguments, emulator, publish, run, table, verdict
+from _common import alternate, emulator, run_export_benchmark, table, verdict
 
 NAME = "default_speed"
-RESPONSES = 100_000
 LATENCIES = (0.0, 0.030, 0.100)
 TYPED_TARGET = 1.2  # typed wall / max(script8 wall, typed CPU), at 30 and 100 ms
 RAW_TARGET = 1.15  # raw wall / script8 wall, at every latency
 
 
-async def one_latency(latency: float, rounds: int) -> dict[str, Any]:
-    with emulator(responses=RESPONSES, latency=latency) as server:
+async def one_latency(responses: int, latency: float, rounds: int) -> dict[str, Any]:
+    with emulator(responses=responses, latency=latency) as server:
         url, key = server.base_url, server.api_key
         contenders = {
             "script8": lambda: floor_concurrent_export(url, key),
@@ -46,8 +45,8 @@ async def one_latency(latency: float, rounds: int) -> dict[str, Any]:
         samples = await alternate(contenders, rounds=rounds, warmup=1, server=server)
     rows = {name: s.summary() for name, s in samples.items()}
     for name, row in rows.items():
-        if row["items"] != RESPONSES:
-            raise RuntimeError(f"{name} saw {row['items']} items, expected {RESPONSES}")
+        if row["items"] != responses:
+            raise RuntimeError(f"{name} saw {row['items']} items, expected {responses}")
     wall = {name: row["wall_s"]["median"] for name, row in rows.items()}
     typed_bound = max(wall["script8"], rows["typed"]["cpu_s_median"])
     typed_ratio = wall["typed"] / typed_bound
@@ -63,10 +62,10 @@ async def one_latency(latency: float, rounds: int) -> dict[str, Any]:
     }
 
 
-async def measure(rounds: int) -> dict[str, Any]:
-    runs = [await one_latency(latency, rounds) for latency in LATENCIES]
+async def measure(responses: int, rounds: int) -> dict[str, Any]:
+    runs = [await one_latency(responses, latency, rounds) for latency in LATENCIES]
     met = all(r["target"]["typed_met"] and r["target"]["raw_met"] for r in runs)
-    return {"responses": RESPONSES, "rounds": rounds, "runs": runs, "met": met}
+    return {"responses": responses, "rounds": rounds, "runs": runs, "met": met}
 
 
 def render(result: dict[str, Any]) -> str:
@@ -111,10 +110,7 @@ def render(result: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    parser = common_arguments(__doc__.splitlines()[0])
-    args = parser.parse_args()
-    result = run(measure(2 if args.quick else 5))
-    publish(NAME, result, render(result), quick=args.quick)
+    run_export_benchmark(NAME, __doc__.splitlines()[0], measure, render, rounds=(2, 5))
 
 
 if __name__ == "__main__":

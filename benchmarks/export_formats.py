@@ -18,7 +18,7 @@ The floors hold the whole table in memory, which the export does not (see the me
 Targets: JSON Lines at most 1.15x ``jsonl`` at no latency, CSV and Parquet at
 most 1.3x their floors.
 
-Run: ``python benchmarks/export_formats.py [--quick]``.
+Run: ``python benchmarks/export_formats.py [--quick] [--responses N] [--rounds N]``.
 """
 
 from __future__ import annotations
@@ -32,12 +32,11 @@ from typing import Any
 import aiohttp
 import orjson
 from _clients import QUERY, _auth
-from _common import alternate, common_arguments, emulator, publish, run, table, verdict
+from _common import alternate, emulator, run_export_benchmark, table, verdict
 
 from refiner_async import RefinerClient, export
 
 NAME = "export_formats"
-RESPONSES = 100_000
 TARGETS = {"jsonl": 1.15, "csv": 1.3, "parquet": 1.3}
 
 
@@ -129,8 +128,8 @@ async def sdk(base_url: str, api_key: str, out: Path, fmt: str) -> int:
     return summary.items
 
 
-async def measure(rounds: int) -> dict[str, Any]:
-    with emulator(responses=RESPONSES) as server, tempfile.TemporaryDirectory() as tmp:
+async def measure(responses: int, rounds: int) -> dict[str, Any]:
+    with emulator(responses=responses) as server, tempfile.TemporaryDirectory() as tmp:
         url, key, at = server.base_url, server.api_key, Path(tmp)
         contenders = {
             "sdk_jsonl": lambda: sdk(url, key, at / "s.jsonl", "jsonl"),
@@ -144,12 +143,12 @@ async def measure(rounds: int) -> dict[str, Any]:
         samples = await alternate(contenders, rounds=rounds, warmup=1, server=server)
     rows = {name: s.summary() for name, s in samples.items()}
     for name, row in rows.items():
-        if row["items"] != RESPONSES:
-            raise RuntimeError(f"{name} wrote {row['items']} items, expected {RESPONSES}")
+        if row["items"] != responses:
+            raise RuntimeError(f"{name} wrote {row['items']} items, expected {responses}")
     wall = {name: row["wall_s"]["median"] for name, row in rows.items()}
     ratios = {fmt: round(wall[f"sdk_{fmt}"] / wall[fmt], 3) for fmt in TARGETS}
     return {
-        "responses": RESPONSES,
+        "responses": responses,
         "rounds": rounds,
         "contenders": rows,
         "sdk_over_floor": ratios,
@@ -183,10 +182,7 @@ def render(result: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    parser = common_arguments(__doc__.splitlines()[0])
-    args = parser.parse_args()
-    result = run(measure(2 if args.quick else 5))
-    publish(NAME, result, render(result), quick=args.quick)
+    run_export_benchmark(NAME, __doc__.splitlines()[0], measure, render, rounds=(2, 5))
 
 
 if __name__ == "__main__":

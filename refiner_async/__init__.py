@@ -1,10 +1,10 @@
 """refiner_async: the async Python SDK for the Refiner customer-feedback and survey API."""
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ._client import RefinerClient
 from ._http import ClientStats, RawResponse
+from ._lazy import lazy_names
 from ._types import (
     NOT_GIVEN,
     FormState,
@@ -96,18 +96,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
-
+__getattr__, __dir__ = lazy_names(__name__, _LAZY)
 
 # Plain sorted order (the surface test pins it), where ruff would put constants first.
 __all__ = [  # noqa: RUF022
