@@ -37,7 +37,7 @@ from ._export import (
 )
 from ._export._progress import format_seconds, note
 from ._sync_files import WindowWritten, sync_to_files
-from ._types import Include
+from ._types import Include, PaginationMode
 from ._version import __version__
 from .errors import (
     AuthenticationError,
@@ -72,6 +72,7 @@ FLAGS = {
     "include_config": "--include-config",
     "page_length": "--page-length",
     "max_items": "--max-items",
+    "pagination": "--pagination",
     "api_key": "--api-key",
     "base_url": "--base-url",
     "start": "--since",
@@ -353,6 +354,14 @@ def _read_key(path: Path) -> str:
 @click.option("--include-config", is_flag=True, help="Forms: the survey configuration.")
 @click.option("--page-length", **PAGE_LENGTH)
 @click.option("--max-items", type=click.IntRange(min=1), help="Stop after this many items.")
+@click.option(
+    "--pagination",
+    type=click.Choice(_validate.PAGINATION_MODES),
+    default="auto",
+    show_default=True,
+    help="Responses: auto reads long lists in date windows at once, pages as they arrive; "
+    "cursor keeps the server's order.",
+)
 @click.option("--base-url", **BASE_URL)
 @click.option(
     "--api-key",
@@ -375,6 +384,7 @@ def export_command(
     fmt: str | None,
     page_length: int,
     max_items: int | None,
+    pagination: PaginationMode,
     base_url: str,
     api_key: str | None,
     api_key_file: Path | None,
@@ -385,8 +395,8 @@ def export_command(
 ) -> None:
     """Export RESOURCE (responses, contacts, forms or segments) to FILE.
 
-    Pages are written as they arrive, with a checkpoint beside FILE after each one; FILE appears
-    only when the export is complete. After an interruption, run the same command with --resume.
+    Pages are written as they arrive and checkpointed beside FILE every second; FILE appears only
+    when the export is complete. After an interruption, run the same command with --resume.
     """
     filters = _filters(resource, given)
     if api_key_file is not None:
@@ -408,6 +418,7 @@ def export_command(
                     format=_format_of(out, fmt),
                     page_length=page_length,
                     max_items=max_items,
+                    pagination=pagination,
                     resume=resume,
                     overwrite=overwrite,
                     progress=progress,

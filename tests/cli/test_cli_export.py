@@ -75,6 +75,25 @@ def test_filter_flags(
     assert "5 pages" in result.stdout
 
 
+@pytest.mark.parametrize("pagination", ["cursor", "windows"])
+def test_pagination_flag(
+    pagination: str, tmp_path: Path, runner: CliRunner, served: FakeRefiner, connect: list[str]
+) -> None:
+    """--pagination cursor writes the responses in the server's order; windows holds the same
+    responses, each once, in the order its pages arrived."""
+    out = tmp_path / "r.jsonl"
+    args = ["export", "responses", "-o", str(out), "--include", "all", "--page-length", "20"]
+    result = runner.invoke(cli, [*args, "--pagination", pagination, *connect])
+    assert result.exit_code == 0, result.output
+    written = uuids(out, "jsonl")
+    server_order = served.live_response_uuids("all")
+    if pagination == "cursor":
+        assert written == server_order
+    else:
+        assert sorted(written) == sorted(server_order)
+        assert written != server_order
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -101,6 +120,8 @@ def test_bad_value_names_the_flag(tmp_path: Path, runner: CliRunner, connect: li
         cli, ["export", "responses", "-o", str(out), "--since", "soon", *connect]
     )
     one_line_error(result, 2, "--since: ")
+    forms = ["export", "forms", "-o", str(out), "--pagination", "cursor", *connect]
+    one_line_error(runner.invoke(cli, forms), 2, "--pagination: forms are read one way only")
     assert list(tmp_path.iterdir()) == []
 
 
