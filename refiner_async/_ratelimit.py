@@ -16,8 +16,9 @@ The buckets of 1 and 4 and the cooldown live in a :class:`~refiner_async._ratest
 the client's own in-process store, or one shared by many clients and processes (Redis). Each is
 one atomic reservation that says how long to wait; the caller then sleeps here. A 429 pauses the
 store's scope too, so that everyone sharing it holds back; a contact's own 429 pauses that
-contact's bucket in the store, so that every client sharing it holds back its calls naming him. With a ``deadline``, a call whose wait
-in 1-5 would pass it is declined (:class:`QueueDeadline`) without taking a turn.
+contact's bucket in the store, so that every client sharing it holds back its calls naming him.
+With a ``deadline``, a call whose wait in 1-5 would pass it is declined (:class:`QueueDeadline`)
+without taking a turn.
 
 A request that got its turn in 4 or 5 while a cooldown began waits for the cooldown and queues
 again, so that the callers leave at the pace when it ends, not all together into another 429.

@@ -1,6 +1,6 @@
-"""One iteration of a listing: the first page, then the mode ``"auto"`` picks, by page number or by
-cursor, a page-number reading handing over to cursors after a repair. The reasoning is in
-``docs/design/pagination.md``."""
+"""One iteration of a listing: the first page, then the mode ``"auto"`` picks (date windows, page
+numbers or cursor), a page-number reading handing over to cursors after a repair. The reasoning is
+in ``docs/design/pagination.md``."""
 
 from __future__ import annotations
 
