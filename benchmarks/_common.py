@@ -429,6 +429,18 @@ def _headline_lines() -> list[str]:
             f"{at[30]['raw_over_script8']:.2f}x / {at[100]['raw_over_script8']:.2f}x the script at "
             f"0 / 30 / 100 ms (target 1.15x; all targets {_met(r['met'])}; {r['mode']} run)."
         )
+    r = load_result("export_formats")
+    if r:
+        ratio, slow = r["sdk_over_floor"], r["latency"]
+        met = all(r["target"].values())
+        lines.append(
+            f"- `export()` of {r['responses']:,} responses against hand-written scripts writing "
+            f"the same file: JSON Lines **{ratio['jsonl']:.2f}x** (target 1.15x), CSV "
+            f"**{ratio['csv']:.2f}x** and Parquet **{ratio['parquet']:.2f}x** (target 1.3x); JSON "
+            f"Lines {slow['sdk_over_jsonl8']:.2f}x an 8-concurrent script at "
+            f"{slow['latency_s'] * 1000:.0f} ms per request (target 1.2x; all targets "
+            f"{_met(met)}; {r['mode']} run)."
+        )
     r = load_result("key_saturation")
     if r:
         lines.append(

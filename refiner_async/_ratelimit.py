@@ -24,8 +24,9 @@ A request that got its turn in 4 or 5 while a cooldown began waits for the coold
 again, so that the callers leave at the pace when it ends, not all together into another 429.
 
 A client not told the server's limit learns a pace from its 429s (:func:`ceiling_after_429`,
-:func:`rate_after_429`, :func:`about_rate`, :func:`grown_rate`, :func:`probed_ceiling`); how, and
-why the buckets have the shape of :func:`bucket_shape`: ``docs/design/limiter.md``.
+:func:`rate_after_429`, :func:`cycle_rate`, :func:`about_rate`, :func:`grown_rate`,
+:func:`probed_ceiling`); how, and why the buckets have the shape of :func:`bucket_shape`:
+``docs/design/limiter.md``.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ __all__ = [
     "bucket",
     "bucket_shape",
     "ceiling_after_429",
+    "cycle_rate",
     "grown_rate",
     "key_wide",
     "probed_ceiling",
@@ -57,6 +59,7 @@ CEILING_SPAN = 0.5  # a 429 sets a ceiling only from replies spread over at leas
 HOLD = 0.96  # the share of the ceiling the learned pace keeps to
 GROWTH = 2.0  # a learned pace below its hold grows by this factor per second of sending
 NOT_ABOUT_RATE = 0.5  # a 429 at less than this share of the ceiling is not about the rate
+STEP_DOWN = 0.9  # the pace after a 429 too soon after resuming to measure, as a share of the last
 PROBE_SECONDS = 200.0  # seconds without a 429 after which a ceiling is probed at twice its measure
 
 
@@ -76,6 +79,18 @@ def ceiling_after_429(replied: int, seconds: float) -> float | None:
 
     Only a stretch of at least :data:`CEILING_SPAN` measures a rate; over a shorter one (the
     handful of replies to a first burst) it is None, and the ceiling known before stands.
+    """
+    return replied / seconds if seconds >= CEILING_SPAN else None
+
+
+def cycle_rate(replied: int, seconds: float) -> float | None:
+    """The server's rate as a whole cycle shows it: ``replied`` replies over the ``seconds`` from
+    the first 429 of one cooldown to that of the next, the pause included (None: a cycle too short
+    to tell, under :data:`CEILING_SPAN`).
+
+    It measures a 429 that came too soon after a cooldown for the second before it to say anything
+    (a server with a burst lets a handful of replies through at once, then refuses): what the
+    server let through over the cycle is what it takes, whatever its burst.
     """
     return replied / seconds if seconds >= CEILING_SPAN else None
 
@@ -203,6 +218,9 @@ class Limiter:
         self._resumed_at = (
             0.0  # loop time the last cooldown ended: replies before it measure nothing
         )
+        self._replies_total = 0  # replies (not 429s) so far
+        self._cycle: tuple[float, int] | None = None  # loop time and replies_total at the last
+        # cooldown's first 429
         self._user_paused: dict[str, float] = {}  # contact -> loop time its own 429 pause ends
         self._users_unpublished: set[str] = set()  # contacts whose pause the store has not seen
         self._refused_users: deque[tuple[float, str]] = deque()  # (loop time, contact) of 429s
@@ -244,8 +262,13 @@ class Limiter:
                 self._users_unpublished.add(user)
                 return
         first = now >= self._paused_until
+        cycle = None  # the reply rate since the last cooldown began, pause included
         if first:
             self._resumed_at = self._paused_until
+            if self._cycle is not None:
+                began, replies = self._cycle
+                cycle = cycle_rate(self._replies_total - replies, now - began)
+            self._cycle = (now, self._replies_total)
         self.pause(seconds)
         self._forget_before(max(now - RATE_SPAN, self._resumed_at))
         if not first or not self._replied:  # no reply yet: nothing to learn a pace from
@@ -256,6 +279,11 @@ class Limiter:
         if not about_rate(replied, span, self._ceiling):
             return
         measured = ceiling_after_429(replied, span)
+        if measured is None and self._pace is not None:  # refused again right after resuming
+            # The second before says nothing (a burst let a handful through at once). Without a
+            # ceiling, the cycle since the last cooldown began measures what the server takes;
+            # below a known one, its rate dropped: step down.
+            measured = cycle if self._ceiling is None else STEP_DOWN * self._pace.rate / HOLD
         if measured is not None:  # the latest measure replaces the ceiling, lower or higher
             self._ceiling, self._ceiling_at = measured, self._paused_until
         self._paced_since = self._paused_until  # the pace grows with the time spent sending at it
@@ -275,6 +303,7 @@ class Limiter:
         """The server replied to a request without refusing it; a learned pace grows while none is refused."""
         now = asyncio.get_running_loop().time()
         self._replied.append(now)
+        self._replies_total += 1
         self._forget_before(now - RATE_SPAN)
         if self._pace is None or now <= self._paced_since:
             return
