@@ -113,15 +113,15 @@ def _kind(value: Any) -> str:
 class Columns:
     """The columns of a table, grown row by row from the model's fields and the rows seen."""
 
-    def __init__(self, model: type, *, kinds: bool = True) -> None:
+    def __init__(self, model: type, *, with_kinds: bool = True) -> None:
         self._root = _Node()
         _seed(self._root, model)
-        self._kinds = kinds  # False: only which keys hold values, not their kinds (CSV)
+        self._with_kinds = with_kinds  # False: which keys hold values, not their kinds (CSV)
         self._width: int | None = None  # columns numbered so far (None: not since observe())
 
     def observe(self, row: Mapping[str, Any]) -> None:
         """Add the keys and value kinds of one row (an object as the API sends it)."""
-        _observe(self._root, row, self._kinds)
+        _observe(self._root, row, self._with_kinds)
         self._width = None
 
     def timestamps(self) -> list[int]:
@@ -133,12 +133,16 @@ class Columns:
         return [name for name, _ in self._leaves()]
 
     def _leaves(self) -> list[tuple[str, _Node]]:
+        """The columns in order, each with its node, which learns its position (``index``; -1 for
+        an object that is not a column itself)."""
         out: list[tuple[str, _Node]] = []
 
         def walk(node: _Node, prefix: str) -> None:
             for key, child in node.children.items():
                 name = prefix + key
+                child.index = -1
                 if not child.children or child.kinds:
+                    child.index = len(out)
                     out.append((name, child))
                 walk(child, name + ".")
 
@@ -149,20 +153,10 @@ class Columns:
         """One row's values for the columns, in the order of :meth:`names` (None where the row
         has no value)."""
         if self._width is None:
-            self._width = self._number(self._root, 0)
+            self._width = len(self._leaves())
         out: list[Any] = [None] * self._width
         _fill(self._root, row, out)
         return out
-
-    def _number(self, node: _Node, index: int) -> int:
-        """Give every column under ``node`` its position, from ``index`` on; the next one."""
-        for child in node.children.values():
-            child.index = -1
-            if not child.children or child.kinds:
-                child.index = index
-                index += 1
-            index = self._number(child, index)
-        return index
 
     def kinds(self) -> list[tuple[str, str]]:
         """Each column with the kind of its values: timestamp, bool, int, float, str, or text
@@ -197,55 +191,58 @@ _SHAPES = 64
 _Again = list[tuple[int, _Node, bool]]
 
 
-def _observe(node: _Node, row: Mapping[str, Any], kinds: bool, depth: int = 1) -> None:
-    """Add the keys (and, with ``kinds``, the kinds of the values) of ``row`` under ``node``."""
+def _observe(node: _Node, row: Mapping[str, Any], with_kinds: bool, depth: int = 1) -> None:
+    """Add the keys (and, ``with_kinds``, the kinds of the values) of ``row`` under ``node``."""
     values = tuple(row.values())
     shape = (tuple(row), tuple(map(type, values)))
     again = node.shapes.get(shape)
     if again is None:
-        _observe_each(node, row, kinds, depth)
+        _observe_each(node, row, with_kinds, depth)
         if len(node.shapes) < _SHAPES:
-            node.shapes[shape] = _again(node, row, kinds, depth)
+            node.shapes[shape] = _again(node, row, with_kinds, depth)
         return
     for i, child, nested in again:
-        value = values[i]
         if nested:
-            _observe(child, value, kinds, depth + 1)
-        elif child.declared == "timestamp":
-            if (kind := _timestamp_kind(value)) is not None:
-                child.kinds.add(kind)
+            _observe(child, values[i], with_kinds, depth + 1)
         else:
-            child.kinds.add(_kind(value))
+            _note(child, values[i], with_kinds)
 
 
-def _again(node: _Node, row: Mapping[str, Any], kinds: bool, depth: int) -> _Again:
+def _again(node: _Node, row: Mapping[str, Any], with_kinds: bool, depth: int) -> _Again:
     out: _Again = []
     for i, (key, value) in enumerate(row.items()):
         child = node.children[key]
         if type(value) is dict and depth < MAX_COLUMN_DEPTH:
             out.append((i, child, True))
-        elif kinds and value is not None and (child.declared == "timestamp" or type(value) is int):
+        elif (
+            with_kinds
+            and value is not None
+            and (child.declared == "timestamp" or type(value) is int)
+        ):
             out.append((i, child, False))
     return out
 
 
-def _observe_each(node: _Node, row: Mapping[str, Any], kinds: bool, depth: int) -> None:
+def _observe_each(node: _Node, row: Mapping[str, Any], with_kinds: bool, depth: int) -> None:
     children = node.children
     for key, value in row.items():
         child = children.get(key)
         if child is None:
             child = children[key] = _Node()
         if type(value) is dict and depth < MAX_COLUMN_DEPTH:
-            _observe(child, value, kinds, depth + 1)  # an object without keys stays a column: "{}"
-        elif value is None:
-            continue
-        elif not kinds:
-            child.kinds.add("value")
-        elif child.declared == "timestamp":
-            if (kind := _timestamp_kind(value)) is not None:
-                child.kinds.add(kind)
-        else:
-            child.kinds.add(_kind(value))
+            _observe(child, value, with_kinds, depth + 1)  # an object without keys: "{}"
+        elif value is not None:
+            _note(child, value, with_kinds)
+
+
+def _note(node: _Node, value: Any, with_kinds: bool) -> None:
+    """Record that ``node`` holds a value that is not null (``with_kinds``: and its kind)."""
+    if not with_kinds:
+        node.kinds.add("value")
+    elif node.declared != "timestamp":
+        node.kinds.add(_kind(value))
+    elif (kind := _timestamp_kind(value)) is not None:
+        node.kinds.add(kind)
 
 
 def _fill(node: _Node, row: Mapping[str, Any], out: list[Any], depth: int = 1) -> None:
@@ -278,8 +275,8 @@ def _rows(source: Path) -> Iterator[dict[str, Any]]:
             yield orjson.loads(line)
 
 
-def _columns(source: Path, model: type, *, kinds: bool = True) -> Columns:
-    columns = Columns(model, kinds=kinds)
+def _columns(source: Path, model: type, *, with_kinds: bool = True) -> Columns:
+    columns = Columns(model, with_kinds=with_kinds)
     for row in _rows(source):
         columns.observe(row)
     return columns
@@ -321,7 +318,7 @@ def _remembering(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
 def write_csv(source: Path, target: Path, model: type) -> int:
     """Write the JSON Lines file ``source`` as CSV to ``target``; returns the number of rows."""
-    columns = _columns(source, model, kinds=False)
+    columns = _columns(source, model, with_kinds=False)
     names = columns.names()
     timestamps = columns.timestamps()
     count = 0
