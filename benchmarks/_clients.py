@@ -7,7 +7,7 @@ returns how many items it saw. They keep nothing: a pipeline would hand each ite
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Any
 
@@ -67,20 +67,37 @@ async def sdk_export(
 # --- plain aiohttp -----------------------------------------------------------------------------
 
 
+async def page_items(base_url: str, api_key: str, *, window: int = 1) -> AsyncIterator[list[Any]]:
+    """Every page's items: one aiohttp session, orjson, page after page, or pages 2..N fetched
+    ``window`` at a time and handed on as they arrive."""
+    async with aiohttp.ClientSession(headers=_auth(api_key)) as session:
+        gate = asyncio.Semaphore(window)
+
+        async def fetch(page: int) -> Any:
+            async with gate:
+                params = {**QUERY, "page": page}
+                async with session.get(f"{base_url}/responses", params=params) as r:
+                    r.raise_for_status()
+                    body = await r.read()
+            return orjson.loads(body)
+
+        first = await fetch(1)
+        yield first["items"]
+        later = range(2, first["pagination"]["last_page"] + 1)
+        if window == 1:
+            for page in later:
+                yield (await fetch(page))["items"]
+        else:
+            for done in asyncio.as_completed([fetch(p) for p in later]):
+                yield (await done)["items"]
+
+
 async def floor_export(base_url: str, api_key: str) -> int:
     """The raw floor: one aiohttp session, orjson, dicts, one page after the other."""
     n = 0
-    async with aiohttp.ClientSession(headers=_auth(api_key)) as session:
-        page, last = 1, 1
-        while page <= last:
-            async with session.get(f"{base_url}/responses", params={**QUERY, "page": page}) as r:
-                r.raise_for_status()
-                body = await r.read()
-            payload = orjson.loads(body)
-            for _ in payload["items"]:
-                n += 1
-            last = payload["pagination"]["last_page"]
-            page += 1
+    async for items in page_items(base_url, api_key):
+        for _ in items:
+            n += 1
     return n
 
 
@@ -102,24 +119,10 @@ async def bytes_only_export(base_url: str, api_key: str) -> int:
 
 async def floor_concurrent_export(base_url: str, api_key: str, *, window: int = 8) -> int:
     """The floor with pages 2..N fetched ``window`` at a time (the SDK's strategy, without models)."""
-    async with aiohttp.ClientSession(headers=_auth(api_key)) as session:
-        gate = asyncio.Semaphore(window)
-
-        async def fetch(page: int) -> Any:
-            async with gate:
-                params = {**QUERY, "page": page}
-                async with session.get(f"{base_url}/responses", params=params) as r:
-                    r.raise_for_status()
-                    body = await r.read()
-            return orjson.loads(body)
-
-        first = await fetch(1)
-        n = len(first["items"])
-        last = first["pagination"]["last_page"]
-        for done in asyncio.as_completed([fetch(p) for p in range(2, last + 1)]):
-            payload = await done
-            for _ in payload["items"]:
-                n += 1
+    n = 0
+    async for items in page_items(base_url, api_key, window=window):
+        for _ in items:
+            n += 1
     return n
 
 

@@ -23,15 +23,13 @@ Run: ``python benchmarks/export_formats.py [--quick] [--responses N] [--rounds N
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import tempfile
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import orjson
-from _clients import QUERY, _auth
+from _clients import page_items
 from _common import alternate, emulator, run_export_benchmark, table, verdict
 
 from refiner_async import RefinerClient, export
@@ -40,30 +38,6 @@ NAME = "export_formats"
 TARGETS = {"jsonl": 1.15, "csv": 1.3, "parquet": 1.3}
 LATENCY = 0.030  # seconds added to every request in the JSON Lines run with latency
 LATENCY_TARGET = 1.2  # export() to JSON Lines / the 8-page script, at LATENCY
-
-
-async def pages(base_url: str, api_key: str, window: int = 1) -> Any:
-    """Every page's items, ``window`` pages at a time (in the order they arrive)."""
-    async with aiohttp.ClientSession(headers=_auth(api_key)) as session:
-        gate = asyncio.Semaphore(window)
-
-        async def fetch(page: int) -> Any:
-            async with (
-                gate,
-                session.get(f"{base_url}/responses", params={**QUERY, "page": page}) as r,
-            ):
-                r.raise_for_status()
-                return orjson.loads(await r.read())
-
-        first = await fetch(1)
-        yield first["items"]
-        if window == 1:
-            for page in range(2, first["pagination"]["last_page"] + 1):
-                yield (await fetch(page))["items"]
-        else:
-            later = [fetch(p) for p in range(2, first["pagination"]["last_page"] + 1)]
-            for done in asyncio.as_completed(later):
-                yield (await done)["items"]
 
 
 def flatten(
@@ -81,14 +55,14 @@ def flatten(
 async def jsonl_floor(base_url: str, api_key: str, out: Path, window: int = 1) -> int:
     n = 0
     with open(out, "wb") as file:  # noqa: ASYNC230 (a script's way)
-        async for items in pages(base_url, api_key, window):
+        async for items in page_items(base_url, api_key, window=window):
             file.write(b"".join([orjson.dumps(i, option=orjson.OPT_APPEND_NEWLINE) for i in items]))
             n += len(items)
     return n
 
 
 async def csv_floor(base_url: str, api_key: str, out: Path) -> int:
-    rows = [flatten(i) async for items in pages(base_url, api_key) for i in items]
+    rows = [flatten(i) async for items in page_items(base_url, api_key) for i in items]
     names = list(dict.fromkeys(k for row in rows for k in row))
     with open(out, "w", newline="", encoding="utf-8") as file:  # noqa: ASYNC230 (a script's way)
         writer = csv.DictWriter(file, names)
@@ -107,7 +81,7 @@ async def parquet_floor(base_url: str, api_key: str, out: Path) -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    rows = [flatten(i) async for items in pages(base_url, api_key) for i in items]
+    rows = [flatten(i) async for items in page_items(base_url, api_key) for i in items]
     kinds: dict[str, set[type]] = {}
     for row in rows:
         for k, v in row.items():
