@@ -164,6 +164,7 @@ def emulator(
     latency: float = 0.0,
     rate_limit: float | None = None,
     rate_burst: float | None = None,
+    rate_window: float | None = None,
     startup_timeout: float = 300.0,
 ) -> Iterator[Emulator]:
     """Start a FakeRefiner process on a free port; stop it on exit."""
@@ -184,6 +185,8 @@ def emulator(
         cmd += ["--rate-limit", str(rate_limit)]
     if rate_burst is not None:
         cmd += ["--rate-burst", str(rate_burst)]
+    if rate_window is not None:
+        cmd += ["--rate-window", str(rate_window)]
     process = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     try:
         base_url = api_key = ""

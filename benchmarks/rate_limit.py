@@ -7,6 +7,10 @@ alternate: told the limit (``rate_limit=40``; target: at least 0.95 of it, zero 
 it (``rate_limit=None``; target: at least 0.85 of it with every 429 absorbed by retries, no lister
 failing). The client not told the limit also runs for 30 seconds, so that its steady state, once it
 has learned the limit, shows: target at least 0.9 of the limit over the second half, nothing lost.
+It also runs for 60 seconds against a second emulator that counts the same rate in fixed 10-second
+windows (400 requests each, then 429 until the window ends): target at least 0.9 of the limit over
+the second half, and the longest silence between two pages there (a client that spends each quota
+at once waits out most of every window).
 
 Run: ``python benchmarks/rate_limit.py [--quick]``.
 """
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import statistics
 import time
 from typing import Any
@@ -28,11 +33,14 @@ LIMIT = 40.0  # requests per second the emulator allows
 LISTERS = 16
 PAGE_LENGTH = 10
 LONG = 3  # the longer run not told the limit lasts this many times the others
+WINDOW = 10.0  # seconds of the second emulator's fixed windows
+WINDOWS_LONG = 6  # the run against it lasts this many times the others
 # name: (figure judged, at least, zero 429s)
 TARGETS = {
     "told": ("efficiency", 0.95, True),
     "untold": ("efficiency", 0.85, False),
     "untold_long": ("efficiency_second_half", 0.9, False),
+    "untold_windows": ("efficiency_second_half", 0.9, False),
 }
 
 
@@ -80,14 +88,16 @@ async def run_once(server: Emulator, rate_limit: float | None, duration: float) 
     server_stats = server.stats()
     # The rate over the whole window, and over its second half (the steady state).
     got = sum(1 for t in pages_at if t <= duration)
-    late = sum(1 for t in pages_at if duration / 2 < t <= duration)
+    late = sorted(t for t in pages_at if duration / 2 < t <= duration)
+    silence = max((b - a for a, b in itertools.pairwise(late)), default=duration / 2)
     return {
         "rate_limit": rate_limit,
         "duration_s": duration,
         "pages": got,
         "rate": round(got / duration, 2),
         "efficiency": round(got / duration / LIMIT, 3),
-        "efficiency_second_half": round(late / (duration / 2) / LIMIT, 3),
+        "efficiency_second_half": round(len(late) / (duration / 2) / LIMIT, 3),
+        "silence_second_half_s": round(silence, 2),
         "server_429": server_stats["responses_429"],
         "server_peak_rps": server_stats["peak_rps"],
         "server_requests": server_stats["requests_total"],
@@ -101,24 +111,29 @@ async def run_once(server: Emulator, rate_limit: float | None, duration: float) 
 
 
 async def measure(duration: float, rounds: int) -> dict[str, Any]:
-    # name: (rate_limit, seconds)
-    configs = {
-        "told": (LIMIT, duration),
-        "untold": (None, duration),
-        "untold_long": (None, LONG * duration),
-    }
-    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in configs}
-    with emulator(responses=20_000, rate_limit=LIMIT) as server:
+    with (
+        emulator(responses=20_000, rate_limit=LIMIT) as bucket,
+        emulator(responses=20_000, rate_limit=LIMIT, rate_window=WINDOW) as windows,
+    ):
+        # name: (server, rate_limit, seconds)
+        configs = {
+            "told": (bucket, LIMIT, duration),
+            "untold": (bucket, None, duration),
+            "untold_long": (bucket, None, LONG * duration),
+            "untold_windows": (windows, None, WINDOWS_LONG * duration),
+        }
+        runs: dict[str, list[dict[str, Any]]] = {name: [] for name in configs}
         names = list(configs)
         for round_no in range(rounds):
             for name in names if round_no % 2 == 0 else names[::-1]:
                 await asyncio.sleep(1.0)  # let the server's bucket fill again
-                outcome = await run_once(server, *configs[name])
+                outcome = await run_once(*configs[name])
                 runs[name].append(outcome)
                 print(
                     f"  {name}: efficiency {outcome['efficiency']:.3f} "
                     f"(2nd half {outcome['efficiency_second_half']:.3f}), "
-                    f"429s {outcome['server_429']}, failures {outcome['failures']}",
+                    f"429s {outcome['server_429']}, failures {outcome['failures']}, "
+                    f"longest silence {outcome['silence_second_half_s']} s",
                     flush=True,
                 )
     summary: dict[str, Any] = {}
@@ -157,6 +172,9 @@ def render(result: dict[str, Any]) -> str:
         "told": f"told the limit (rate_limit={LIMIT:g})",
         "untold": "not told (rate_limit=None)",
         "untold_long": f"not told, {runs['untold_long']['duration_s']:g} s run",
+        "untold_windows": (
+            f"not told, {runs['untold_windows']['duration_s']:g} s run, fixed {WINDOW:g} s windows"
+        ),
     }
     rows = []
     for name, r in runs.items():
@@ -175,6 +193,7 @@ def render(result: dict[str, Any]) -> str:
                 r["server_peak_rps"],
                 r["client_retries"],
                 f"{r['client_wait_s']:.1f}",
+                f"{r['silence_second_half_s']:.1f}",
                 r["failures"] + r["duplicates"],
                 target,
                 verdict(t["met"]),
@@ -198,6 +217,7 @@ def render(result: dict[str, Any]) -> str:
         "peak 1 s",
         "retries",
         "paused s",
+        "longest silence s (2nd half)",
         "lost",
         "target",
         "",

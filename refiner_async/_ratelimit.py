@@ -24,7 +24,7 @@ A request that got its turn in 4 or 5 while a cooldown began waits for the coold
 again, so that the callers leave at the pace when it ends, not all together into another 429.
 
 A client not told the server's limit learns a pace from its 429s (:func:`ceiling_after_429`,
-:func:`rate_after_429`, :func:`cycle_rate`, :func:`about_rate`, :func:`grown_rate`,
+:func:`rate_after_429`, :func:`cycle_rate`, :func:`windowed`, :func:`about_rate`, :func:`grown_rate`,
 :func:`probed_ceiling`); how, and why the buckets have the shape of :func:`bucket_shape`:
 ``docs/design/limiter.md``.
 """
@@ -51,6 +51,7 @@ __all__ = [
     "key_wide",
     "probed_ceiling",
     "rate_after_429",
+    "windowed",
 ]
 
 RATE_SPAN = 1.0  # seconds of replies a 429 measures the server's rate over
@@ -59,6 +60,7 @@ CEILING_SPAN = 0.5  # a 429 sets a ceiling only from replies spread over at leas
 HOLD = 0.96  # the share of the ceiling the learned pace keeps to
 GROWTH = 2.0  # a learned pace below its hold grows by this factor per second of sending
 NOT_ABOUT_RATE = 0.5  # a 429 at less than this share of the ceiling is not about the rate
+WINDOWED = 2.0  # a cooldown this many times the sending after it: a server counting in windows
 STEP_DOWN = 0.9  # the pace after a 429 too soon after resuming to measure, as a share of the last
 PROBE_SECONDS = 200.0  # seconds without a 429 after which a ceiling is probed at twice its measure
 
@@ -93,6 +95,18 @@ def cycle_rate(replied: int, seconds: float) -> float | None:
     server let through over the cycle is what it takes, whatever its burst.
     """
     return replied / seconds if seconds >= CEILING_SPAN else None
+
+
+def windowed(paused: float, sending: float) -> bool:
+    """Whether a cycle looks like a server that counts requests in fixed windows (so many a minute,
+    Retry-After until the minute ends): the cooldown lasted at least :data:`WINDOWED` times as long
+    as the sending after it, up to the next 429.
+
+    Such a server lets a client that waited out a window send the whole next quota at any speed, so
+    the second before the next 429 measures the client's speed; the cycle (:func:`cycle_rate`)
+    measures the server's rate, and is the lower of the two.
+    """
+    return paused >= WINDOWED * sending
 
 
 def about_rate(replied: int, seconds: float, ceiling: float | None) -> bool:
@@ -263,11 +277,13 @@ class Limiter:
                 return
         first = now >= self._paused_until
         cycle = None  # the reply rate since the last cooldown began, pause included
+        windows = False  # whether that cooldown outlasted the sending after it (see windowed)
         if first:
             self._resumed_at = self._paused_until
             if self._cycle is not None:
                 began, replies = self._cycle
                 cycle = cycle_rate(self._replies_total - replies, now - began)
+                windows = windowed(self._resumed_at - began, now - self._resumed_at)
             self._cycle = (now, self._replies_total)
         self.pause(seconds)
         self._forget_before(max(now - RATE_SPAN, self._resumed_at))
@@ -284,6 +300,10 @@ class Limiter:
             # ceiling, the cycle since the last cooldown began measures what the server takes;
             # below a known one, its rate dropped: step down.
             measured = cycle if self._ceiling is None else STEP_DOWN * self._pace.rate / HOLD
+        elif measured is not None and cycle is not None and windows:
+            # A whole quota sent at the client's speed after waiting out a window: the cycle
+            # measures what the server takes.
+            measured = min(measured, cycle)
         if measured is not None:  # the latest measure replaces the ceiling, lower or higher
             self._ceiling, self._ceiling_at = measured, self._paused_until
         self._paced_since = self._paused_until  # the pace grows with the time spent sending at it

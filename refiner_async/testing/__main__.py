@@ -49,6 +49,7 @@ OPTIONS = (
     Option("--jitter", float, 0.0, "Up to this many seconds more or less than --latency."),
     Option("--rate-limit", float, None, "Requests per second before 429s (default: no limit)."),
     Option("--rate-burst", float, None, "Burst of the --rate-limit token bucket."),
+    Option("--rate-window", float, None, "Count --rate-limit in fixed windows of these seconds."),
     Option("--per-user-limit", int, 0, "Requests per minute per contact id/email/uuid (0: off)."),
 )
 

@@ -174,6 +174,29 @@ class TokenBucket:
         return (1.0 - self.tokens) / self.rate
 
 
+class FixedWindow:
+    """``rate * window`` requests in each fixed ``window`` seconds from ``now`` on (a throttle that
+    counts so many a minute, then refuses until the minute ends)."""
+
+    def __init__(self, rate: float, window: float, now: float) -> None:
+        if rate <= 0 or window <= 0:
+            raise ValueError("rate_limit and rate_window must be positive")
+        self.quota = max(1, int(rate * window))
+        self.window = window
+        self.start = now
+        self.used = 0
+
+    def take(self, now: float) -> float | None:
+        """Count a request; when the window's quota is spent, how many seconds until it ends."""
+        if now >= self.start + self.window:
+            self.start += (now - self.start) // self.window * self.window
+            self.used = 0
+        if self.used < self.quota:
+            self.used += 1
+            return None
+        return self.start + self.window - now
+
+
 class SlidingWindow:
     """At most ``limit`` hits per key in any ``window`` seconds."""
 

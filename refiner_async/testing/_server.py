@@ -31,7 +31,14 @@ import orjson
 from aiohttp import web
 
 from ._data import INCLUDE_KINDS, KIND_NAMES, build_dataset
-from ._faults import FaultPlan, SlidingWindow, TokenBucket, normalize_path, retry_after_header
+from ._faults import (
+    FaultPlan,
+    FixedWindow,
+    SlidingWindow,
+    TokenBucket,
+    normalize_path,
+    retry_after_header,
+)
 from ._journal import Journal, JournalEntry
 from ._params import ApiError, Params, bad_request, merge, parse_pairs
 from ._store import Store
@@ -93,6 +100,7 @@ class FakeRefiner:
         jitter: float = 0.0,
         rate_limit: float | None = None,
         rate_burst: float | None = None,
+        rate_window: float | None = None,
         per_user_limit: bool | int = False,
         decimal_retry_after: bool = False,
         cache_items: int | None = 200_000,
@@ -149,7 +157,8 @@ class FakeRefiner:
         self._latency_rng = random.Random(f"{seed}-latency")
         self._rate_limit = rate_limit
         self._rate_burst = rate_burst
-        self._bucket: TokenBucket | None = None
+        self._rate_window = rate_window
+        self._bucket: TokenBucket | FixedWindow | None = None
         per_user = 100 if per_user_limit is True else int(per_user_limit)
         self._per_user = SlidingWindow(per_user) if per_user > 0 else None
         self._runner: web.AppRunner | None = None
@@ -212,7 +221,9 @@ class FakeRefiner:
         self._runner = runner
         self.port = int(runner.addresses[0][1])
         self._t0 = time.monotonic()
-        if self._rate_limit is not None:
+        if self._rate_limit is not None and self._rate_window is not None:
+            self._bucket = FixedWindow(self._rate_limit, self._rate_window, time.monotonic())
+        elif self._rate_limit is not None:
             burst = self._rate_burst if self._rate_burst is not None else self._rate_limit / 10
             self._bucket = TokenBucket(self._rate_limit, burst, time.monotonic())
 

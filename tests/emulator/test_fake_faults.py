@@ -165,6 +165,17 @@ async def test_token_bucket_rate_limit(fake_refiner):
     assert (await _get(fake_refiner, "/"))[0] == 200
 
 
+@pytest.mark.fake_refiner(rate_limit=4, rate_window=30)
+async def test_fixed_window_rate_limit(fake_refiner):
+    """With rate_window the quota (rate_limit x rate_window) holds for the whole window, whatever
+    the speed: then 429 with a Retry-After until the window ends."""
+    answers = [await _get(fake_refiner, "/") for _ in range(121)]
+    assert [status for status, _, _ in answers[:120]] == [200] * 120
+    status, headers, _ = answers[120]
+    assert status == 429
+    assert 20 <= int(headers["Retry-After"]) <= 30
+
+
 @pytest.mark.fake_refiner(rate_limit=10, rate_burst=1, decimal_retry_after=True)
 async def test_decimal_retry_after(fake_refiner):
     """decimal_retry_after sends the exact wait with three decimals."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import random
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from refiner_async._ratelimit import (
     rate_after_429,
 )
 from refiner_async.ratelimit import InProcessRateStore
-from refiner_async.testing._faults import TokenBucket, retry_after_header
+from refiner_async.testing._faults import FixedWindow, TokenBucket, retry_after_header
 
 from ..conftest import max_in_window
 
@@ -367,12 +368,12 @@ async def against_a_server(
     *,
     callers: int = 16,
     told: float | None = None,
-    server_type: type[TokenBucket] = TokenBucket,
+    server_type: Callable[[float, float, float], TokenBucket | FixedWindow] = TokenBucket,
 ) -> Run:
     """``callers`` looping through one limiter for ``seconds`` against the emulator's rule (a token
-    bucket, or a ``server_type`` of the same interface; 429 with whole seconds of Retry-After, at
-    least 1), retrying as the client does (the
-    hint plus up to 10%), 2-10 ms per request."""
+    bucket, or a ``server_type`` made from ``(rate, burst, now)`` with the same ``take``; 429 with
+    whole seconds of Retry-After, at least 1), retrying as the client does (the hint plus up to
+    10%), 2-10 ms per request."""
     loop = asyncio.get_running_loop()
     rng = random.Random(f"{rate}-{burst}")
     server = server_type(rate, burst, loop.time())
@@ -764,3 +765,24 @@ def test_a_limit_that_drops_is_learned_within_a_few_429s(
     steady = run.between(run.replies, 70.0, 180.0)
     assert len(later) <= 11
     assert len(steady) / 110.0 >= 0.85 * 0.8 * rate
+
+
+@pytest.mark.parametrize("rate", [25.0, 40.0, 100.0])
+def test_a_server_counting_in_fixed_windows_is_paced_across_them(
+    run_virtual: Callable[[Any], Any], rate: float
+) -> None:
+    """A server that counts a minute's quota in fixed windows (and refuses until the window ends)
+    lets the whole quota through at the client's speed: the second before the 429 measures the
+    client, and the client used to spend each quota in two seconds, then wait out the window. The
+    second cycle measures the quota over the window: from the third window on, at most one 429 per
+    window, at least 90% of the rate, and no silence longer than 10 s (it was 57 s)."""
+
+    def windows(rate: float, _burst: float, now: float) -> FixedWindow:
+        return FixedWindow(rate, 60.0, now)
+
+    run: Run = run_virtual(against_a_server(rate, rate, 300.0, server_type=windows))
+    later = [start for start, _ in run.cooldowns if start >= 120.0]
+    settled = run.between(run.replies, 180.0, 300.0)
+    assert len(later) <= 3
+    assert len(settled) / 120.0 >= 0.9 * rate
+    assert max(b - a for a, b in itertools.pairwise(settled)) < 10.0
