@@ -62,16 +62,18 @@ GROWTH = 2.0  # a learned pace below its hold grows by this factor per second of
 NOT_ABOUT_RATE = 0.5  # a 429 at less than this share of the ceiling is not about the rate
 WINDOWED = 2.0  # a cooldown this many times the sending after it: a server counting in windows
 STEP_DOWN = 0.9  # the pace after a 429 too soon after resuming to measure, as a share of the last
+PACE_CAPACITY = 2.0  # the most a learned pace lets through at once: the server's burst is unknown
 PROBE_SECONDS = 200.0  # seconds without a 429 after which a ceiling is probed at twice its measure
 
 
-def bucket_shape(rate: float) -> tuple[float, float]:
-    """``(capacity, drain per second)`` of a bucket that stays within ``rate`` in every 1 s window.
+def bucket_shape(rate: float, *, most: float = math.inf) -> tuple[float, float]:
+    """``(capacity, drain per second)`` of a bucket that stays within ``rate`` in every 1 s window,
+    holding at most ``most``.
 
     A capacity of 2 (from 20 requests per second) keeps a waiter woken a little late from losing its
     turn; slower rates keep a capacity of 1 so the drain stays near the rate.
     """
-    capacity = max(1.0, min(2.0, rate / 20), 0.02 * rate)
+    capacity = min(most, max(1.0, min(2.0, rate / 20), 0.02 * rate))
     drain = min(0.97 * rate, rate - capacity + 1.0)
     return capacity, drain
 
@@ -188,7 +190,7 @@ class _Pace:
         loop = asyncio.get_running_loop()
         async with self._turn:
             while True:  # the rate may change while the first in line sleeps
-                capacity, drain = bucket_shape(self.rate)
+                capacity, drain = bucket_shape(self.rate, most=PACE_CAPACITY)
                 now = loop.time()
                 room_at = self._due - (capacity - 1.0) / drain
                 if room_at <= now:

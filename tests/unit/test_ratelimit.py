@@ -786,3 +786,15 @@ def test_a_server_counting_in_fixed_windows_is_paced_across_them(
     assert len(later) <= 3
     assert len(settled) / 120.0 >= 0.9 * rate
     assert max(b - a for a, b in itertools.pairwise(settled)) < 10.0
+
+
+def test_a_learned_pace_lets_no_more_through_at_once_than_a_small_server_burst(
+    run_virtual: Callable[[Any], Any],
+) -> None:
+    """A learned pace holds at most two requests at once, whatever its rate: a server of 1,000 per
+    second with a burst of 4 used to refuse the pace's 2% (about 14 at once) after every cooldown,
+    23 429s in 30 s and almost nothing let through in the second half."""
+    run: Run = run_virtual(against_a_server(1000.0, 4.0, 30.0))
+    assert len(run.cooldowns) <= 3
+    assert all(start < 10.0 for start, _ in run.cooldowns)
+    assert len(run.between(run.replies, 15.0, 30.0)) / 15.0 >= 0.6 * 1000.0
