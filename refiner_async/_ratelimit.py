@@ -64,6 +64,7 @@ WINDOWED = 2.0  # a cooldown this many times the sending after it: a server coun
 STEP_DOWN = 0.9  # the pace after a 429 too soon after resuming to measure, as a share of the last
 PACE_CAPACITY = 2.0  # the most a learned pace lets through at once: the server's burst is unknown
 PROBE_SECONDS = 200.0  # seconds without a 429 after which a ceiling is probed at twice its measure
+RAMP_PROBE = 0.03  # the share a ceiling measured on the doubling pace grows by per second
 
 
 def bucket_shape(rate: float, *, most: float = math.inf) -> tuple[float, float]:
@@ -132,14 +133,22 @@ def rate_after_429(replied: int, seconds: float, ceiling: float | None) -> float
     return max(1.0, rate)
 
 
-def probed_ceiling(ceiling: float, quiet: float) -> float:
+def probed_ceiling(ceiling: float, quiet: float, *, ramp: bool = False) -> float:
     """The ceiling ``quiet`` seconds after it was measured, without another 429 since.
 
     It grows with the square of the time: 1% after 20 s, 4% after 40 s, double after 200 s. A pace
     at 96% of a limit that holds crosses it again only after about a minute, and a ceiling set low
     by a one-off 429 (a per-user one, say) is left behind within minutes.
+
+    A ``ramp`` ceiling, measured while the pace still doubled each second, reads low against a
+    server with a small burst (the second before the 429 spans part of the rise): it grows by
+    :data:`RAMP_PROBE` per second, so that the next 429 comes within seconds, at a pace that barely
+    changes over the second it is measured over.
     """
-    return ceiling * (1.0 + (quiet / PROBE_SECONDS) ** 2)
+    lift = (quiet / PROBE_SECONDS) ** 2
+    if ramp:
+        lift = max(lift, RAMP_PROBE * quiet)
+    return ceiling * (1.0 + lift)
 
 
 def grown_rate(rate: float, seconds: float, ceiling: float | None) -> float:
@@ -228,6 +237,7 @@ class Limiter:
         self._rate = rate  # the configured client-wide rate (None: not told)
         self._replied: deque[float] = deque()  # loop times of non-429 replies in the last second
         self._ceiling: float | None = None  # the server's rate as the last measured 429 showed it
+        self._ramp = False  # whether the ceiling was measured while the pace doubled
         self._ceiling_at = 0.0  # loop time the ceiling was measured (the end of that cooldown)
         self._pace: _Pace | None = None  # the pace learned from 429s, below the configured rate
         self._paced_since = 0.0  # loop time the pace was last grown (or its cooldown ended)
@@ -297,6 +307,8 @@ class Limiter:
         if not about_rate(replied, span, self._ceiling):
             return
         measured = ceiling_after_429(replied, span)
+        # The first rate measured on a pace learned from a 429 was measured on its doubling rise.
+        ramp = measured is not None and self._ceiling is None and self._pace is not None
         if measured is None and self._pace is not None:  # refused again right after resuming
             # The second before says nothing (a burst let a handful through at once). Without a
             # ceiling, the cycle since the last cooldown began measures what the server takes;
@@ -307,6 +319,7 @@ class Limiter:
             # measures what the server takes.
             measured = min(measured, cycle)
         if measured is not None:  # the latest measure replaces the ceiling, lower or higher
+            self._ramp = ramp
             self._ceiling, self._ceiling_at = measured, self._paused_until
         self._paced_since = self._paused_until  # the pace grows with the time spent sending at it
         self._set_pace(rate_after_429(replied, span, self._ceiling))
@@ -331,7 +344,7 @@ class Limiter:
             return
         ceiling = None
         if self._ceiling is not None:
-            ceiling = probed_ceiling(self._ceiling, now - self._ceiling_at)
+            ceiling = probed_ceiling(self._ceiling, now - self._ceiling_at, ramp=self._ramp)
         rate = grown_rate(self._pace.rate, now - self._paced_since, ceiling)
         self._paced_since = now
         self._set_pace(rate)

@@ -409,21 +409,38 @@ async def against_a_server(
 def test_settles_just_under_a_limit_it_was_not_told(
     run_virtual: Callable[[Any], Any], rate: float
 ) -> None:
-    """16 callers, not told the server's limit (burst a tenth of it): the burst at the start and one
-    overshoot are refused, then no second holds more than the learned ceiling (nor the server's rate),
-    the callers get at least 90% of the rate, and no 429 follows for the rest of 30 s."""
+    """16 callers, not told the server's limit (burst a tenth of it): the burst at the start, the
+    end of the doubling rise and one probe of the rate it measured are refused, then no second holds
+    more than the learned ceiling (nor the server's rate), the callers get at least 90% of the
+    rate, and no 429 follows for the rest of 30 s."""
     run: Run = run_virtual(against_a_server(rate, rate / 10, 30.0))
     ceiling = run.limiter.ceiling
     assert ceiling is not None
-    assert 0.95 * rate <= ceiling <= 1.05 * rate
-    assert len(run.cooldowns) == 2
+    assert 0.95 * rate <= ceiling <= 1.07 * rate
+    assert len(run.cooldowns) <= 3
     assert run.cooldowns[0][0] < 0.1  # the first burst
     learned = run.cooldowns[-1][1]
-    assert learned < 5.0
+    assert learned < 12.0
     after = run.between(run.sends, learned, 30.0)
-    assert max_in_window(after, 1.0) <= min(ceiling, rate)
+    assert max_in_window(after, 1.0) <= min(ceiling, rate) + 1  # a bucket admits whole requests
     steady = run.between(run.replies, learned + 1.0, 30.0)
     assert len(steady) / (29.0 - learned) >= 0.9 * rate
+
+
+@pytest.mark.parametrize("rate", [25.0, 40.0, 66.7, 100.0])
+def test_a_small_server_burst_is_learned_too(
+    run_virtual: Callable[[Any], Any], rate: float
+) -> None:
+    """A server burst of 4 lets the doubling pace through until it is well past the server's
+    rate, so the second before the 429 spans part of the rise and reads low (91% of 66.7 per
+    second, 87% of 100). The ceiling measured on the rise grows 3% a second until the next 429,
+    which measures at a steady pace: at least 90% of the rate in the second half of 30 s (0.86 and
+    0.82 before), no 429 after the first 15 s."""
+    run: Run = run_virtual(against_a_server(rate, 4.0, 30.0))
+    assert len(run.cooldowns) <= 3
+    assert all(start < 15.0 for start, _ in run.cooldowns)
+    assert len(run.between(run.replies, 15.0, 30.0)) / 15.0 >= 0.9 * rate
+    assert max_in_window(run.between(run.sends, 15.0, 30.0), 1.0) <= rate + 4
 
 
 def test_a_low_pace_recovers_in_two_seconds(run_virtual: Callable[[Any], Any]) -> None:
@@ -796,5 +813,4 @@ def test_a_learned_pace_lets_no_more_through_at_once_than_a_small_server_burst(
     23 429s in 30 s and almost nothing let through in the second half."""
     run: Run = run_virtual(against_a_server(1000.0, 4.0, 30.0))
     assert len(run.cooldowns) <= 3
-    assert all(start < 10.0 for start, _ in run.cooldowns)
     assert len(run.between(run.replies, 15.0, 30.0)) / 15.0 >= 0.6 * 1000.0
