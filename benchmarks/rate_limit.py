@@ -7,8 +7,9 @@ alternate: told the limit (``rate_limit=40``; target: at least 0.95 of it, zero 
 it (``rate_limit=None``; target: every 429 absorbed by retries, no lister failing; what it gets in
 10 s is shown, not judged: its target is its steady state). The client not told the limit also runs
 for 30 seconds, so that its steady state, once it has learned the limit, shows: target at least 0.9
-of the limit over the second half, nothing lost.
-It also runs for 60 seconds against a second emulator that counts the same rate in fixed 10-second
+of the limit over the second half, nothing lost; the same 30 seconds against a second emulator
+whose bucket holds a whole second of its rate (burst 40): the same target. It also runs for 60
+seconds against a third emulator that counts the same rate in fixed 10-second
 windows (400 requests each, then 429 until the window ends): target at least 0.9 of the limit over
 the second half, and the longest silence between two pages there (a client that spends each quota
 at once waits out most of every window).
@@ -34,13 +35,14 @@ LIMIT = 40.0  # requests per second the emulator allows
 LISTERS = 16
 PAGE_LENGTH = 10
 LONG = 3  # the longer run not told the limit lasts this many times the others
-WINDOW = 10.0  # seconds of the second emulator's fixed windows
+WINDOW = 10.0  # seconds of the third emulator's fixed windows
 WINDOWS_LONG = 6  # the run against it lasts this many times the others
 # name: (figure judged, at least, zero 429s)
 TARGETS = {
     "told": ("efficiency", 0.95, True),
     "untold": ("efficiency", 0.0, False),  # none lost; the rate in 10 s is not judged
     "untold_long": ("efficiency_second_half", 0.9, False),
+    "untold_burst": ("efficiency_second_half", 0.9, False),
     "untold_windows": ("efficiency_second_half", 0.9, False),
 }
 
@@ -114,6 +116,7 @@ async def run_once(server: Emulator, rate_limit: float | None, duration: float) 
 async def measure(duration: float, rounds: int) -> dict[str, Any]:
     with (
         emulator(responses=20_000, rate_limit=LIMIT) as bucket,
+        emulator(responses=20_000, rate_limit=LIMIT, rate_burst=LIMIT) as big_burst,
         emulator(responses=20_000, rate_limit=LIMIT, rate_window=WINDOW) as windows,
     ):
         # name: (server, rate_limit, seconds)
@@ -121,6 +124,7 @@ async def measure(duration: float, rounds: int) -> dict[str, Any]:
             "told": (bucket, LIMIT, duration),
             "untold": (bucket, None, duration),
             "untold_long": (bucket, None, LONG * duration),
+            "untold_burst": (big_burst, None, LONG * duration),
             "untold_windows": (windows, None, WINDOWS_LONG * duration),
         }
         runs: dict[str, list[dict[str, Any]]] = {name: [] for name in configs}
@@ -173,6 +177,7 @@ def render(result: dict[str, Any]) -> str:
         "told": f"told the limit (rate_limit={LIMIT:g})",
         "untold": "not told (rate_limit=None)",
         "untold_long": f"not told, {runs['untold_long']['duration_s']:g} s run",
+        "untold_burst": f"not told, {runs['untold_burst']['duration_s']:g} s run, burst of {LIMIT:g}",
         "untold_windows": (
             f"not told, {runs['untold_windows']['duration_s']:g} s run, fixed {WINDOW:g} s windows"
         ),

@@ -64,7 +64,8 @@ WINDOWED = 2.0  # a cooldown this many times the sending after it: a server coun
 STEP_DOWN = 0.9  # the pace after a 429 too soon after resuming to measure, as a share of the last
 PACE_CAPACITY = 2.0  # the most a learned pace lets through at once: the server's burst is unknown
 PROBE_SECONDS = 200.0  # seconds without a 429 after which a ceiling is probed at twice its measure
-RAMP_PROBE = 0.03  # the share a ceiling measured on the doubling pace grows by per second
+LOW_PROBE = 0.03  # a ceiling whose measure may read low grows by this share per second
+LOW_MOST = 0.15  # up to this share above its measure (the most such a measure reads low by)
 
 
 def bucket_shape(rate: float, *, most: float = math.inf) -> tuple[float, float]:
@@ -89,13 +90,15 @@ def ceiling_after_429(replied: int, seconds: float) -> float | None:
 
 
 def cycle_rate(replied: int, seconds: float) -> float | None:
-    """The server's rate as a whole cycle shows it: ``replied`` replies over the ``seconds`` from
-    the first 429 of one cooldown to that of the next, the pause included (None: a cycle too short
-    to tell, under :data:`CEILING_SPAN`).
+    """The server's rate as a whole cycle shows it: ``replied`` replies (those since the first 429
+    of the last cooldown) over the ``seconds`` from the end of that cooldown to the end of the one a
+    429 begins now, a pause included (None: a cycle too short to tell, under :data:`CEILING_SPAN`).
 
     It measures a 429 that came too soon after a cooldown for the second before it to say anything
     (a server with a burst lets a handful of replies through at once, then refuses): what the
-    server let through over the cycle is what it takes, whatever its burst.
+    server let through over the cycle is what it takes, whatever its burst. From one cooldown's end
+    to the next, the retry's jitter on the pauses cancels out, and a server counting in windows
+    shows one window exactly.
     """
     return replied / seconds if seconds >= CEILING_SPAN else None
 
@@ -133,21 +136,26 @@ def rate_after_429(replied: int, seconds: float, ceiling: float | None) -> float
     return max(1.0, rate)
 
 
-def probed_ceiling(ceiling: float, quiet: float, *, ramp: bool = False) -> float:
+def probed_ceiling(ceiling: float, quiet: float, *, low: bool = False) -> float:
     """The ceiling ``quiet`` seconds after it was measured, without another 429 since.
 
     It grows with the square of the time: 1% after 20 s, 4% after 40 s, double after 200 s. A pace
     at 96% of a limit that holds crosses it again only after about a minute, and a ceiling set low
     by a one-off 429 (a per-user one, say) is left behind within minutes.
 
-    A ``ramp`` ceiling, measured while the pace still doubled each second, reads low against a
-    server with a small burst (the second before the 429 spans part of the rise): it grows by
-    :data:`RAMP_PROBE` per second, so that the next 429 comes within seconds, at a pace that barely
-    changes over the second it is measured over.
+    A measure that may read ``low`` grows by :data:`LOW_PROBE` a second at least, up to
+    :data:`LOW_MOST` above it, so that the next 429, if one comes, comes within seconds, at a pace
+    that barely changes over the second it is measured over. Two measures may read low:
+
+    - one over the second before a 429 while the pace still doubled each second: that second spans
+      part of the rise, so against a server with a small burst it reads 91% of 66.7 per second
+      with a burst of 4, 87% of 100;
+    - one over a whole cycle (:func:`cycle_rate`): a server that refills its burst before the pause
+      ends wastes some of it, and a Retry-After in whole seconds, rounded up, lengthens the pause.
     """
     lift = (quiet / PROBE_SECONDS) ** 2
-    if ramp:
-        lift = max(lift, RAMP_PROBE * quiet)
+    if low:
+        lift = max(lift, min(LOW_PROBE * quiet, LOW_MOST))
     return ceiling * (1.0 + lift)
 
 
@@ -237,7 +245,7 @@ class Limiter:
         self._rate = rate  # the configured client-wide rate (None: not told)
         self._replied: deque[float] = deque()  # loop times of non-429 replies in the last second
         self._ceiling: float | None = None  # the server's rate as the last measured 429 showed it
-        self._ramp = False  # whether the ceiling was measured while the pace doubled
+        self._low = False  # whether the ceiling's measure may read low (see probed_ceiling)
         self._ceiling_at = 0.0  # loop time the ceiling was measured (the end of that cooldown)
         self._pace: _Pace | None = None  # the pace learned from 429s, below the configured rate
         self._paced_since = 0.0  # loop time the pace was last grown (or its cooldown ended)
@@ -288,16 +296,19 @@ class Limiter:
                 self._users_unpublished.add(user)
                 return
         first = now >= self._paused_until
-        cycle = None  # the reply rate since the last cooldown began, pause included
+        ended = self._paused_until  # the end of the last cooldown
+        self.pause(seconds)
+        cycle = None  # the reply rate from the last cooldown's end to this one's
         windows = False  # whether that cooldown outlasted the sending after it (see windowed)
         if first:
-            self._resumed_at = self._paused_until
+            self._resumed_at = ended
             if self._cycle is not None:
                 began, replies = self._cycle
-                cycle = cycle_rate(self._replies_total - replies, now - began)
+                cycle = cycle_rate(
+                    self._replies_total - replies, self._paused_until - self._resumed_at
+                )
                 windows = windowed(self._resumed_at - began, now - self._resumed_at)
             self._cycle = (now, self._replies_total)
-        self.pause(seconds)
         self._forget_before(max(now - RATE_SPAN, self._resumed_at))
         if not first or not self._replied:  # no reply yet: nothing to learn a pace from
             return
@@ -308,18 +319,19 @@ class Limiter:
             return
         measured = ceiling_after_429(replied, span)
         # The first rate measured on a pace learned from a 429 was measured on its doubling rise.
-        ramp = measured is not None and self._ceiling is None and self._pace is not None
+        low = measured is not None and self._ceiling is None and self._pace is not None
         if measured is None and self._pace is not None:  # refused again right after resuming
             # The second before says nothing (a burst let a handful through at once). Without a
-            # ceiling, the cycle since the last cooldown began measures what the server takes;
+            # ceiling, the cycle since the last cooldown measures what the server takes;
             # below a known one, its rate dropped: step down.
-            measured = cycle if self._ceiling is None else STEP_DOWN * self._pace.rate / HOLD
-        elif measured is not None and cycle is not None and windows:
+            low = self._ceiling is None
+            measured = cycle if low else STEP_DOWN * self._pace.rate / HOLD
+        elif measured is not None and cycle is not None and windows and cycle < measured:
             # A whole quota sent at the client's speed after waiting out a window: the cycle
             # measures what the server takes.
-            measured = min(measured, cycle)
+            measured, low = cycle, True
         if measured is not None:  # the latest measure replaces the ceiling, lower or higher
-            self._ramp = ramp
+            self._low = low
             self._ceiling, self._ceiling_at = measured, self._paused_until
         self._paced_since = self._paused_until  # the pace grows with the time spent sending at it
         self._set_pace(rate_after_429(replied, span, self._ceiling))
@@ -344,7 +356,7 @@ class Limiter:
             return
         ceiling = None
         if self._ceiling is not None:
-            ceiling = probed_ceiling(self._ceiling, now - self._ceiling_at, ramp=self._ramp)
+            ceiling = probed_ceiling(self._ceiling, now - self._ceiling_at, low=self._low)
         rate = grown_rate(self._pace.rate, now - self._paced_since, ceiling)
         self._paced_since = now
         self._set_pace(rate)

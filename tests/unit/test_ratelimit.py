@@ -433,9 +433,9 @@ def test_a_small_server_burst_is_learned_too(
 ) -> None:
     """A server burst of 4 lets the doubling pace through until it is well past the server's
     rate, so the second before the 429 spans part of the rise and reads low (91% of 66.7 per
-    second, 87% of 100). The ceiling measured on the rise grows 3% a second until the next 429,
-    which measures at a steady pace: at least 90% of the rate in the second half of 30 s (0.86 and
-    0.82 before), no 429 after the first 15 s."""
+    second, 87% of 100). The ceiling measured on the rise grows 3% a second (up to 15%) until
+    the next 429, if one comes, measures at a steady pace: at least 90% of the rate in the second
+    half of 30 s (0.86 and 0.82 before), no 429 after the first 15 s."""
     run: Run = run_virtual(against_a_server(rate, 4.0, 30.0))
     assert len(run.cooldowns) <= 3
     assert all(start < 15.0 for start, _ in run.cooldowns)
@@ -753,14 +753,16 @@ def test_a_server_burst_of_a_whole_second_is_learned_too(
 ) -> None:
     """A server whose bucket holds a whole second of its rate lets a first burst of replies through
     after every cooldown, so the second before each 429 measures nothing; the cycle from one 429
-    to the next does: two 429s, then none for the rest of 30 s, and at least 85% of the rate in
-    the second half (every cooldown used to end in another 429, one every 1.3 s)."""
+    to the next does: two 429s, then at most one for the rest of 30 s, and at least 90% of the
+    rate in the second half (every cooldown used to end in another 429, one every 1.3 s). The cycle
+    may read a few percent low (a server refills its burst before the pause ends), so its ceiling
+    is probed at 3% a second, up to 15% above it: no second holds more than 10% over the rate."""
     run: Run = run_virtual(against_a_server(rate, rate, 30.0))
     steady = run.between(run.replies, 15.0, 30.0)
     assert len(run.cooldowns) <= 3
-    assert all(start < 10.0 for start, _ in run.cooldowns)
-    assert len(steady) / 15.0 >= 0.85 * rate
-    assert max_in_window(run.between(run.sends, 10.0, 30.0), 1.0) <= rate
+    assert len([start for start, _ in run.cooldowns if start >= 10.0]) <= 1
+    assert len(steady) / 15.0 >= 0.9 * rate
+    assert max_in_window(run.between(run.sends, 10.0, 30.0), 1.0) <= 1.1 * rate
 
 
 @pytest.mark.parametrize("rate", [25.0, 40.0, 100.0])
