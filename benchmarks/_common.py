@@ -490,11 +490,17 @@ def _headline_lines() -> list[str]:
             f"{_met(untold['target']['met'])})"
         )
         long, windows = r["runs"].get("untold_long"), r["runs"].get("untold_windows")
+        burst = r["runs"].get("untold_burst")
         if long is not None:
             lines[-1] += (
                 f", **{long['efficiency_second_half_median']:.2f}** once it has learned the limit "
                 f"(the second half of a {long['duration_s']:g} s run; target 0.9: "
                 f"{_met(long['target']['met'])})"
+            )
+        if burst is not None:
+            lines[-1] += (
+                f", **{burst['efficiency_second_half_median']:.2f}** against a bucket holding a "
+                f"second of the rate (target 0.9: {_met(burst['target']['met'])})"
             )
         if windows is not None:
             lines[-1] += (
