@@ -113,8 +113,9 @@ ASSUMPTIONS: Final = MappingProxyType(
         "rate_limit.model": (
             "Off by default. rate_limit=R: token bucket of R/s with burst R/10 (rate_burst=) over "
             "all authenticated requests; with rate_window=W, R*W requests in each fixed window of "
-            "W seconds from the start instead (Retry-After until the window ends). per_user_limit=True: 100 requests per sliding 60 s per "
-            "id/email/uuid value (an int sets another limit). Refused requests are not counted."
+            "W seconds from the start instead (Retry-After until the window ends). "
+            "per_user_limit=True: 100 requests per sliding 60 s per id/email/uuid value (an int "
+            "sets another limit). Refused requests are not counted."
         ),
         # Contacts and identify (sections 3.1, 5.3-5.7)
         "contact.identifier_precedence": "Reads and deletes: uuid, else id, else email.",
