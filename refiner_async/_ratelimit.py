@@ -326,9 +326,12 @@ class Limiter:
             # below a known one, its rate dropped: step down.
             low = self._ceiling is None
             measured = cycle if low else STEP_DOWN * self._pace.rate / HOLD
-        elif measured is not None and cycle is not None and windows and cycle < measured:
+        elif (
+            measured is not None and not low and cycle is not None and windows and cycle < measured
+        ):
             # A whole quota sent at the client's speed after waiting out a window: the cycle
-            # measures what the server takes.
+            # measures what the server takes. (Not on the pace's first rise: a server that asks
+            # for long pauses looks the same then, and the rise measures it.)
             measured, low = cycle, True
         if measured is not None:  # the latest measure replaces the ceiling, lower or higher
             self._low = low

@@ -816,3 +816,18 @@ def test_a_learned_pace_lets_no_more_through_at_once_than_a_small_server_burst(
     run: Run = run_virtual(against_a_server(1000.0, 4.0, 30.0))
     assert len(run.cooldowns) <= 3
     assert len(run.between(run.replies, 15.0, 30.0)) / 15.0 >= 0.6 * 1000.0
+
+
+def test_long_pauses_on_the_first_rise_are_not_taken_for_windows(
+    run_virtual: Callable[[Any], Any],
+) -> None:
+    """A token bucket that asks for 5 s after every refusal: the 429 that ends the pace's first
+    rise comes after a pause more than twice the sending before it, as a window's would, but the
+    rise measures the server's rate; taking the cycle instead paced the client at 17% of it."""
+
+    class FiveSeconds(TokenBucket):
+        def take(self, now: float) -> float | None:
+            return None if super().take(now) is None else 5.0
+
+    run: Run = run_virtual(against_a_server(40.0, 4.0, 120.0, server_type=FiveSeconds))
+    assert len(run.between(run.replies, 30.0, 120.0)) / 90.0 >= 0.8 * 40.0
