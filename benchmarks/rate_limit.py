@@ -9,10 +9,10 @@ it (``rate_limit=None``; target: every 429 absorbed by retries, no lister failin
 for 30 seconds, so that its steady state, once it has learned the limit, shows: target at least 0.9
 of the limit over the second half, nothing lost; the same 30 seconds against a second emulator
 whose bucket holds a whole second of its rate (burst 40): the same target. It also runs for 60
-seconds against a third emulator that counts the same rate in fixed 10-second
-windows (400 requests each, then 429 until the window ends): target at least 0.9 of the limit over
-the second half, and the longest silence between two pages there (a client that spends each quota
-at once waits out most of every window).
+seconds against a third emulator that counts the same rate in fixed 10-second windows (400
+requests each, then 429 until the window ends): target at least 0.9 of the limit over the second
+half, and the longest silence between two pages there (a client that spends each quota at once
+waits out most of every window).
 
 Run: ``python benchmarks/rate_limit.py [--quick]``.
 """
