@@ -187,9 +187,9 @@ def render(result: dict[str, Any]) -> str:
         t = r["target"]
         figure = t["figure"]
         least = t[f"{figure}_min"]
-        target = f">= {least:g}, " if least else ""
-        target = target.replace(", ", " in the 2nd half, ") if "second_half" in figure else target
-        target += "zero 429s" if t["zero_429"] else "none lost"
+        half = " in the 2nd half" if figure == "efficiency_second_half" else ""
+        parts = [f">= {least:g}{half}"] if least else []
+        target = ", ".join([*parts, "zero 429s" if t["zero_429"] else "none lost"])
         rows.append(
             [
                 labels[name],

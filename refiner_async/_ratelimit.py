@@ -319,7 +319,8 @@ class Limiter:
             return
         measured = ceiling_after_429(replied, span)
         # The first rate measured on a pace learned from a 429 was measured on its doubling rise.
-        low = measured is not None and self._ceiling is None and self._pace is not None
+        rise = measured is not None and self._ceiling is None and self._pace is not None
+        low = rise
         if measured is None and self._pace is not None:  # refused again right after resuming
             # The second before says nothing (a burst let a handful through at once). Without a
             # ceiling, the cycle since the last cooldown measures what the server takes;
@@ -327,7 +328,7 @@ class Limiter:
             low = self._ceiling is None
             measured = cycle if low else STEP_DOWN * self._pace.rate / HOLD
         elif (
-            measured is not None and not low and cycle is not None and windows and cycle < measured
+            measured is not None and not rise and cycle is not None and windows and cycle < measured
         ):
             # A whole quota sent at the client's speed after waiting out a window: the cycle
             # measures what the server takes. (Not on the pace's first rise: a server that asks

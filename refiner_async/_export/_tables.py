@@ -350,7 +350,8 @@ def write_parquet(
     source: Path, target: Path, model: type, *, rows_per_group: int | None = None
 ) -> int:
     """Write the JSON Lines file ``source`` as Parquet to ``target`` in row groups of
-    ``rows_per_group`` rows (default :data:`ROWS_PER_GROUP`); returns the number of rows."""
+    ``rows_per_group`` rows (default :data:`ROWS_PER_GROUP`, read when called); returns the
+    number of rows."""
     group = rows_per_group or ROWS_PER_GROUP
     import pyarrow as pa  # type: ignore[import-untyped]
     import pyarrow.parquet as pq  # type: ignore[import-untyped]
@@ -373,10 +374,9 @@ def write_parquet(
         (no zone, or a zone), else value by value."""
         try:
             texts = pa.array(values, type=pa.string())
-            naive = texts.cast(pa.timestamp("us")) if not _zoned(values) else None
-            return (
-                texts.cast(arrow["timestamp"]) if naive is None else naive.cast(arrow["timestamp"])
-            )
+            if _zoned(values):
+                return texts.cast(arrow["timestamp"])
+            return texts.cast(pa.timestamp("us")).cast(arrow["timestamp"])  # naive means UTC
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             return pa.array(list(map(moment, values)), type=arrow["timestamp"])
 
