@@ -48,10 +48,15 @@ class PageCodec(_ListCodec, Generic[T]):
         return await self._decoding.run(lambda: self._page(raw))
 
     def _page(self, raw: RawResponse) -> Page[T]:
-        payload = _decoding.json_value(raw)
-        # Rebinding frees the decoded JSON before the collector runs again, so that its next
-        # collection need not traverse it.
-        return structure_page(payload, self._item_type, method=raw.method, path=raw.path)
+        # The decoded items are taken one by one (freed as their models are built); a failure
+        # decodes the body again to name the field that does not fit.
+        return structure_page(
+            _decoding.json_value(raw),
+            self._item_type,
+            method=raw.method,
+            path=raw.path,
+            reread=lambda: _decoding.json_value(raw),
+        )
 
 
 class DictPageCodec(_ListCodec):

@@ -20,6 +20,7 @@ module-level :class:`Converter`. The design and its measurements: ``docs/design/
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from ..models.page import Page
@@ -61,10 +62,15 @@ def structure(payload: Any, cl: type[T], *, method: str = "", path: str = "") ->
 
 
 def structure_page(
-    payload: Any, item_type: type[T], *, method: str = "", path: str = ""
+    payload: Any,
+    item_type: type[T],
+    *,
+    method: str = "",
+    path: str = "",
+    reread: Callable[[], Any] | None = None,
 ) -> Page[T]:
     """Read a list answer as a Page (see :meth:`Converter.structure_page`)."""
-    return converter.structure_page(payload, item_type, method=method, path=path)
+    return converter.structure_page(payload, item_type, method=method, path=path, reread=reread)
 
 
 def unstructure(model: Any) -> dict[str, Any]:

@@ -9,7 +9,8 @@ share. A failure raises :class:`ResponseValidationError` naming the field path, 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import cattrs
@@ -58,7 +59,13 @@ class Converter:
             raise self._explain(payload, cl, method, path, "") from None
 
     def structure_page(
-        self, payload: Any, item_type: type[T], *, method: str = "", path: str = ""
+        self,
+        payload: Any,
+        item_type: type[T],
+        *,
+        method: str = "",
+        path: str = "",
+        reread: Callable[[], Any] | None = None,
     ) -> Page[T]:
         """A list answer ``{"items": [...], "pagination": {...}}`` as a Page of ``item_type``.
 
@@ -66,6 +73,12 @@ class Converter:
         Missing pagination fields read as None; forms send no ``next_page_cursor``. Pagination
         figures must be integers (integral strings accepted) and the cursor a string of at most
         ``MAX_CURSOR_CHARS`` characters.
+
+        With ``reread`` (a function that decodes the same answer again), the payload is the
+        caller's no more: each item leaves ``payload["items"]`` as its model is built, so that the
+        objects it came as are freed at once rather than with the whole page, and the cyclic
+        collector meets a typed page no more often than a page of dicts. A failure is then
+        explained from ``reread()``.
         """
         raw_items = _items(payload, method, path)
         hook = self.fast.get_structure_hook(item_type)
@@ -75,22 +88,25 @@ class Converter:
         if fields is not None and len(raw_items) > 1:
             self.caches.timestamps.warm(raw_items, *fields)
         by_size = self.caches.by_size.get(hook)
+        source = raw_items if reread is None else _taken(raw_items)
         try:
             if by_size is None:
-                items = tuple([hook(item, item_type) for item in raw_items])
+                items = tuple([hook(item, item_type) for item in source])
             elif len(sizes := set(map(len, raw_items))) == 1 and (
                 read := by_size.get(sizes.pop())
             ):  # the usual page: every item of one size, read by its hook in one C-level loop
-                items = tuple(map(read, raw_items))
+                items = tuple(map(read, source))
             else:  # each item's hook for its size, straight away (see compile_fast_hook)
                 size = by_size.get
                 items = tuple(
                     [
                         read(item) if (read := size(len(item))) else hook(item, item_type)
-                        for item in raw_items
+                        for item in source
                     ]
                 )
         except Exception:
+            if reread is not None:  # the items read so far are gone: take them afresh
+                raw_items = _items(reread(), method, path)
             try:  # one dispatched by size may have met other keys of that size
                 items = tuple([hook(item, item_type) for item in raw_items])
             except Exception:
@@ -168,6 +184,13 @@ def _items(payload: Any, method: str, path: str) -> list[Any]:
     if type(raw_items) is not list:
         raise _invalid(f"expected an array, got {kind(raw_items)}", method, path, "items")
     return raw_items
+
+
+def _taken(items: list[Any]) -> Iterator[Any]:
+    """The items of ``items`` in order, each removed from the list as it is taken (one C-level
+    loop: reversed once, then popped from the end)."""
+    items.reverse()
+    return map(items.pop, itertools.repeat(-1, len(items)))
 
 
 def _page(items: tuple[T, ...], payload: dict[str, Any], method: str, path: str) -> Page[T]:

@@ -489,6 +489,40 @@ def test_a_page_of_one_size_with_other_keys_and_odd_timestamps_is_read_exactly()
     assert caught.value.field_path == "items[4].received_at"
 
 
+@pytest.mark.parametrize("sizes", ["one size", "two sizes", "one size, other keys"])
+def test_a_page_read_with_reread_takes_its_items_and_reads_them_as_before(sizes: str) -> None:
+    """With ``reread`` the items leave the payload as they are read, into the same models; items
+    of one size with other keys are read again from a fresh copy, and a bad item is named from
+    one."""
+    conv = Converter()  # hooks learn key sets as they meet them: start from none
+    items = [{**RESPONSE, "uuid": f"r{n}"} for n in range(4)]
+    if sizes == "two sizes":
+        items[2] = {k: v for k, v in items[2].items() if k != "dismissed_at"}
+    elif sizes == "one size, other keys":
+        items[2] = {**{k: v for k, v in items[2].items() if k != "dismissed_at"}, "new": 1}
+    expected = structure_page({"items": copy.deepcopy(items), "pagination": {}}, Response).items
+    payload = {"items": copy.deepcopy(items), "pagination": {"current_page": 1}}
+    rereads: list[int] = []
+
+    def reread() -> Any:
+        rereads.append(1)
+        return {"items": copy.deepcopy(items), "pagination": {}}
+
+    page = conv.structure_page(payload, Response, reread=reread)
+    assert page.items == expected
+    assert page.current_page == 1
+    other_keys = sizes == "one size, other keys"
+    assert rereads == ([1] if other_keys else [])
+    assert len(payload["items"]) == (1 if other_keys else 0)  # taken up to item 2
+    items = [*items[:3], {**RESPONSE, "received_at": ["x"]}, items[3]]
+    with pytest.raises(ResponseValidationError) as caught:
+        conv.structure_page(
+            {"items": copy.deepcopy(items), "pagination": {}}, Response, reread=reread
+        )
+    assert caught.value.field_path == "items[3].received_at"
+    assert len(rereads) == (2 if other_keys else 1)
+
+
 def test_a_model_without_extra_never_mistakes_a_field_for_an_ignored_key() -> None:
     """A model keeping no unknown keys: an object of the same size holding a field where an earlier
     one held an unknown key still gets that field read."""
