@@ -64,7 +64,7 @@ class Iteration(Generic[T]):
         self._emitted = 0  # pages handed out
         self._requests = 0
         pages_kept = spec.window + 2 if spec.supports_cursor else None
-        self._seen = SeenKeys(spec.key, pages_kept)
+        self._seen = SeenKeys(spec.identify, pages_kept)
         self._cursors: set[str] = set()  # cursors requested by this iteration, for cycle detection
         self._tasks: set[Prefetch] = set()  # prefetches not yet taken
         self._handoff: Position | None = None  # set when page-number reading hands over to cursors

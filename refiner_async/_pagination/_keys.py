@@ -2,11 +2,39 @@
 
 from __future__ import annotations
 
+import operator
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["SeenKeys"]
+__all__ = ["Identify", "SeenKeys", "by_key", "uuid_of", "uuids"]
+
+#: The identities of a page's items, in order.
+Identify = Callable[[Sequence[Any]], list[object]]
+
+_UUID = operator.itemgetter("uuid")
+_STRINGS = frozenset({str})
+
+
+def by_key(key: Callable[[Any], object]) -> Identify:
+    """The identities of a page's items: ``key`` applied to each."""
+    return lambda items: list(map(key, items))
+
+
+def uuid_of(item: dict[str, Any]) -> object:
+    """A plain object's identity: its ``uuid``, else one that matches nothing else."""
+    uuid = item.get("uuid")
+    return uuid if isinstance(uuid, str) else object()
+
+
+def uuids(items: Sequence[dict[str, Any]]) -> list[object]:
+    """The identities of plain objects, as :func:`uuid_of` gives them: read in one C-level pass
+    when every object has a string ``uuid`` (as a rule), else one object at a time."""
+    try:
+        idents = list(map(_UUID, items))
+    except KeyError:
+        return list(map(uuid_of, items))
+    return idents if set(map(type, idents)) <= _STRINGS else list(map(uuid_of, items))
 
 
 class SeenKeys:
@@ -15,8 +43,8 @@ class SeenKeys:
     Keeps the keys of the last ``pages_kept`` pages (None: of every page).
     """
 
-    def __init__(self, key: Callable[[Any], object] | None, pages_kept: int | None) -> None:
-        self._key = key
+    def __init__(self, identify: Identify | None, pages_kept: int | None) -> None:
+        self._identify = identify
         self.pages_kept = pages_kept
         self._serial = 0  # pages remembered so far
         self._newest: dict[object, int] = {}  # key -> serial of the newest page holding it
@@ -32,7 +60,7 @@ class SeenKeys:
             return None
         if items is self._last[0]:  # the page just checked for drift, now handed out
             return self._last[1]
-        idents = list(items) if self._key is None else list(map(self._key, items))
+        idents = list(items) if self._identify is None else self._identify(items)
         try:
             hash(tuple(idents))
         except TypeError:

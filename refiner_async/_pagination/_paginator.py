@@ -13,6 +13,7 @@ from .._types import PaginationMode
 from ..errors import InvalidParameterError
 from ..models.page import Page
 from ._iteration import PaginationStats
+from ._keys import by_key, uuids
 from ._run import Run
 from ._spec import Fetch, PageCodec, Spec, Windowing
 from ._tokens import PAGING_PARAMS, Position, Windows, decode_resume_token, query_fingerprint
@@ -23,12 +24,6 @@ T = TypeVar("T")
 
 DEFAULT_MAX_PAGES = 100_000  # page requests one iteration may send before PaginationError
 _MODES = get_args(PaginationMode)
-
-
-def _uuid_of(item: dict[str, Any]) -> object:
-    """A plain object's identity: its ``uuid``, else one that matches nothing else."""
-    uuid = item.get("uuid")
-    return uuid if isinstance(uuid, str) else object()
 
 
 class Paginator(Generic[T]):
@@ -119,7 +114,7 @@ class Paginator(Generic[T]):
             mode=mode,
             supports_cursor=supports_cursor,
             window=window,
-            key=key,
+            identify=None if key is None else by_key(key),
             max_pages=max_pages,
             new_items_first=new_items_first,
             windowing=windowing,
@@ -140,8 +135,8 @@ class Paginator(Generic[T]):
             raise TypeError("this listing was built without a codec for plain objects")
         raw: Paginator[dict[str, Any]] = object.__new__(Paginator)
         objects = cast("Spec[dict[str, Any]]", self._spec)  # the same call, read as plain objects
-        key = None if objects.key is None else _uuid_of
-        raw._spec = attrs.evolve(objects, codec=self._raw_codec, key=key)
+        identify = None if objects.identify is None else uuids
+        raw._spec = attrs.evolve(objects, codec=self._raw_codec, identify=identify)
         raw._raw_codec = self._raw_codec
         raw.stats = PaginationStats()
         return raw

@@ -9,6 +9,7 @@ from typing import Any, Generic, Protocol, TypeVar
 import attrs
 
 from ..models.page import Page
+from ._keys import Identify
 from ._tokens import Position, Windows
 
 __all__ = ["Fetch", "PageCodec", "Spec", "Windowing"]
@@ -57,7 +58,7 @@ class Spec(Generic[T]):
     mode: str  # "auto", "pages", "cursor" or "windows"
     supports_cursor: bool
     window: int
-    key: Callable[[T], object] | None
+    identify: Identify | None  # the identities of a page's items (None: the items themselves)
     max_pages: int
     new_items_first: bool
     windowing: Windowing | None  # None: the list cannot be read in windows

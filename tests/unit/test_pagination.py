@@ -1069,12 +1069,32 @@ def test_peek_cursor_reads_a_plain_cursor_from_bytes(body: bytes, expected: str 
     assert peek_cursor(body) == expected
 
 
+@pytest.mark.parametrize("odd", [None, {}, {"uuid": None}, {"uuid": 7}, {"uuid": ["x"]}], ids=repr)
+def test_plain_objects_are_told_apart_by_their_uuid_strings_alone(odd: Any) -> None:
+    """A page of plain objects is keyed by each one's uuid; one without a string uuid gets an
+    identity of its own, whatever the others are, and matches nothing."""
+    from refiner_async._pagination._keys import SeenKeys, uuids
+
+    page = [{"uuid": "a"}, {"uuid": "b", "x": 1}]
+    assert uuids(page) == ["a", "b"]
+    if odd is None:
+        return
+    idents = uuids([*page, odd, dict(odd)])
+    assert idents[:2] == ["a", "b"]
+    assert idents[2] != idents[3]
+    seen = SeenKeys(uuids, pages_kept=None)
+    seen.remember(idents, new=True)
+    again = seen.identities((dict(odd),))
+    assert again is not None
+    assert not seen.overlaps(again)
+
+
 def test_seen_keys_forget_the_oldest_pages_but_not_keys_a_newer_page_holds() -> None:
     """The key set holds the last ``pages_kept`` pages: a page's keys go with it, except those a
     newer page also holds (an item read again after the data moved)."""
     from refiner_async._pagination import SeenKeys
 
-    seen = SeenKeys(uuid_of, pages_kept=2)
+    seen = SeenKeys(None, pages_kept=2)
     seen.remember(["a", "b"], new=True)
     seen.remember(["c"], new=True)
     seen.remember(["d"], new=True)  # the page holding a and b is forgotten
