@@ -3,13 +3,12 @@ the cursor a reply's bytes carry before the page is decoded."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncGenerator
 from typing import TypeVar
 
 from ..errors import PaginationError
 from ..models.page import Page
-from ._iteration import Arrived, Iteration, Prefetch
+from ._iteration import Iteration, Prefetch
 from ._tokens import Position
 
 __all__ = ["MAX_EMPTY_RUN", "ByCursor"]
@@ -34,7 +33,7 @@ class ByCursor(Iteration[T]):
             early: tuple[str, Prefetch] | None = None  # the next page, asked for by a guess
             if page is None and task is not None:
                 arrived = await self._arrival(task)
-                early = await self._launch_early(arrived, request)
+                early = await self._launch_early(arrived, request, self._params)
                 page = await self._decode(arrived)
             elif page is None:
                 page = await self._get(request)
@@ -63,25 +62,3 @@ class ByCursor(Iteration[T]):
             if task is None or after is None:
                 return
             page, request = None, after
-
-    async def _launch_early(
-        self, arrived: Arrived, request: Position
-    ) -> tuple[str, Prefetch] | None:
-        """Request the page after an arrived one before decoding it, by the cursor its bytes seem to
-        carry (the codec's ``next_cursor``), so that its decoding overlaps that request's latency.
-
-        Only while this page cannot end the listing by ``max_items``, and never by a cursor already
-        followed. The guess is checked once the page is decoded; a wrong one is dropped.
-        """
-        cursor = self._spec.codec.next_cursor(arrived[1])
-        if (
-            cursor is None
-            or cursor == request.cursor
-            or cursor in self._cursors
-            or (self._remaining is not None and self._remaining <= self._length)
-            or not self._may_request()
-        ):
-            return None
-        task = self._launch(Position(cursor=cursor))
-        await asyncio.sleep(0)  # let it go out before the CPU work of decoding
-        return cursor, task

@@ -4,7 +4,7 @@ repeats dropped by key, ``max_items`` applied, the resume point advanced."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 import attrs
@@ -121,6 +121,32 @@ class Iteration(Generic[T]):
         arrived = await task  # on failure the task stays in _tasks; the cleanup waits for it
         self._tasks.discard(task)
         return arrived
+
+    async def _launch_early(
+        self,
+        arrived: Arrived,
+        request: Position,
+        params: Callable[[Position], dict[str, Any]],
+    ) -> tuple[str, Prefetch] | None:
+        """Request the page after an arrived one before decoding it, by the cursor its bytes seem to
+        carry (the codec's ``next_cursor``; ``params`` gives the request for that cursor), so that
+        its decoding overlaps that request's latency.
+
+        Only while this page cannot end the listing by ``max_items``, and never by a cursor already
+        followed. The guess is checked once the page is decoded; a wrong one is dropped.
+        """
+        cursor = self._spec.codec.next_cursor(arrived[1])
+        if (
+            cursor is None
+            or cursor == request.cursor
+            or cursor in self._cursors
+            or (self._remaining is not None and self._remaining <= self._length)
+            or not self._may_request()
+        ):
+            return None
+        task = self._launch_params(params(Position(cursor=cursor)))
+        await asyncio.sleep(0)  # let it go out before the CPU work of decoding
+        return cursor, task
 
     async def _decode(self, arrived: Arrived) -> Page[T]:
         """A prefetched page, decoded now: decoded and structured just before it is handed out, so

@@ -7,12 +7,14 @@ about equal size. Every item matches exactly one window, whatever the cuts, so a
 the field the filter compares costs balance, never an item; each window is a keyset read, exact
 while other writers insert or delete anywhere. Page 1 itself is read again by the newest window.
 Pages are handed out as they arrive (each window's in server order), at most one page read ahead
-per window.
+per window: a window's next page is asked for by the cursor its last page's bytes carry, before
+that page is decoded (as when reading by cursor).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import math
 from collections.abc import AsyncGenerator
@@ -79,6 +81,10 @@ class ByWindows(Iteration[T]):
                 params[name] = bound
         return params
 
+    def _window_params_at(self, window: Window, at: Position) -> dict[str, Any]:
+        """The request for ``window``'s page at ``at``."""
+        return self._window_params(attrs.evolve(window, at=at))
+
     async def _plan(self, first: Page[T], windowing: Windowing) -> Windows | None:
         """Windows of about equal size for the list page 1 describes (None: no cut found)."""
         count = first.items_count or 0
@@ -114,7 +120,11 @@ class ByWindows(Iteration[T]):
                 index = pending.pop(task)
                 window = slots[index]
                 assert window is not None
-                page = await self._decode(await self._arrival(task))
+                arrived = await self._arrival(task)
+                early = await self._launch_early(
+                    arrived, window.at, functools.partial(self._window_params_at, window)
+                )
+                page = await self._decode(arrived)
                 after = self._after(page, None, None)
                 if after is not None and after.cursor is not None:
                     self._check_cursor(after.cursor, window.at)
@@ -122,7 +132,13 @@ class ByWindows(Iteration[T]):
                 out = self._emit_window(page, slots, index, after)
                 following = slots[index]
                 if following is not None and not self._finished:
-                    pending[self._launch_params(self._window_params(following))] = index
+                    if early is not None and following.at == Position(cursor=early[0]):
+                        pending[early[1]] = index  # the guess was right: already under way
+                        early = None
+                    else:
+                        pending[self._launch_params(self._window_params(following))] = index
+                if early is not None:
+                    await self._drop([early[1]])
                 if out is not None:
                     yield out
                 if self._finished:

@@ -5,10 +5,13 @@ resumable from a token taken mid-listing, and exact while other writers insert a
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
 from refiner_async import InvalidParameterError, PaginationError
+from refiner_async._codec import PageCodec
+from refiner_async._pagination._run import Run
 from refiner_async._pagination._tokens import Window
 from refiner_async._pagination._windows import cuts_to_windows
 from refiner_async.testing import FakeRefiner
@@ -46,6 +49,38 @@ async def test_every_response_once_in_windows(fake_refiner: FakeRefiner) -> None
     assert len(uuids) == len(set(uuids)) == 6_000
     assert set(uuids) == fake_refiner.all_response_uuids(include="all")
     assert 24 < listing.stats.requests <= 24 + 1 + 7 + 8  # pages, page 1, probes, window tails
+
+
+async def test_a_windows_next_page_is_asked_for_before_its_page_is_decoded(
+    fake_refiner: FakeRefiner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each window's next page is requested by the cursor an arrived page's bytes carry, before
+    that page is decoded, and only once: no request more than the window's own pages."""
+    launched: list[str] = []
+    unasked: list[str] = []  # the cursors of pages decoded before they were asked for
+    launch, decode = Run._launch_params, PageCodec.decode
+
+    def recording_launch(self: Run[Any], params: dict[str, Any]) -> Any:
+        launched.append(params.get("page_cursor", ""))
+        return launch(self, params)
+
+    async def checking_decode(self: PageCodec[Any], raw: Any) -> Any:
+        page = await decode(self, raw)
+        if page.next_page_cursor is not None and page.next_page_cursor not in launched:
+            unasked.append(page.next_page_cursor)
+        return page
+
+    monkeypatch.setattr(Run, "_launch_params", recording_launch)
+    monkeypatch.setattr(PageCodec, "decode", checking_decode)
+    async with connect_to(fake_refiner) as client:
+        listing = client.responses.list(include="all", page_length=250, pagination="windows")
+        uuids = [r.uuid async for r in listing]
+    assert len(uuids) == len(set(uuids)) == 6_000
+    assert len(unasked) == 8  # page 1 and the probes, whose cursors no window follows
+    assert not set(unasked) & set(launched)
+    cursors = [c for c in launched if c]
+    assert len(cursors) == len(set(cursors))  # each cursor asked for once
+    assert listing.stats.requests <= 24 + 1 + 7 + 8
 
 
 async def test_windows_stay_inside_the_querys_dates(fake_refiner: FakeRefiner) -> None:
