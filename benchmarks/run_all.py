@@ -30,6 +30,7 @@ BENCHMARKS = (
     "decode_cost",
     "export_breakdown",
     "export_throughput",
+    "export_formats",
     "latency_export",
     "default_speed",
     "key_saturation",
@@ -50,6 +51,8 @@ def targets(name: str) -> list[tuple[str, bool]]:
         return [("peak RSS flat", t["growth_met"]), ("loop lag p99 < 50 ms", t["lag_met"])]
     if name == "fleet_limit":
         return [("fleet on Redis: rate, zero 429s", r["target"]["met"])]
+    if name == "export_formats":
+        return [(f"export() {k}", met) for k, met in r["target"].items()]
     if name == "rate_limit":
         return [(f"{k}: efficiency", v["target"]["met"]) for k, v in r["runs"].items()]
     return [(name, r["target"]["met"])] if "target" in r else []  # dlt_load: figures, no target
