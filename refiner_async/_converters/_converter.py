@@ -76,9 +76,8 @@ class Converter:
 
         With ``reread`` (a function that decodes the same answer again), the payload is the
         caller's no more: each item leaves ``payload["items"]`` as its model is built, so that the
-        objects it came as are freed at once rather than with the whole page, and the cyclic
-        collector meets a typed page no more often than a page of dicts. A failure is then
-        explained from ``reread()``.
+        objects it came as are freed at once rather than with the whole page (fewer objects alive
+        at once: fewer and shorter collections). A failure is then explained from ``reread()``.
         """
         raw_items = _items(payload, method, path)
         hook = self.fast.get_structure_hook(item_type)
