@@ -14,8 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from refiner_async import AuthenticationError, ExportProgress, RefinerClient
-from refiner_async import cli as cli_module
-from refiner_async.cli import cli, progress_reporter
+from refiner_async.cli import _export_command, cli, progress_reporter
 from refiner_async.testing import FakeRefiner
 from tests.cli.conftest import one_line_error
 
@@ -201,7 +200,7 @@ def test_interrupt_then_resume(
             return None
 
     with monkeypatch.context() as patch:
-        patch.setattr(cli_module, "progress_reporter", Interrupting)
+        patch.setattr(_export_command, "progress_reporter", Interrupting)
         interrupted = runner.invoke(cli, args)
     one_line_error(interrupted, 130, "interrupted: 150 responses saved in ")
     assert "run the same command with --resume to continue" in interrupted.stderr
@@ -237,7 +236,7 @@ def test_api_error_mid_export_says_how_to_resume(
         def __exit__(self, *exc: object) -> None:
             return None
 
-    monkeypatch.setattr(cli_module, "progress_reporter", Breaking)
+    monkeypatch.setattr(_export_command, "progress_reporter", Breaking)
     args = ["export", "responses", "--out", str(out), "--page-length", "50", *connect]
     result = runner.invoke(cli, args)
     one_line_error(result, 1, "500 GET /responses")
