@@ -30,7 +30,7 @@ from urllib.parse import parse_qsl, urlencode
 import orjson
 from aiohttp import web
 
-from ._data import INCLUDE_KINDS, KIND_NAMES, build_dataset
+from ._data import build_dataset
 from ._faults import (
     FaultPlan,
     FixedWindow,
@@ -41,6 +41,7 @@ from ._faults import (
 )
 from ._journal import Journal, JournalEntry
 from ._params import ApiError, Params, bad_request, merge, parse_pairs
+from ._records import INCLUDE_KINDS, KIND_NAMES
 from ._store import Store
 
 __all__ = ["FakeRefiner", "serve"]

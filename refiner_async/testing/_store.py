@@ -16,7 +16,8 @@ from bisect import bisect_left
 from collections.abc import Callable
 from typing import Any, Final
 
-from ._data import (
+from ._params import Params, bad_request
+from ._records import (
     COMPLETED,
     DAY,
     INCLUDE_KINDS,
@@ -26,7 +27,6 @@ from ._data import (
     fmt_iso,
     new_uuid,
 )
-from ._params import Params, bad_request
 from ._store_data import history_key, name_key, response_key
 from ._store_filters import (
     ResponseQuery,

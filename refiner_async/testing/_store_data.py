@@ -18,12 +18,13 @@ from typing import Any
 
 import orjson
 
-from ._data import (
+from ._data import Dataset
+from ._params import ApiError, Params, bad_request
+from ._records import (
     COMPLETED,
     PARTIAL,
     Account,
     Contact,
-    Dataset,
     Form,
     HistoryEntry,
     Response,
@@ -31,7 +32,6 @@ from ._data import (
     fmt_iso,
     fmt_space,
 )
-from ._params import ApiError, Params, bad_request
 from ._store_views import Key, View
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ._data import Form
 from ._params import Params, bad_request
+from ._records import Form
 from ._store_data import text_of
 from ._store_views import Key, fingerprint
 

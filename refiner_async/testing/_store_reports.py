@@ -7,7 +7,7 @@ import time
 from collections import Counter
 from typing import Any
 
-from ._data import Response, answers_for
+from ._records import Response, answers_for
 from ._store_data import text_of
 
 

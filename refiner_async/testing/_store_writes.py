@@ -12,7 +12,8 @@ from __future__ import annotations
 from bisect import bisect_left, insort
 from typing import Any, Final
 
-from ._data import (
+from ._params import ApiError, Params, bad_request, parse_datetime
+from ._records import (
     COMPLETED,
     INCLUDE_KINDS,
     PARTIAL,
@@ -25,7 +26,6 @@ from ._data import (
     fmt_iso,
     new_uuid,
 )
-from ._params import ApiError, Params, bad_request, parse_datetime
 from ._store_data import StoreData, response_key, text_of
 from ._store_views import discard_from, place_in
 

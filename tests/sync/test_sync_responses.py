@@ -19,7 +19,7 @@ from refiner_async.sync import (
     sync_responses,
 )
 from refiner_async.testing import FakeRefiner
-from refiner_async.testing._data import PARTIAL
+from refiner_async.testing._records import PARTIAL
 
 LOOKBACK = 300.0
 SETTLE = 60.0
