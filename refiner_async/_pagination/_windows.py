@@ -69,10 +69,11 @@ class ByWindows(Iteration[T]):
         per_window = AUTO_PAGES_PER_WINDOW if self._spec.mode == "auto" else 1
         return min(self._spec.window, MAX_WINDOWS, pages // per_window)
 
-    def _window_params(self, window: Window) -> dict[str, Any]:
+    def _window_params(self, window: Window, at: Position | None = None) -> dict[str, Any]:
+        """The request for ``window``'s page at ``at`` (default: where the window stands)."""
         windowing = self._spec.windowing
         assert windowing is not None
-        params = self._params(window.at)
+        params = self._params(window.at if at is None else at)
         for name, bound in (
             (windowing.start_param, window.start),
             (windowing.end_param, window.end),
@@ -80,10 +81,6 @@ class ByWindows(Iteration[T]):
             if bound is not None:  # an open end keeps the query's own bound
                 params[name] = bound
         return params
-
-    def _window_params_at(self, window: Window, at: Position) -> dict[str, Any]:
-        """The request for ``window``'s page at ``at``."""
-        return self._window_params(attrs.evolve(window, at=at))
 
     async def _plan(self, first: Page[T], windowing: Windowing) -> Windows | None:
         """Windows of about equal size for the list page 1 describes (None: no cut found)."""
@@ -122,7 +119,7 @@ class ByWindows(Iteration[T]):
                 assert window is not None
                 arrived = await self._arrival(task)
                 early = await self._launch_early(
-                    arrived, window.at, functools.partial(self._window_params_at, window)
+                    arrived, window.at, functools.partial(self._window_params, window)
                 )
                 page = await self._decode(arrived)
                 after = self._after(page, None, None)
