@@ -104,7 +104,7 @@ class FakeRefiner:
         rate_window: float | None = None,
         per_user_limit: bool | int = False,
         decimal_retry_after: bool = False,
-        cache_items: int | None = 200_000,
+        cache_items: int | None = 200_000,  # response heads (JSON) kept, None: all
         host: str = "127.0.0.1",
         port: int = 0,
         clock: Callable[[], float] | None = None,
@@ -295,7 +295,6 @@ class FakeRefiner:
         r.last_data_at = when
         r.last_shown_at = max(r.last_shown_at, when)
         r.kind = KIND_NAMES.index("completed") if complete else r.kind
-        r.head = None  # its cached JSON is stale
         store._add_response(r, tracked=False)
 
     def delete_responses(self, n: int) -> list[str]:

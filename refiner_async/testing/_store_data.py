@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 import time
 import uuid as uuid_module
-from collections import Counter, OrderedDict, deque
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -100,8 +100,8 @@ class StoreData:
         }
         self._response_views: OrderedDict[str, View[Response]] = OrderedDict()
         self._contact_views: OrderedDict[str, View[Contact]] = OrderedDict()
-        self._cached_heads: deque[Response] = deque()
-        self.cache_items = cache_items
+        self.cache_items = cache_items  # the most response heads (JSON) kept
+        self._cached_heads = 0
         self._question_ids = frozenset(q.identifier for f in dataset.forms for q in f.questions)
 
         # Journal of writes, read by FakeRefiner.stats().
@@ -166,27 +166,35 @@ class StoreData:
         """``r`` as JSON up to its contact object, cached: the documented fields (no ``tags``)."""
         head = r.head
         if head is None:
+            first_shown = fmt_space(r.first_shown_at)
+            first_data = fmt_space(r.first_data_at)
+            last_data = fmt_space(r.last_data_at)
             obj = {
                 "uuid": r.uuid,
-                "first_shown_at": fmt_space(r.first_shown_at),
+                "first_shown_at": first_shown,
                 "last_shown_at": fmt_space(r.last_shown_at),
                 "show_counter": r.show_counter,
-                "first_data_reception_at": fmt_space(r.first_data_at),
-                "last_data_reception_at": fmt_space(r.last_data_at),
-                "completed_at": fmt_space(r.completed_at),
-                "received_at": fmt_space(
-                    r.first_data_at if r.first_data_at is not None else r.first_shown_at
-                ),
+                "first_data_reception_at": first_data,
+                "last_data_reception_at": last_data,
+                "completed_at": None if r.completed_at is None else last_data,
+                "received_at": first_shown if first_data is None else first_data,
                 "dismissed_at": fmt_space(r.dismissed_at),
                 "form": {"uuid": r.form.uuid, "name": r.form.name},
                 "data": r.data(),
             }
-            head = r.head = orjson.dumps(obj)[:-1] + b',"contact":'
-            if self.cache_items is not None:
-                self._cached_heads.append(r)
-                if len(self._cached_heads) > self.cache_items:
-                    self._cached_heads.popleft().head = None
+            head = orjson.dumps(obj)[:-1] + b',"contact":'
+            # The first heads built are kept; a full cache admits no more. Listings read the data
+            # set again and again in the same order: evicting the oldest would miss every time.
+            if self.cache_items is None or self._cached_heads < self.cache_items:
+                r.head = head
+                self._cached_heads += 1
         return head
+
+    def forget_head(self, r: Response) -> None:
+        """Drop ``r``'s cached head: its data changed."""
+        if r.head is not None:
+            r.head = None
+            self._cached_heads -= 1
 
     def contact_attributes(self, c: Contact) -> dict[str, Any]:
         """Traits merged with the contact's latest answer to each question (traits win)."""

@@ -73,6 +73,7 @@ class StoreWrites(StoreData):
         place_in(self._contact_views.values(), contact)
         r.form.uncount_view(r)
         self.touch_contact(contact)
+        self.forget_head(r)  # gone, or about to change and come back
         if r.uuid in self.inserted_since:
             self.inserted_since.discard(r.uuid)
         self.deleted_since[r.uuid] = r.kind

@@ -10,6 +10,7 @@ import orjson
 import pytest
 
 from refiner_async.testing import ASSUMPTIONS, FakeRefiner
+from refiner_async.testing._records import fmt_iso, fmt_space
 
 NOW = 1_767_225_600  # 2026-01-01 00:00:00 UTC
 SPACE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")
@@ -75,6 +76,41 @@ async def test_a_1000_item_page_is_cheap_to_serve(api, fake_refiner):
     print(f"warm 1000-item page round trip: {per_page * 1000:.1f} ms")
     assert len(bodies[0]["items"]) == 1000
     assert all(body == bodies[0] for body in bodies)
+
+
+@pytest.mark.parametrize(
+    "ts", [0, -1, 59, 86_399, 86_400, 951_782_400, NOW - 1, NOW, 4_102_444_799, -86_401]
+)
+def test_timestamps_read_as_the_c_library_writes_them(ts):
+    """The emulator's two timestamp formats, day and time of day looked up, match strftime's."""
+    assert fmt_space(ts) == time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ts))
+    assert fmt_iso(ts) == time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime(ts))
+
+
+async def test_a_data_set_larger_than_the_head_cache_is_served_the_same(fake_refiner_factory):
+    """With room for 100 of 300 responses' JSON, listings are what an emulator caching every one
+    serves, read after read; a response whose answers moved is served as it is now."""
+
+    async def listing(fake: FakeRefiner) -> bytes:
+        async with aiohttp.ClientSession() as session:
+            url = f"{fake.base_url}/responses?page_length=1000&include=all"
+            headers = {"Authorization": f"Bearer {fake.api_key}"}
+            async with session.get(url, headers=headers) as response:
+                return await response.read()
+
+    small = await fake_refiner_factory(seed=5, responses=300, now=NOW, cache_items=100)
+    every = await fake_refiner_factory(seed=5, responses=300, now=NOW, cache_items=None)
+    first = await listing(small)
+    assert first == await listing(small) == await listing(every)
+    assert sum(r.head is not None for r in small.store.responses.values()) == 100
+
+    moved = next(r.uuid for r in small.store.responses.values() if r.head is not None)
+    for fake in (small, every):
+        fake.receive_data(moved, NOW + 60)
+    items = orjson.loads(await listing(small))["items"]
+    assert items[0]["uuid"] == moved
+    assert items[0]["last_data_reception_at"] == fmt_space(NOW + 60)
+    assert await listing(small) == await listing(every)
 
 
 @pytest.mark.parametrize(
