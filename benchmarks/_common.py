@@ -363,7 +363,8 @@ def publish(name: str, result: dict[str, Any], markdown: str, *, quick: bool) ->
     block = f"{markdown}\n\n<sub>{result['mode']} run, {when}: {machine_line(info)}</sub>"
     print(markdown)
     print(f"wrote {path.relative_to(HERE.parent)}")
-    replace_block(BENCH_README, f"results: {name}", block)
+    if not replace_block(BENCH_README, f"results: {name}", block):
+        raise RuntimeError(f"benchmarks/README.md has no '<!-- results: {name} -->' block")
     refresh_headline()
     return path
 

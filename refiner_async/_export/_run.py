@@ -21,7 +21,7 @@ import functools
 import inspect
 import os
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from contextlib import aclosing
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -328,7 +328,8 @@ async def _run(
                 await thread.run(writer.open)
                 async with _reporting_pauses(client, report), aclosing(paginator.pages()) as pages:
                     async for page in pages:
-                        await thread.run(writer.append, page)
+                        # lines made here: in the file thread they would contend for the GIL
+                        await thread.run(writer.append, page, _lines(page.items))
                         pages_written += 1
                         state = writer.state
                         report()
@@ -401,6 +402,11 @@ async def _reporting_pauses(
 _LINE = orjson.OPT_APPEND_NEWLINE
 
 
+def _lines(rows: Iterable[dict[str, Any]]) -> bytes:
+    """The JSON lines of a page's items."""
+    return b"".join([_line(row) for row in rows])
+
+
 def _line(row: dict[str, Any]) -> bytes:
     """One of the API's own objects as a JSON line, at any depth the client accepted (see
     ``_json``)."""
@@ -445,12 +451,11 @@ class _PageWriter:
             self._partial.close()
             self._partial = None
 
-    def append(self, page: Page[Any]) -> None:
-        """Write ``page``; checkpoint if the last checkpoint is ``CHECKPOINT_INTERVAL`` old or
-        this is the last page."""
+    def append(self, page: Page[Any], data: bytes) -> None:
+        """Write ``page`` (``data``: its items' JSON lines); checkpoint if the last checkpoint is
+        ``CHECKPOINT_INTERVAL`` old or this is the last page."""
         assert self._partial is not None, "open() first"
         files, state, max_items = self._files, self.state, self._max_items
-        data = b"".join([_line(item) for item in page.items])
         with _writing(files.partial):
             self._partial.write(data)
         total = page.items_count if state.total is None else state.total
