@@ -6,9 +6,10 @@ ranks (``page=r, page_length=1``, in parallel) give the times that split them in
 about equal size. Every item matches exactly one window, whatever the cuts, so a wrong guess about
 the field the filter compares costs balance, never an item; each window is a keyset read, exact
 while other writers insert or delete anywhere. Page 1 itself is read again by the newest window.
-Pages are handed out as they arrive (each window's in server order), at most one page read ahead
-per window: a window's next page is asked for by the cursor its last page's bytes carry, before
-that page is decoded (as when reading by cursor).
+Pages are handed out as they arrive (each window's in server order; of pages that arrive together,
+the window with the most items left first, so that the windows end together), at most one page
+read ahead per window: a window's next page is asked for by the cursor its last page's bytes
+carry, before that page is decoded (as when reading by cursor).
 """
 
 from __future__ import annotations
@@ -106,6 +107,7 @@ class ByWindows(Iteration[T]):
         """Read every window of ``state`` by cursor, all at once; hand pages out as they arrive."""
         slots: list[Window | None] = list(state.windows)
         self._open_windows = state
+        left = [math.inf] * len(slots)  # items each window has still to hand out (inf: unknown)
         pending: dict[Prefetch, int] = {}
         for index, window in enumerate(slots):
             assert window is not None
@@ -113,7 +115,7 @@ class ByWindows(Iteration[T]):
         try:
             while pending:
                 done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                task = min(done, key=pending.__getitem__)  # of pages that came together, the newest
+                task = min(done, key=lambda t: _turn(left, pending[t]))
                 index = pending.pop(task)
                 window = slots[index]
                 assert window is not None
@@ -122,6 +124,7 @@ class ByWindows(Iteration[T]):
                     arrived, window.at, functools.partial(self._window_params, window)
                 )
                 page = await self._decode(arrived)
+                left[index] = _left_after(page, left[index])
                 after = self._after(page, None, None)
                 if after is not None and after.cursor is not None:
                     self._check_cursor(after.cursor, window.at)
@@ -175,3 +178,17 @@ class ByWindows(Iteration[T]):
             current_page=None,
             last_page=None,
         )
+
+
+def _turn(left: list[float], index: int) -> tuple[float, int]:
+    """Of pages that came together, the one handed out first sorts lowest: the window with the
+    most items left (so that windows end together, not one after the other), then the newest."""
+    return -left[index], index
+
+
+def _left_after(page: Page[Any], before: float) -> float:
+    """Items a window has left once ``page`` is handed out: its first page counts the window's
+    items; later ones take theirs off."""
+    if before == math.inf:
+        return math.inf if page.items_count is None else page.items_count - len(page.items)
+    return before - len(page.items)

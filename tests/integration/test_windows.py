@@ -4,6 +4,7 @@ resumable from a token taken mid-listing, and exact while other writers insert a
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,7 +14,8 @@ from refiner_async import InvalidParameterError, PaginationError
 from refiner_async._codec import PageCodec
 from refiner_async._pagination._run import Run
 from refiner_async._pagination._tokens import Window
-from refiner_async._pagination._windows import cuts_to_windows
+from refiner_async._pagination._windows import _left_after, _turn, cuts_to_windows
+from refiner_async.models.page import Page
 from refiner_async.testing import FakeRefiner
 from tests.conftest import connect_to
 
@@ -37,6 +39,20 @@ def test_cuts_make_disjoint_windows_newest_first() -> None:
         Window(start=None, end="2026-11-03T00:00:00Z"),
     )
     assert cuts_to_windows([], None, None) == (Window(start=None, end=None),)
+
+
+def test_of_pages_that_came_together_the_window_with_most_left_goes_first() -> None:
+    """A window not yet counted goes first, then the one with the most items left, then the
+    newest: windows end together rather than one after the other."""
+    left = [120.0, math.inf, 500.0, 500.0, 0.0]
+    assert sorted(range(5), key=lambda index: _turn(left, index)) == [1, 2, 3, 0, 4]
+
+    def page(n: int, count: int | None) -> Page[Any]:
+        return Page(items=tuple(range(n)), items_count=count)
+
+    assert _left_after(page(250, 900), math.inf) == 650  # a window's first page counts it
+    assert _left_after(page(250, None), math.inf) == math.inf  # a server that does not count
+    assert _left_after(page(250, 900), 650) == 400  # later pages take theirs off
 
 
 async def test_every_response_once_in_windows(fake_refiner: FakeRefiner) -> None:
