@@ -191,7 +191,8 @@ class StoreData:
         return head
 
     def forget_head(self, r: Response) -> None:
-        """Drop ``r``'s cached head: its data changed."""
+        """Drop ``r``'s cached head (it is being removed, or its data is about to change), giving
+        its place in the cache back."""
         if r.head is not None:
             r.head = None
             self._cached_heads -= 1
