@@ -187,8 +187,9 @@ def _turn(left: list[float], index: int) -> tuple[float, int]:
 
 
 def _left_after(page: Page[Any], before: float) -> float:
-    """Items a window has left once ``page`` is handed out: its first page counts the window's
-    items; later ones take theirs off."""
+    """Items a window has left once ``page`` is handed out: the first page read of it counts the
+    window's items (all of them: a window resumed midway reads as larger, which only moves its
+    turn); later ones take theirs off."""
     if before == math.inf:
         return math.inf if page.items_count is None else page.items_count - len(page.items)
     return before - len(page.items)
