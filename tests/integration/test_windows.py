@@ -4,6 +4,7 @@ resumable from a token taken mid-listing, and exact while other writers insert a
 
 from __future__ import annotations
 
+import asyncio
 import math
 from datetime import UTC, datetime
 from typing import Any
@@ -53,6 +54,32 @@ def test_of_pages_that_came_together_the_window_with_most_left_goes_first() -> N
     assert _left_after(page(250, 900), math.inf) == 650  # a window's first page counts it
     assert _left_after(page(250, None), math.inf) == math.inf  # a server that does not count
     assert _left_after(page(250, 900), 650) == 400  # later pages take theirs off
+
+
+async def test_windows_end_together_when_the_reader_is_slower_than_the_server(
+    fake_refiner: FakeRefiner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reader slower than the replies finds several windows' pages waiting at once; taking the
+    window with the most left first keeps every window going, so none is left to be read alone
+    at the end (newest first would read the windows one after the other)."""
+    order: list[int] = []
+    emit = Run._emit_window
+
+    def recording(self: Any, page: Any, slots: Any, index: int, *args: Any, **kw: Any) -> Any:
+        order.append(index)
+        return emit(self, page, slots, index, *args, **kw)
+
+    monkeypatch.setattr(Run, "_emit_window", recording)
+    async with connect_to(fake_refiner, max_concurrency=4) as client:
+        listing = client.responses.list(include="all", page_length=250, pagination="windows")
+        async for _ in listing.pages():
+            await asyncio.sleep(0.02)  # the reader's own work: the other windows' pages arrive
+    assert listing.stats.mode == "windows"
+    windows = sorted(set(order))
+    assert len(windows) == 4
+    # every window is still being read when the last quarter of the pages is handed out
+    tail = order[-len(order) // 4 :]
+    assert set(tail) == set(windows), order
 
 
 async def test_every_response_once_in_windows(fake_refiner: FakeRefiner) -> None:
