@@ -48,15 +48,11 @@ class ByCursor(Iteration[T]):
                     f"{empty_run} pages in a row brought no new item and the server still sends a "
                     "next_page_cursor; stopped instead of following it further"
                 )
-            task = None
-            if cursor is not None and after is not None and not self._finished:
+            wanted = None  # the next page, read ahead while the consumer works
+            if cursor is not None and not self._finished:
                 self._cursors.add(cursor)
-                if early is not None and early[0] == cursor:
-                    task, early = early[1], None  # the guess was right: already under way
-                else:
-                    task = self._launch(after)  # read ahead while the consumer works
-            if early is not None:
-                await self._drop([early[1]])
+                wanted = after
+            task = await self._take_early(early, wanted, self._params)
             if out is not None:
                 yield out
             if task is None or after is None:

@@ -148,6 +148,21 @@ class Iteration(Generic[T]):
         await asyncio.sleep(0)  # let it go out before the CPU work of decoding
         return cursor, task
 
+    async def _take_early(
+        self,
+        early: tuple[str, Prefetch] | None,
+        wanted: Position | None,
+        params: Callable[[Position], dict[str, Any]],
+    ) -> Prefetch | None:
+        """The request for the page at ``wanted`` (None: no page is wanted): the early one of
+        :meth:`_launch_early` when it guessed that page, else a new one for ``params(wanted)``; an
+        early request that guessed wrong, or that nothing wants, is dropped."""
+        if early is not None:
+            if wanted == Position(cursor=early[0]):
+                return early[1]  # the guess was right: already under way
+            await self._drop([early[1]])
+        return None if wanted is None else self._launch_params(params(wanted))
+
     async def _decode(self, arrived: Arrived) -> Page[T]:
         """A prefetched page, decoded now: decoded and structured just before it is handed out, so
         that the pages waiting meanwhile are bytes (no objects for the collector to traverse, less

@@ -120,9 +120,8 @@ class ByWindows(Iteration[T]):
                 window = slots[index]
                 assert window is not None
                 arrived = await self._arrival(task)
-                early = await self._launch_early(
-                    arrived, window.at, functools.partial(self._window_params, window)
-                )
+                request = functools.partial(self._window_params, window)
+                early = await self._launch_early(arrived, window.at, request)
                 page = await self._decode(arrived)
                 left[index] = _left_after(page, left[index])
                 after = self._after(page, None, None)
@@ -131,14 +130,10 @@ class ByWindows(Iteration[T]):
                     self._cursors.add(after.cursor)
                 out = self._emit_window(page, slots, index, after)
                 following = slots[index]
-                if following is not None and not self._finished:
-                    if early is not None and following.at == Position(cursor=early[0]):
-                        pending[early[1]] = index  # the guess was right: already under way
-                        early = None
-                    else:
-                        pending[self._launch_params(self._window_params(following))] = index
-                if early is not None:
-                    await self._drop([early[1]])
+                wanted = None if following is None or self._finished else following.at
+                next_task = await self._take_early(early, wanted, request)
+                if next_task is not None:
+                    pending[next_task] = index
                 if out is not None:
                     yield out
                 if self._finished:
