@@ -28,9 +28,12 @@ from ..errors import (
 
 __all__ = [
     "BASE_URL",
+    "DEBUG",
     "FLAGS",
+    "FORM",
     "INTERRUPTED",
     "PAGE_LENGTH",
+    "SEGMENT",
     "Failure",
     "base_url_hint",
     "cli",
@@ -194,7 +197,18 @@ def _with_flag(exc: RefinerError) -> str:
     return f"{flag}: {rest}" if sep and flag else text
 
 
-#: Options that export and sync share.
+#: Options the commands share.
+DEBUG: dict[str, Any] = {"is_flag": True, "help": "Log requests; show tracebacks."}
+FORM: dict[str, Any] = {
+    "multiple": True,
+    "metavar": "UUID",
+    "help": "Only this survey (repeatable).",
+}
+SEGMENT: dict[str, Any] = {
+    "multiple": True,
+    "metavar": "UUID",
+    "help": "Only this segment (repeatable).",
+}
 PAGE_LENGTH: dict[str, Any] = {
     "type": click.IntRange(1, 1000),
     "default": 1000,

@@ -11,7 +11,7 @@ import orjson
 
 from .._client import RefinerClient
 from .._export import export
-from ._base import Failure, cli, run_command, say
+from ._base import DEBUG, Failure, cli, run_command, say
 from ._progress import progress_reporter
 
 __all__ = ["demo"]
@@ -77,7 +77,7 @@ def _check(out: Path, expected: set[str]) -> bool:
     metavar="FILE",
     help="Keep the export here (default: a temporary directory, removed afterwards).",
 )
-@click.option("--debug", is_flag=True, help="Log requests; show tracebacks.")
+@click.option("--debug", **DEBUG)
 def demo(responses: int, seed: int, latency: float, out: Path | None, debug: bool) -> None:
     """Export every response of an embedded emulator, with progress, and check the count.
 

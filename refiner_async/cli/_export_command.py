@@ -12,7 +12,18 @@ from .. import _validate
 from .._client import RefinerClient
 from .._export import FORMATS, RESOURCES, ExportFiles, ExportSummary, export
 from .._types import PaginationMode
-from ._base import BASE_URL, PAGE_LENGTH, Failure, cli, filters_from_flags, run_command, say
+from ._base import (
+    BASE_URL,
+    DEBUG,
+    FORM,
+    PAGE_LENGTH,
+    SEGMENT,
+    Failure,
+    cli,
+    filters_from_flags,
+    run_command,
+    say,
+)
 from ._progress import progress_reporter
 
 __all__ = ["export_command"]
@@ -62,8 +73,8 @@ def _read_key(path: Path) -> str:
 @click.option(
     "--format", "fmt", type=click.Choice(FORMATS), help="Default: from FILE's suffix, else jsonl."
 )
-@click.option("--form", multiple=True, metavar="UUID", help="Only this survey (repeatable).")
-@click.option("--segment", multiple=True, metavar="UUID", help="Only this segment (repeatable).")
+@click.option("--form", **FORM)
+@click.option("--segment", **SEGMENT)
 @click.option("--include", type=click.Choice(_validate.INCLUDES), help="Responses to include.")
 @click.option("--since", "date_range_start", metavar="DATE", help="ISO-8601; inclusive.")
 @click.option("--until", "date_range_end", metavar="DATE", help="ISO-8601; exclusive.")
@@ -100,7 +111,7 @@ def _read_key(path: Path) -> str:
 )
 @click.option("--resume", is_flag=True, help="Continue the interrupted export of FILE.")
 @click.option("--overwrite", is_flag=True, help="Replace FILE (and any interrupted export).")
-@click.option("--debug", is_flag=True, help="Log requests; show tracebacks.")
+@click.option("--debug", **DEBUG)
 def export_command(
     resource: str,
     out: Path,

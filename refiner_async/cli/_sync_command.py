@@ -12,7 +12,18 @@ from .._export import FORMATS
 from .._sync_files import WindowWritten, sync_to_files
 from .._types import Include
 from ..sync import DEFAULT_LOOKBACK, DEFAULT_MAX_WINDOW, DEFAULT_SETTLE, SyncState
-from ._base import BASE_URL, PAGE_LENGTH, Failure, cli, filters_from_flags, run_command, say
+from ._base import (
+    BASE_URL,
+    DEBUG,
+    FORM,
+    PAGE_LENGTH,
+    SEGMENT,
+    Failure,
+    cli,
+    filters_from_flags,
+    run_command,
+    say,
+)
 
 __all__ = ["sync_command"]
 
@@ -71,12 +82,12 @@ __all__ = ["sync_command"]
     show_default=True,
     help="Responses to include.",
 )
-@click.option("--form", multiple=True, metavar="UUID", help="Only this survey (repeatable).")
-@click.option("--segment", multiple=True, metavar="UUID", help="Only this segment (repeatable).")
+@click.option("--form", **FORM)
+@click.option("--segment", **SEGMENT)
 @click.option("--page-length", **PAGE_LENGTH)
 @click.option("--base-url", **BASE_URL)
 @click.option("--api-key", envvar="REFINER_API_KEY", show_envvar=True, help="The project's key.")
-@click.option("--debug", is_flag=True, help="Log requests; show tracebacks.")
+@click.option("--debug", **DEBUG)
 def sync_command(
     resource: str,
     state_path: Path,
