@@ -13,7 +13,8 @@ Python process (``--child``) so that each peak RSS (``ru_maxrss``) is its own:
   RSS grows with the export.
 
 While the SDK streams, a heartbeat task asks to wake every 10 ms and records how late it wakes:
-that lateness is how long decoding (or anything else) held the event loop. Targets: the larger
+that lateness is how long decoding (or anything else) held the event loop. Each row runs
+``ROUNDS`` times, in alternating order, and shows the medians. Targets: the larger
 stream's and each larger export's peak RSS within 1.2x of the smaller's; heartbeat lag p99 under
 50 ms.
 
@@ -27,6 +28,7 @@ import asyncio
 import asyncio.base_events
 import json
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -40,6 +42,7 @@ GROWTH_TARGET = 1.2
 LAG_TARGET_MS = 50.0
 HEARTBEAT = 0.010  # seconds between heartbeats
 FORMATS = ("jsonl", "csv", "parquet")
+ROUNDS = 3  # fresh processes per row; each row shows their medians
 
 
 def peak_rss_mb() -> float:
@@ -170,20 +173,52 @@ def spawn(mode: str, items: int, base_url: str, api_key: str) -> dict[str, Any]:
     return answer
 
 
-def measure(small: int, large: int) -> dict[str, Any]:
+def median_run(samples: list[dict[str, Any]]) -> dict[str, Any]:
+    """One row from the rounds of a measurement: every figure's median (the lag and pass figures
+    each on their own), with the peak RSS's range beside it."""
+
+    def median_of(key: str, sub: str | None = None) -> float:
+        values = [s[key] if sub is None else s[key][sub] for s in samples]
+        return round(statistics.median(values), 2)
+
+    first = samples[0]
+    return {
+        "mode": first["mode"],
+        "items": first["items"],
+        "rounds": len(samples),
+        "peak_rss_mb": median_of("peak_rss_mb"),
+        "peak_rss_mb_range": [
+            min(s["peak_rss_mb"] for s in samples),
+            max(s["peak_rss_mb"] for s in samples),
+        ],
+        "elapsed_s": median_of("elapsed_s"),
+        "heartbeats": int(median_of("heartbeats")),
+        "lag_ms": {q: median_of("lag_ms", q) for q in first["lag_ms"]},
+        "loop_pass_cpu_ms": {
+            k: median_of("loop_pass_cpu_ms", k) for k in first["loop_pass_cpu_ms"]
+        },
+    }
+
+
+def measure(small: int, large: int, rounds: int) -> dict[str, Any]:
+    plan = [
+        ("baseline", 1),
+        ("floor", small),
+        ("stream", small),
+        ("collect", small),
+        *((f"export-{fmt}", small) for fmt in FORMATS),
+        ("floor", large),
+        ("stream", large),
+        *((f"export-{fmt}", large) for fmt in FORMATS),
+    ]
+    samples: dict[tuple[str, int], list[dict[str, Any]]] = {step: [] for step in plan}
     with emulator(responses=large, startup_timeout=900) as server:
         url, key = server.base_url, server.api_key
-        runs = [
-            spawn("baseline", 1, url, key),
-            spawn("floor", small, url, key),
-            spawn("stream", small, url, key),
-            spawn("collect", small, url, key),
-            *(spawn(f"export-{fmt}", small, url, key) for fmt in FORMATS),
-            spawn("floor", large, url, key),
-            spawn("stream", large, url, key),
-            *(spawn(f"export-{fmt}", large, url, key) for fmt in FORMATS),
-        ]
+        for round_ in range(rounds):  # alternating order: a slow stretch of the machine is shared
+            for mode, items in plan if round_ % 2 == 0 else reversed(plan):
+                samples[mode, items].append(spawn(mode, items, url, key))
         build = server.build_seconds
+    runs = [median_run(samples[step]) for step in plan]
     for r in runs:
         wanted = 1 if r["mode"] == "baseline" else None
         if wanted is None and r["items"] not in (small, large):
@@ -251,7 +286,7 @@ def render(result: dict[str, Any]) -> str:
             [
                 labels[r["mode"]],
                 f"{r['items']:,}",
-                f"{r['peak_rss_mb']:.0f}",
+                "{:.0f} ({:.0f}-{:.0f})".format(r["peak_rss_mb"], *r["peak_rss_mb_range"]),
                 f"{r['elapsed_s']:.1f}",
                 f"{lag['p50']:.1f}",
                 f"{lag['p99']:.1f}",
@@ -261,9 +296,11 @@ def render(result: dict[str, Any]) -> str:
             ]
         )
     h, t = result["headline"], result["target"]
+    rounds = result["runs"][0]["rounds"]
     head = (
-        f"Each row is a fresh process reading from an emulator holding {result['large']:,} "
-        f"responses; peak RSS is the process's ru_maxrss. Heartbeat lag: how late a task asking "
+        f"Each row gives the medians of {rounds} run{'s' if rounds > 1 else ''}, each a fresh "
+        f"process (the rows run in alternating order), reading from an emulator holding "
+        f"{result['large']:,} responses; peak RSS is the process's ru_maxrss. Heartbeat lag: how late a task asking "
         f"to wake every 10 ms woke (wall time, so a busy machine adds to it). Loop pass: the CPU "
         f"time of one event-loop pass, what the process itself held the loop for; the longest, "
         f"and how many passes took over 20 ms.\n\n"
@@ -280,7 +317,7 @@ def render(result: dict[str, Any]) -> str:
     cols = [
         "process",
         "items",
-        "peak RSS MB",
+        "peak RSS MB (range)",
         "s",
         "lag p50 ms",
         "lag p99 ms",
@@ -315,7 +352,7 @@ def main() -> None:
                 print(json.dumps(spawn(f"export-{fmt}", small, server.base_url, server.api_key)))
         return
     large = args.large or (200_000 if args.quick else 1_000_000)
-    result = measure(small, large)
+    result = measure(small, large, 1 if args.quick else ROUNDS)
     publish(NAME, result, render(result), quick=args.quick)
 
 
