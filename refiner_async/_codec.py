@@ -9,10 +9,11 @@ decodes them in the client's decoding turn (:mod:`._decoding`).
 from __future__ import annotations
 
 import re
+from collections.abc import Generator
 from typing import Any, Generic, TypeVar
 
 from . import _decoding
-from ._converters import converter, structure_page
+from ._converters import converter
 from ._decoding import Decoding
 from ._http import Decode, RawResponse
 from ._pagination import MAX_CURSOR_CHARS
@@ -45,18 +46,22 @@ class PageCodec(_ListCodec, Generic[T]):
     async def decode(self, raw: RawResponse) -> Page[T]:
         """A :data:`Decode`: the reply as a Page (``ResponseDecodeError`` if it is not JSON,
         ``ResponseValidationError`` if it is not a list envelope)."""
-        return await self._decoding.run(lambda: self._page(raw))
+        return await self._decoding.run_steps(lambda: self._page(raw))
 
-    def _page(self, raw: RawResponse) -> Page[T]:
-        # The decoded items are taken one by one (freed as their models are built); a failure
-        # decodes the body again to name the field that does not fit.
-        return structure_page(
-            _decoding.json_value(raw),
+    def _page(self, raw: RawResponse) -> Generator[None, None, Page[T]]:
+        """The body's JSON in one step, then its models a few hundred a step. The decoded items are
+        taken one by one (freed as their models are built); a failure decodes the body again to
+        name the field that does not fit."""
+        payload = _decoding.json_value(raw)
+        yield
+        steps = converter.structure_page_steps(
+            payload,
             self._item_type,
             method=raw.method,
             path=raw.path,
             reread=lambda: _decoding.json_value(raw),
         )
+        return (yield from steps)
 
 
 class DictPageCodec(_ListCodec):

@@ -2,9 +2,9 @@
 
 - :func:`json_value`: the body's JSON (``None`` for an empty body), or ``ResponseDecodeError``.
 - :class:`Decoding`: bodies are decoded one at a time, each in a turn of its own (replies that
-  arrive together are decoded in turn, with timers and other tasks running in between), and with
-  the cyclic collector paused only when the client was made with ``pause_gc=True`` (see
-  :mod:`._gc`).
+  arrive together are decoded in turn, with timers and other tasks running in between; a page of
+  models is built in steps, each a loop pass of its own), and with the cyclic collector paused
+  only when the client was made with ``pause_gc=True`` (see :mod:`._gc`).
 
 Page codecs (models, converters) live in :mod:`._codec`, imported on the first list call.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import Any, TypeVar
 
 import orjson
@@ -61,8 +61,29 @@ class Decoding:
     async def run(self, work: Callable[[], T]) -> T:
         """``work()`` (CPU work on a body) in this client's decoding turn."""
         async with self._turn:
-            with gc_paused() if self.pause_gc else contextlib.nullcontext():
+            with self._paused():
                 return work()
+
+    async def run_steps(self, steps: Callable[[], Generator[None, None, T]]) -> T:
+        """What ``steps()`` returns: CPU work on a body, a generator of steps, run in this client's
+        decoding turn with a loop pass between two steps (timers and other tasks run meanwhile).
+        The collector is paused, when asked, during each step and not between them."""
+        async with self._turn:
+            work = steps()
+            try:
+                while True:
+                    with self._paused():
+                        next(work)
+                    await asyncio.sleep(0)
+            except StopIteration as done:
+                result: T = done.value
+                return result
+            finally:
+                work.close()
+
+    def _paused(self) -> contextlib.AbstractContextManager[None]:
+        """The collector paused, if this client asked for it."""
+        return gc_paused() if self.pause_gc else contextlib.nullcontext()
 
     async def json(self, raw: RawResponse) -> Any:
         """A :data:`Decode`: the body's JSON."""

@@ -327,23 +327,30 @@ def compile_fast_hook(
 ) -> Callable[[Any, Any], T]:
     """A fast structure hook for the attrs class ``cl``.
 
-    Objects are told apart by their number of keys: the first object of each size gets a hook for
-    its keys (:meth:`_HookBuilder.for_keys`), for up to ``MAX_SHAPES`` sizes. Another object of that
-    size with other keys makes that hook raise ``KeyError`` and is read by the general hook, as is
-    anything else without a hook of its own (an object lacking a required field, one using a
-    fallback key, any size beyond the first ``MAX_SHAPES``). ``caches`` are those its hooks read
-    and fill (by default the ones ``conv`` carries, see ``_caches.caches_of``).
+    Objects are told apart by their number of keys: each size is read first by a hook for the keys
+    an object of that size last came with (:meth:`_HookBuilder.for_keys`). An object of that size
+    with other keys makes that hook raise ``KeyError``; a hook for its keys is then learned (up to
+    ``MAX_SHAPES`` key sets), and becomes the one its size is read by, so that a size whose keys
+    changed (or whose first object was unusual) is read at full speed again from the next object
+    on. Anything without a hook of its own is read by the general hook: an object lacking a required
+    field, one using a fallback key, a key set beyond the first ``MAX_SHAPES``. ``caches`` are those
+    its hooks read and fill (by default the ones ``conv`` carries, see ``_caches.caches_of``).
     """
     caches = caches if caches is not None else caches_of(conv)
     builder = _HookBuilder(cl, conv, caches)
     general = builder.general()
-    by_size: dict[int, Callable[[Any], Any]] = {}
+    by_size: dict[int, Callable[[Any], Any]] = {}  # size -> the hook it is read by first
+    shapes: dict[tuple[str, ...], Callable[[Any], Any]] = {}  # key set -> its hook, or general
 
     def learn(o: dict[str, Any]) -> Callable[[Any], Any]:
-        specific = builder.for_keys(o) if len(by_size) < MAX_SHAPES else None
+        keys = tuple(o)
+        specific = shapes.get(keys)
         if specific is None:
-            return general
-        by_size[len(o)] = specific
+            if len(shapes) >= MAX_SHAPES:
+                return general
+            specific = shapes[keys] = builder.for_keys(o) or general
+        if specific is not general:
+            by_size[len(o)] = specific
         return specific
 
     def hook(o: Any, _: Any = None) -> T:
@@ -353,8 +360,13 @@ def compile_fast_hook(
         if read is not general:
             try:
                 return read(o)  # type: ignore[no-any-return]
-            except KeyError:  # same size, other keys
-                pass
+            except KeyError:  # same size, other keys (or a nested object lacking a key)
+                learned = learn(o)
+                if learned is not read and learned is not general:
+                    try:
+                        return learned(o)  # type: ignore[no-any-return]
+                    except KeyError:
+                        pass
         return general(o)  # type: ignore[no-any-return]
 
     caches.by_size[hook] = by_size

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Any, TypeVar
 
 import cattrs
@@ -28,6 +28,7 @@ T = TypeVar("T")
 _PAGE_FIGURES = ("current_page", "last_page", "items_count", "page_length")
 _ENVELOPE = ("items", "pagination")
 MAX_CURSOR_CHARS = 4096  # a longer next_page_cursor is refused as not fitting
+STEP_ITEMS = 250  # models built in one step of structure_page_steps (about 1.5 ms of CPU)
 
 
 class Converter:
@@ -79,38 +80,72 @@ class Converter:
         objects it came as are freed at once rather than with the whole page (fewer objects alive
         at once: fewer and shorter collections). A failure is then explained from ``reread()``.
         """
+        steps = self.structure_page_steps(
+            payload, item_type, method=method, path=path, reread=reread
+        )
+        while True:
+            try:
+                next(steps)
+            except StopIteration as done:
+                page: Page[T] = done.value
+                return page
+
+    def structure_page_steps(
+        self,
+        payload: Any,
+        item_type: type[T],
+        *,
+        method: str = "",
+        path: str = "",
+        reread: Callable[[], Any] | None = None,
+        step: int = STEP_ITEMS,
+    ) -> Generator[None, None, Page[T]]:
+        """:meth:`structure_page` in steps: a generator that builds ``step`` models a step and
+        pauses (yields) between two, so that a caller on an event loop lets it turn meanwhile. It
+        returns the Page."""
         raw_items = _items(payload, method, path)
+        count = len(raw_items)
         hook = self.fast.get_structure_hook(item_type)
         if item_type not in self._timestamp_fields:
             self._timestamp_fields[item_type] = timestamp_fields(item_type)
         fields = self._timestamp_fields[item_type]
-        if fields is not None and len(raw_items) > 1:
+        if fields is not None and count > 1:
             self.caches.timestamps.warm(raw_items, *fields)
-        by_size = self.caches.by_size.get(hook)
-        source = raw_items if reread is None else _taken(raw_items)
+        build = self._builder(raw_items, item_type)
+        source = iter(raw_items) if reread is None else _taken(raw_items)
+        built: list[T] = []
         try:
-            if by_size is None:
-                items = tuple([hook(item, item_type) for item in source])
-            elif len(sizes := set(map(len, raw_items))) == 1 and (
-                read := by_size.get(sizes.pop())
-            ):  # the usual page: every item of one size, read by its hook in one C-level loop
-                items = tuple(map(read, source))
-            else:  # each item's hook for its size, straight away (see compile_fast_hook)
-                size = by_size.get
-                items = tuple(
-                    [
-                        read(item) if (read := size(len(item))) else hook(item, item_type)
-                        for item in source
-                    ]
-                )
+            for start in range(0, count, step):
+                built += build(itertools.islice(source, step))
+                if start + step < count:
+                    yield
         except Exception:
             if reread is not None:  # the items read so far are gone: take them afresh
                 raw_items = _items(reread(), method, path)
-            try:  # one dispatched by size may have met other keys of that size
-                items = tuple([hook(item, item_type) for item in raw_items])
+            try:  # one dispatched by size may have met other keys of that size (now learned)
+                built = [hook(item, item_type) for item in raw_items]
             except Exception:
                 raise self._explain_items(raw_items, item_type, method, path) from None
-        return _page(items, payload, method, path)
+        return _page(tuple(built), payload, method, path)
+
+    def _builder(
+        self, raw_items: list[Any], item_type: type[T]
+    ) -> Callable[[Iterable[Any]], list[T]]:
+        """What builds the models of a run of ``raw_items``: when every item is of one size (the
+        usual page), the hook for that size in one C-level loop; else each item's hook for its
+        size, called straight away (see compile_fast_hook); else the model's hook."""
+        hook = self.fast.get_structure_hook(item_type)
+        by_size = self.caches.by_size.get(hook)
+        if by_size is None:
+            return lambda run: [hook(item, item_type) for item in run]
+        sizes = set(map(len, raw_items))
+        uniform = by_size.get(sizes.pop()) if len(sizes) == 1 else None
+        if uniform is not None:
+            return functools.partial(_each, uniform)
+        size = by_size.get
+        return lambda run: [
+            read(item) if (read := size(len(item))) else hook(item, item_type) for item in run
+        ]
 
     def page_of_dicts(
         self, payload: Any, *, method: str = "", path: str = ""
@@ -183,6 +218,11 @@ def _items(payload: Any, method: str, path: str) -> list[Any]:
     if type(raw_items) is not list:
         raise _invalid(f"expected an array, got {kind(raw_items)}", method, path, "items")
     return raw_items
+
+
+def _each(read: Callable[[Any], T], run: Iterable[Any]) -> list[T]:
+    """``read`` applied to every item of ``run``, in one C-level loop."""
+    return list(map(read, run))
 
 
 def _taken(items: list[Any]) -> Iterator[Any]:

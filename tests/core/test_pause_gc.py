@@ -3,13 +3,16 @@ for ``export()`` whatever the client it is given."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
+from collections.abc import Generator
 from pathlib import Path
 
 import pytest
 
 from refiner_async import ConfigurationError, RefinerClient, export
 from refiner_async import _decoding as codec_module
+from refiner_async._decoding import Decoding
 from refiner_async._http import RawResponse
 from refiner_async.testing import FakeRefiner
 from tests.conftest import connect_to
@@ -50,3 +53,41 @@ def test_pause_gc_must_be_a_bool(api_key: str) -> None:
     client = RefinerClient(api_key)
     with pytest.raises(ConfigurationError, match="pause_gc"):
         client.with_options(pause_gc=1)  # type: ignore[arg-type]
+
+
+async def test_work_in_steps_takes_a_loop_pass_per_step_with_the_collector_paused_in_each() -> None:
+    """``run_steps``: each step in a loop pass of its own, the collector paused during each one and
+    on between them and after; a step that fails ends the work with its error."""
+    ticks = 0  # loop passes, counted by a task taking one step per pass
+    between: list[bool] = []  # the collector's state seen by the ticking task
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            between.append(gc.isenabled())
+            await asyncio.sleep(0)
+
+    seen: list[tuple[int, bool]] = []  # (loop pass, collector on) per step
+
+    def steps(fail: bool = False) -> Generator[None, None, str]:
+        for _ in range(3):
+            seen.append((ticks, gc.isenabled()))
+            yield
+        if fail:
+            raise ValueError("does not fit")
+        seen.append((ticks, gc.isenabled()))
+        return "built"
+
+    ticker = asyncio.create_task(tick())
+    await asyncio.sleep(0)
+    try:
+        assert await Decoding(pause_gc=True).run_steps(steps) == "built"
+        assert [on for _, on in seen] == [False] * 4
+        assert len({at for at, _ in seen}) == 4  # never two steps in one pass
+        with pytest.raises(ValueError, match="does not fit"):
+            await Decoding(pause_gc=True).run_steps(lambda: steps(fail=True))
+    finally:
+        ticker.cancel()
+    assert all(between)
+    assert gc.isenabled()

@@ -523,6 +523,44 @@ def test_a_page_read_with_reread_takes_its_items_and_reads_them_as_before(sizes:
     assert len(rereads) == (2 if other_keys else 1)
 
 
+def test_a_page_is_built_in_steps_of_a_few_items() -> None:
+    """``structure_page_steps`` pauses between runs of ``step`` models (none after the last), takes
+    the items as it goes, and returns the page ``structure_page`` gives."""
+    items = [{**RESPONSE, "uuid": f"r{n}"} for n in range(5)]
+    expected = structure_page({"items": copy.deepcopy(items), "pagination": {}}, Response)
+    payload = {"items": copy.deepcopy(items), "pagination": {}}
+    steps = Converter().structure_page_steps(payload, Response, reread=lambda: None, step=2)
+    left = []  # the items left in the payload at each pause
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            page = done.value
+            break
+        left.append(len(payload["items"]))
+    assert left == [3, 1]
+    assert page == expected
+    assert payload["items"] == []
+
+
+def test_a_size_whose_keys_change_is_read_by_a_hook_for_its_new_keys() -> None:
+    """A size's fast hook follows the keys its objects come with: after an unusual first object,
+    the usual ones of that size are read by a hook of their own again, with the same result."""
+    conv = Converter()
+    usual = {**RESPONSE, "uuid": "r1"}
+    odd = {**{k: v for k, v in usual.items() if k != "dismissed_at"}, "new": 1}
+    assert len(odd) == len(usual)
+    conv.structure_page({"items": [copy.deepcopy(odd)], "pagination": {}}, Response)
+    by_size = conv.caches.by_size[conv.fast.get_structure_hook(Response)]
+    with pytest.raises(KeyError):
+        by_size[len(usual)](copy.deepcopy(usual))  # the size's hook reads the odd keys
+    page = conv.structure_page({"items": [copy.deepcopy(usual)] * 2, "pagination": {}}, Response)
+    assert by_size[len(usual)](copy.deepcopy(usual)) == page.items[0] == structure(usual, Response)
+    again = conv.structure_page({"items": [copy.deepcopy(odd)], "pagination": {}}, Response)
+    assert again.items[0] == structure(odd, Response)
+    assert again.items[0].extra == {"new": 1}
+
+
 def test_a_model_without_extra_never_mistakes_a_field_for_an_ignored_key() -> None:
     """A model keeping no unknown keys: an object of the same size holding a field where an earlier
     one held an unknown key still gets that field read."""
