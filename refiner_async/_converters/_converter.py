@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import sys
 from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Any, TypeVar
 
@@ -81,8 +82,8 @@ class Converter:
         at once: fewer and shorter collections). A failure is then explained from ``reread()``.
         """
         steps = self.structure_page_steps(
-            payload, item_type, method=method, path=path, reread=reread
-        )
+            payload, item_type, method=method, path=path, reread=reread, step=sys.maxsize
+        )  # one step: every model at once
         while True:
             try:
                 next(steps)
