@@ -112,7 +112,7 @@ class Converter:
         fields = self._timestamp_fields[item_type]
         if fields is not None and count > 1:
             self.caches.timestamps.warm(raw_items, *fields)
-        build = self._builder(raw_items, item_type)
+        build = self._builder(raw_items, hook, item_type)
         source = iter(raw_items) if reread is None else _taken(raw_items)
         built: list[T] = []
         try:
@@ -130,12 +130,11 @@ class Converter:
         return _page(tuple(built), payload, method, path)
 
     def _builder(
-        self, raw_items: list[Any], item_type: type[T]
+        self, raw_items: list[Any], hook: Callable[[Any, Any], T], item_type: type[T]
     ) -> Callable[[Iterable[Any]], list[T]]:
         """What builds the models of a run of ``raw_items``: when every item is of one size (the
         usual page), the hook for that size in one C-level loop; else each item's hook for its
-        size, called straight away (see compile_fast_hook); else the model's hook."""
-        hook = self.fast.get_structure_hook(item_type)
+        size, called straight away (see compile_fast_hook); else ``hook``, the model's."""
         by_size = self.caches.by_size.get(hook)
         if by_size is None:
             return lambda run: [hook(item, item_type) for item in run]
