@@ -55,6 +55,7 @@ class ByCursor(Iteration[T]):
             task = await self._take_early(early, wanted, self._params)
             if out is not None:
                 yield out
+                del out  # handed out: its models are not kept while the next page is read
             if task is None or after is None:
                 return
             page, request = None, after

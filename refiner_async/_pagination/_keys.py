@@ -50,16 +50,18 @@ class SeenKeys:
         self._newest: dict[object, int] = {}  # key -> serial of the newest page holding it
         self._pages: deque[tuple[int, list[object]]] = deque()  # (serial, keys), oldest first
         self._shared = False  # True once a key was remembered by two pages
-        self._last: tuple[object, list[object]] = ((), [])  # the items last keyed, and their keys
+        self._kept: tuple[object, list[object]] = ((), [])  # a page kept keyed, and its keys
         self.enabled = True  # False once an item has no hashable identity: no de-duplication
 
-    def identities(self, items: tuple[Any, ...]) -> list[object] | None:
+    def identities(self, items: tuple[Any, ...], *, keep: bool = False) -> list[object] | None:
         """The keys of ``items`` in order, or None when de-duplication is off (an item without a
-        hashable key turns it off for good)."""
+        hashable key turns it off for good). ``keep``: the next call takes them if it is for the
+        same items (a page checked for drift, then handed out); nothing else holds on to a page."""
         if not self.enabled:
             return None
-        if items is self._last[0]:  # the page just checked for drift, now handed out
-            return self._last[1]
+        (kept, kept_keys), self._kept = self._kept, ((), [])
+        if items is kept:
+            return kept_keys
         idents = list(items) if self._identify is None else self._identify(items)
         try:
             hash(tuple(idents))
@@ -68,7 +70,8 @@ class SeenKeys:
             self._newest.clear()
             self._pages.clear()
             return None
-        self._last = (items, idents)
+        if keep:
+            self._kept = (items, idents)
         return idents
 
     def __contains__(self, ident: object) -> bool:

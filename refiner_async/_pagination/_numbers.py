@@ -9,6 +9,8 @@ import math
 from collections.abc import AsyncGenerator
 from typing import Any, TypeVar
 
+import attrs
+
 from ..errors import PaginationError
 from ..models.page import Page
 from ._iteration import Iteration, Prefetch
@@ -39,6 +41,11 @@ def _check_figures(base: Page[Any], page: Page[Any], number: int) -> None:
             f"page {number} came without the pagination figures (items_count, last_page) the pages "
             "before it had; the list would end short of what it announced"
         )
+
+
+def _figures(page: Page[T]) -> Page[T]:
+    """``page`` without its items: what the next page is checked against (see ``_drifted``)."""
+    return attrs.evolve(page, items=())
 
 
 def _earlier_page(a: Position | None, b: Position | None) -> bool:
@@ -78,7 +85,7 @@ class ByNumbers(Iteration[T]):
                 pending[wanted] = self._launch(Position(page=wanted))
 
     def _drifted(self, base: Page[T], page: Page[T], number: int, last: int | None) -> bool:
-        """Whether numbered ``page`` may not continue ``base`` (the page handed out before it)."""
+        """Whether numbered ``page`` may not continue ``base`` (the figures of the page before it)."""
         if page.items_count != base.items_count or page.last_page != base.last_page:
             return True
         if page.current_page is not None and page.current_page != number:
@@ -91,7 +98,7 @@ class ByNumbers(Iteration[T]):
             expected = self._length if last is not None and number < last else None
         if expected is not None and len(page.items) != expected:
             return True
-        return self._seen.overlaps(self._seen.identities(page.items))
+        return self._seen.overlaps(self._seen.identities(page.items, keep=True))
 
     async def _by_numbers(self, first: Page[T], start: Position) -> AsyncGenerator[Page[T], None]:
         """Read by page number, concurrently while the offsets hold (see the module docstring)."""
@@ -100,9 +107,10 @@ class ByNumbers(Iteration[T]):
         pending: dict[int, Prefetch] = {}
         sequential = False  # True once offsets moved in a list without cursors
         last = last_page(first, length)
-        base = first  # the page read last that the next one is checked against
+        base = _figures(first)  # the page read last, that the next one is checked against
         number = start.page + 1  # the next page number to hand out
         out = self._emit(first, start, self._after(first, start.page, last))
+        del first  # handed out: its models are not kept while the next page is read
         try:
             while True:
                 width = 1 if sequential or last is None else window
@@ -110,6 +118,7 @@ class ByNumbers(Iteration[T]):
                     self._fill(pending, number, last, width)
                 if out is not None:
                     yield out
+                    out = None
                 if self._finished:
                     return
                 if last is not None and number > last:
@@ -143,7 +152,8 @@ class ByNumbers(Iteration[T]):
                         if _earlier_page(after, held):
                             after = held  # a re-read page: resume tokens never move back
                     out = self._emit(page, origin, after)
-                    base, number = page, number + 1
+                    base, number = _figures(page), number + 1
+                    del page
                     continue
                 # The offsets moved: stop trusting them.
                 self.stats.repairs += 1
@@ -164,7 +174,8 @@ class ByNumbers(Iteration[T]):
                     back = min(back, self._seen.pages_kept - 1)
                 number = max(1, number - back)
                 sequential = True
-                base = page
+                base = _figures(page)
                 last = last_page(page, length)
+                del page
         finally:
             await self._drop(list(pending.values()))

@@ -141,20 +141,19 @@ class Paginator(Generic[T]):
         raw.stats = PaginationStats()
         return raw
 
-    async def pages(self) -> AsyncGenerator[Page[T], None]:
+    def pages(self) -> AsyncGenerator[Page[T], None]:
         """Pages in server order, each with its ``resume_token``; empty pages are skipped (an
         empty list gives one empty page)."""
         run = Run(self._spec)
         self.stats = run.stats
-        async with aclosing(run.pages()) as pages:
-            async for page in pages:
-                yield page
+        return run.pages()
 
     async def __aiter__(self) -> AsyncGenerator[T, None]:
         async with aclosing(self.pages()) as pages:
             async for page in pages:
                 for item in page.items:
                     yield item
+                del page  # read: its models go before the next page is read
 
     async def collect(self) -> list[T]:
         """Every item in a list (respects ``max_items``)."""

@@ -48,42 +48,50 @@ class Run(ByNumbers[T], ByCursor[T], ByWindows[T]):
         try:
             if self._remaining == 0:
                 return
-            windows = self._open_windows  # a listing in windows, resumed
-            if windows is None:
-                if self._position is None:
-                    return
-                start = self._position
-                first: Page[T] | None = None
-                mode = "cursor"
-                if start.cursor is None:
-                    first = await self._get(start)
-                    mode = self._choose(first, start)
-                if mode == "windows" and first is not None and self._spec.windowing is not None:
-                    windows = await self._plan(first, self._spec.windowing)
-                    mode = "cursor"  # unless cut: no cut found (every item at one time)
-            if windows is not None:
-                self.stats.mode = "windows"
-                async with aclosing(self._by_windows(windows)) as windowed:
-                    async for page in windowed:
+            reader = await self._reader()
+            while reader is not None:
+                async with aclosing(reader) as reading:
+                    async for page in reading:
                         yield page
-                return
-            self.stats.mode = mode
-            if mode == "pages" and first is not None:
-                async with aclosing(self._by_numbers(first, start)) as numbered:
-                    async for page in numbered:
-                        yield page
-                if self._handoff is None:
-                    return
-                self.stats.mode = "cursor"
-                first, start = None, self._handoff
-            async with aclosing(self._by_cursor(first, start)) as cursored:
-                async for page in cursored:
-                    yield page
+                        del page  # handed out: its models are not kept while the next is read
+                reader = self._handed_over()
         except RefinerError as error:
             self._annotate(error)
             raise
         finally:
             await self._drop(list(self._tasks))
+
+    async def _reader(self) -> AsyncGenerator[Page[T], None] | None:
+        """The pages as the mode chosen reads them (None: nothing to read). Page 1, read here to
+        choose, goes to the reader that hands it out (windows read it again)."""
+        windows = self._open_windows  # a listing in windows, resumed
+        if windows is None:
+            if self._position is None:
+                return None
+            start = self._position
+            first: Page[T] | None = None
+            mode = "cursor"
+            if start.cursor is None:
+                first = await self._get(start)
+                mode = self._choose(first, start)
+            if mode == "windows" and first is not None and self._spec.windowing is not None:
+                windows = await self._plan(first, self._spec.windowing)
+                mode = "cursor"  # unless cut: no cut found (every item at one time)
+        if windows is not None:
+            self.stats.mode = "windows"
+            return self._by_windows(windows)
+        self.stats.mode = mode
+        if mode == "pages" and first is not None:
+            return self._by_numbers(first, start)
+        return self._by_cursor(first, start)
+
+    def _handed_over(self) -> AsyncGenerator[Page[T], None] | None:
+        """Once page numbers handed over to cursors, the rest read by cursor; else None."""
+        handoff, self._handoff = self._handoff, None
+        if handoff is None:
+            return None
+        self.stats.mode = "cursor"
+        return self._by_cursor(None, handoff)
 
     async def first(self) -> Page[T]:
         """The first page alone (no prefetch)."""

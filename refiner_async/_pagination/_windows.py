@@ -134,8 +134,10 @@ class ByWindows(Iteration[T]):
                 next_task = await self._take_early(early, wanted, request)
                 if next_task is not None:
                     pending[next_task] = index
+                del page  # handed out below: its models are not kept while the next is read
                 if out is not None:
                     yield out
+                    del out
                 if self._finished:
                     return
         finally:

@@ -4,6 +4,8 @@ lists with)."""
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 
 from refiner_async import RefinerClient
@@ -11,6 +13,7 @@ from refiner_async._codec import PageCodec
 from refiner_async.models import Response
 from refiner_async.resources._base import page_fetch
 from refiner_async.testing import FakeRefiner
+from tests.conftest import connect_to
 
 pytestmark = pytest.mark.usefixtures("instant")
 
@@ -112,3 +115,28 @@ async def test_listing_stays_exact_while_responses_change() -> None:
                 assert fake.stable_response_uuids() <= set(uuids), mode
                 assert set(uuids) <= fake.all_response_uuids(), mode
         fake.stop_mutation()
+
+
+def _live(cls: type) -> int:
+    """How many instances of ``cls`` are alive."""
+    gc.collect()
+    return sum(type(o) is cls for o in gc.get_objects())
+
+
+@pytest.mark.parametrize("mode", ["pages", "cursor", "windows", "auto"])
+async def test_a_page_of_models_lives_only_while_its_items_are_read(mode: str) -> None:
+    """Iterating item by item, the models alive are those of the page being read: the listing
+    keeps no page it handed out (nor page 1 read to plan windows) while it reads the next one."""
+    length = 200
+    async with FakeRefiner(seed=5, responses=2_000) as fake, connect_to(fake) as client:
+        listing = client.responses.list(include="all", page_length=length, pagination=mode)
+        before = _live(Response)
+        alive, seen = [], 0
+        async for _ in listing:
+            seen += 1
+            if seen % length == length // 2:  # mid-page, the previous page long handed out
+                alive.append(_live(Response) - before)
+    assert listing.stats.mode == ("windows" if mode == "auto" else mode)
+    assert seen == 2_000
+    assert len(alive) == 10
+    assert max(alive) <= length, alive
