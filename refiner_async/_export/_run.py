@@ -333,6 +333,7 @@ async def _run(
                         pages_written += 1
                         state = writer.state
                         report()
+                        del page  # written: its objects go before the next page is read
                 await thread.run(writer.save)
             except BaseException:
                 # (a step never runs while this does: see FileThread.run)

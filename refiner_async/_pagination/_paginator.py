@@ -142,8 +142,9 @@ class Paginator(Generic[T]):
         return raw
 
     def pages(self) -> AsyncGenerator[Page[T], None]:
-        """Pages in server order, each with its ``resume_token``; empty pages are skipped (an
-        empty list gives one empty page)."""
+        """Pages in server order (read in date windows: as they arrive, each window's in server
+        order), each with its ``resume_token``; empty pages are skipped (an empty list gives one
+        empty page)."""
         run = Run(self._spec)
         self.stats = run.stats
         return run.pages()
