@@ -188,7 +188,7 @@ def render(result: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    run_export_benchmark(NAME, __doc__.splitlines()[0], measure, render, rounds=(2, 5))
+    run_export_benchmark(NAME, __doc__.splitlines()[0], measure, render, rounds=(2, 9))
 
 
 if __name__ == "__main__":
