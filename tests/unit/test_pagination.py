@@ -1105,3 +1105,34 @@ def test_seen_keys_forget_the_oldest_pages_but_not_keys_a_newer_page_holds() -> 
     seen.remember(["g"], new=True)
     seen.remember(["h"], new=True)
     assert [key for key in "cdefgh" if key in seen] == ["g", "h"]
+
+
+def test_seen_keys_hold_on_to_a_page_only_when_asked_and_only_until_the_next_call() -> None:
+    """Keys computed with ``keep=True`` (a page checked for drift) are taken by the next call for
+    the same items; after that, or when not asked, nothing in the key set refers to the page."""
+    from refiner_async._pagination._keys import SeenKeys
+
+    counted: list[int] = []
+
+    def identify(items: Any) -> list[object]:
+        counted.append(len(items))
+        return list(items)
+
+    seen = SeenKeys(identify, pages_kept=None)
+    page = ("a", "b")
+
+    def held() -> bool:
+        return any(isinstance(ref, tuple) for ref in gc.get_referrers(page))
+
+    assert seen.identities(page) == ["a", "b"]
+    assert not held()
+    assert seen.identities(page, keep=True) == ["a", "b"]
+    assert held()
+    assert seen.identities(page) == ["a", "b"]  # taken: not computed again
+    assert counted == [2, 2]
+    assert not held()
+    seen.identities(page, keep=True)
+    assert seen.identities(("c",)) == ["c"]  # a call for other items drops the kept page
+    assert not held()
+    assert seen.identities(page) == ["a", "b"]
+    assert counted == [2, 2, 2, 1, 2]
