@@ -107,7 +107,7 @@ class ByNumbers(Iteration[T]):
         pending: dict[int, Prefetch] = {}
         sequential = False  # True once offsets moved in a list without cursors
         last = last_page(first, length)
-        base = _figures(first)  # the page read last, that the next one is checked against
+        base = _figures(first)  # of the page read last: the next one is checked against them
         number = start.page + 1  # the next page number to hand out
         out = self._emit(first, start, self._after(first, start.page, last))
         del first  # handed out: its models are not kept while the next page is read

@@ -1119,7 +1119,7 @@ def test_seen_keys_hold_on_to_a_page_only_when_asked_and_only_until_the_next_cal
         return list(items)
 
     seen = SeenKeys(identify, pages_kept=None)
-    page = ("a", "b")
+    page = tuple("ab")  # built here: no constant of the code refers to it
 
     def held() -> bool:
         return any(isinstance(ref, tuple) for ref in gc.get_referrers(page))
