@@ -31,7 +31,7 @@ import orjson
 
 from .._types import PaginationMode
 from ..errors import InvalidParameterError, RefinerError
-from ..models import Contact, Form, Page, Response, Segment
+from ..models import Contact, Form, Response, Segment
 from ._checkpoint import Checkpoint, ExportFiles
 from ._json import dumps
 from ._lock import Held, OutputLock, acquire
@@ -328,8 +328,16 @@ async def _run(
                 await thread.run(writer.open)
                 async with _reporting_pauses(client, report), aclosing(paginator.pages()) as pages:
                     async for page in pages:
-                        # lines made here: in the file thread they would contend for the GIL
-                        await thread.run(writer.append, page, _lines(page.items))
+                        # lines made here: in the file thread they would contend for the GIL; that
+                        # thread gets bytes and figures, never the page's objects (a long export
+                        # then peaks a few MB lower)
+                        await thread.run(
+                            writer.append,
+                            _lines(page.items),
+                            len(page.items),
+                            page.items_count,
+                            page.resume_token,
+                        )
                         pages_written += 1
                         state = writer.state
                         report()
@@ -452,24 +460,25 @@ class _PageWriter:
             self._partial.close()
             self._partial = None
 
-    def append(self, page: Page[Any], data: bytes) -> None:
-        """Write ``page`` (``data``: its items' JSON lines); checkpoint if the last checkpoint is
+    def append(self, data: bytes, items: int, total: int | None, resume_token: str | None) -> None:
+        """Write a page's JSON lines, ``data`` (its ``items`` items, of a listing of ``total``,
+        which continues at ``resume_token``); checkpoint if the last checkpoint is
         ``CHECKPOINT_INTERVAL`` old or this is the last page."""
         assert self._partial is not None, "open() first"
         files, state, max_items = self._files, self.state, self._max_items
         with _writing(files.partial):
             self._partial.write(data)
-        total = page.items_count if state.total is None else state.total
+        total = total if state.total is None else state.total
         if total is not None and max_items is not None:
             total = min(total, max_items)
         state = attrs.evolve(
             state,
-            items=state.items + len(page.items),
+            items=state.items + items,
             pages=state.pages + 1,
             size=state.size + len(data),
-            resume_token=page.resume_token,
+            resume_token=resume_token,
             total=total,
-            complete=page.resume_token is None,
+            complete=resume_token is None,
         )
         self.state = state
         if state.complete or time.monotonic() - self._saved_at >= CHECKPOINT_INTERVAL:

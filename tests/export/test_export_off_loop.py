@@ -92,13 +92,13 @@ async def test_a_cancellation_during_a_write_waits_for_the_page_to_be_checkpoint
     pages = 0
     original = run_module._PageWriter.append
 
-    def append(self: Any, page: Any, data: bytes) -> None:
+    def append(self: Any, *page: Any) -> None:
         nonlocal pages
         pages += 1
         if pages == 2:
             inside.set()
             release.wait(timeout=30)
-        original(self, page, data)
+        original(self, *page)
 
     monkeypatch.setattr(run_module._PageWriter, "append", append)
     task = asyncio.create_task(export(refiner_client, "responses", out, **OPTIONS))
