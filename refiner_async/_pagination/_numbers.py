@@ -141,6 +141,7 @@ class ByNumbers(Iteration[T]):
                 else:
                     shrink = abs((base.items_count or 0) - (page.items_count or 0))
                     drift = self._drifted(base, page, number, last)
+                base = _figures(page)  # what the page after this one is checked against
                 if not drift:
                     if sequential:
                         last = last_page(page, length)
@@ -152,7 +153,7 @@ class ByNumbers(Iteration[T]):
                         if _earlier_page(after, held):
                             after = held  # a re-read page: resume tokens never move back
                     out = self._emit(page, origin, after)
-                    base, number = _figures(page), number + 1
+                    number += 1
                     del page
                     continue
                 # The offsets moved: stop trusting them.
@@ -174,7 +175,6 @@ class ByNumbers(Iteration[T]):
                     back = min(back, self._seen.pages_kept - 1)
                 number = max(1, number - back)
                 sequential = True
-                base = _figures(page)
                 last = last_page(page, length)
                 del page
         finally:
