@@ -4,8 +4,10 @@ The emulator runs in its own process (no latency, no rate limit); the pipeline r
 step (``extract``, ``normalize``, ``load``) so that each step's wall time is known: extraction is
 the SDK reading the API plus dlt's handling of the rows it yields (incremental filter, buffering to
 disk), normalization and loading are dlt and DuckDB. The second incremental run selects only the
-``responses`` resource, leaving out the full reads of contacts, forms and segments. For scale, the SDK alone reads the same
-responses as plain dicts (no dlt) first. Figures are recorded; there is no target yet.
+``responses`` resource, leaving out the full reads of contacts, forms and segments. A last run
+loads everything again into a new DuckDB file with ``file_format=None``, the load files DuckDB gets
+from dlt by default (SQL inserts), against the source's Parquet. For scale, the SDK alone reads the
+same responses as plain dicts (no dlt) first. Figures are recorded; there is no target yet.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from refiner_async import RefinerClient
 from refiner_async.dlt import refiner_source
 from refiner_async.sync import _records
 
+#: The run loading through dlt's own choice of load files (SQL inserts, for DuckDB).
+INSERTS = "first, file_format=None"
 COMPLETED_SHARE = 0.609  # completed responses per emulator response (the default include)
 
 
@@ -78,21 +82,28 @@ def measure(target: int, new: int) -> dict[str, Any]:
     with emulator(responses=emulator_size) as emu, tempfile.TemporaryDirectory() as folder:
         sdk_seconds, sdk_rows = asyncio.run(sdk_read(emu.base_url, emu.api_key))
         os.environ["SOURCES__REFINER__API_KEY"] = emu.api_key
-        pipeline = dlt.pipeline(
-            pipeline_name="refiner_bench",
-            destination=dlt.destinations.duckdb(os.path.join(folder, "warehouse.duckdb")),
-            pipelines_dir=os.path.join(folder, "pipelines"),
-            dataset_name="refiner_data",
-        )
+
+        def new_pipeline(name: str) -> Any:
+            return dlt.pipeline(
+                pipeline_name=name,
+                destination=dlt.destinations.duckdb(os.path.join(folder, f"{name}.duckdb")),
+                pipelines_dir=os.path.join(folder, "pipelines"),
+                dataset_name="refiner_data",
+            )
+
+        pipeline = new_pipeline("refiner_bench")
         runs: dict[str, Any] = {}
-        for name in ("first", "incremental", "incremental, responses only"):
-            if name != "first":
+        for name in ("first", "incremental", "incremental, responses only", INSERTS):
+            if name.startswith("incremental"):
                 mutate(emu.url, new)
                 time.sleep(1.1)  # the new responses' second is over: the read ends before now
             emu.reset_stats()
             source = refiner_source(base_url=emu.base_url, settle=0)
             if name.endswith("responses only"):
                 source = source.with_resources("responses")
+            if name == INSERTS:  # a first load again, into a new DuckDB file
+                pipeline = new_pipeline("refiner_inserts")
+                source = refiner_source(base_url=emu.base_url, settle=0, file_format=None)
             steps = timed_run(pipeline, source)
             runs[name] = {
                 "steps_s": steps,
@@ -146,6 +157,19 @@ def render(r: dict[str, Any]) -> str:
             ],
             rows,
         )
+        + parquet_against_inserts(r["runs"])
+    )
+
+
+def parquet_against_inserts(runs: dict[str, Any]) -> str:
+    """A sentence comparing the first load's steps with the source's Parquet and with SQL inserts."""
+    if INSERTS not in runs:
+        return ""
+    parquet, inserts = runs["first"]["steps_s"], runs[INSERTS]["steps_s"]
+    return (
+        f"\n\nA first load with the source's Parquet load files takes {parquet['total']:.1f} s against "
+        f"{inserts['total']:.1f} s with SQL inserts ({inserts['total'] / parquet['total']:.1f}x faster; "
+        f"the load step alone {inserts['load'] / parquet['load']:.1f}x)."
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import math
 import os
@@ -14,6 +15,7 @@ import pytest
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from refiner_async.dlt import column_hints, refiner_source
+from refiner_async.errors import InvalidParameterError
 from refiner_async.models import Response
 from refiner_async.testing import FakeRefiner
 
@@ -132,6 +134,59 @@ async def test_never_filled_columns_have_their_model_types(
     assert types["data"] == "JSON"
     assert types["form__uuid"] == "VARCHAR"
     assert types["show_counter"] == "BIGINT"
+
+
+TABLES = ("responses", "contacts", "forms", "segments")
+
+
+async def test_parquet_load_files_hold_what_dlts_default_loads(
+    fake: FakeRefiner, clock: Any, run: Any, sql: Any, tmp_path: Path
+) -> None:
+    """By default every resource writes Parquet load files; the tables then hold exactly what the
+    same load holds through the destination's own default (SQL inserts, for DuckDB)."""
+    loaded: dict[str | None, dict[str, list[tuple[Any, ...]]]] = {}
+    for file_format in ("parquet", None):
+        pipeline = dlt.pipeline(
+            pipeline_name=f"refiner_{file_format}",
+            destination=dlt.destinations.duckdb(str(tmp_path / f"{file_format}.duckdb")),
+            pipelines_dir=str(tmp_path / "pipelines"),
+            dataset_name="refiner",
+        )
+        options = {} if file_format else {"file_format": None}
+        info = await run(pipeline, source(fake, clock, **options))
+        written = {
+            job.job_file_info.file_format
+            for package in info.load_packages
+            for job in package.jobs["completed_jobs"]
+            if job.job_file_info.table_name in TABLES
+        } - {"sql"}  # the merge's statements
+
+        assert written == {file_format or "insert_values"}
+        loaded[file_format] = {
+            table: sql(pipeline, f"select * exclude (_dlt_id, _dlt_load_id) from {table} order by uuid")
+            for table in TABLES
+        }
+    assert loaded["parquet"] == loaded[None]
+    assert len(loaded["parquet"]["responses"]) == len(completed(fake))
+
+
+def test_file_format_is_checked_before_anything_is_sent(
+    fake: FakeRefiner, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A load file format dlt does not know, or Parquet without pyarrow, is refused naming
+    file_format when the source is built."""
+    with pytest.raises(InvalidParameterError, match="^file_format: expected None or one of"):
+        source(fake, clock, file_format="xlsx")
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "pyarrow" else real_find_spec(name, *a),
+    )
+    with pytest.raises(InvalidParameterError, match="^file_format: Parquet load files need pyarrow"):
+        source(fake, clock)
+    assert source(fake, clock, file_format=None) is not None
+    assert fake.stats()["requests"] == {}
 
 
 def test_column_hints_follow_the_model() -> None:
