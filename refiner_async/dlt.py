@@ -40,8 +40,7 @@ from typing import Any, cast
 
 import attrs
 import dlt
-from dlt.common.destination import TLoaderFileFormat
-from dlt.common.schema.typing import TColumnSchema, TWriteDisposition
+from dlt.common.schema.typing import TColumnSchema, TFileFormat, TWriteDisposition
 from dlt.sources import DltResource
 
 from ._client import RefinerClient
@@ -62,7 +61,7 @@ from .sync import (
 __all__ = ["column_hints", "refiner_source"]
 
 #: The load files the resources write unless told otherwise.
-DEFAULT_FILE_FORMAT: TLoaderFileFormat = "parquet"
+DEFAULT_FILE_FORMAT: TFileFormat = "parquet"
 
 _SCALARS: Mapping[Any, str] = {
     datetime: "timestamp",
@@ -96,12 +95,13 @@ def column_hints(model: type, *, primary_key: str | None = "uuid") -> dict[str, 
     return hints
 
 
-def check_file_format(file_format: object) -> TLoaderFileFormat | None:
-    """``file_format`` checked: one of dlt's load file formats, or None (InvalidParameterError naming
-    it otherwise, or when Parquet is asked for and pyarrow is not installed)."""
+def check_file_format(file_format: object) -> TFileFormat | None:
+    """``file_format`` checked: None, one of dlt's load file formats or ``"preferred"`` (the
+    destination's); else InvalidParameterError naming it, as when Parquet is asked for and pyarrow
+    is not installed."""
     if file_format is None:
         return None
-    formats = typing.get_args(TLoaderFileFormat)
+    formats = typing.get_args(TFileFormat)
     if file_format not in formats:
         raise InvalidParameterError("file_format", f"expected None or one of {', '.join(formats)}")
     if file_format == "parquet" and importlib.util.find_spec("pyarrow") is None:
@@ -110,7 +110,7 @@ def check_file_format(file_format: object) -> TLoaderFileFormat | None:
             "Parquet load files need pyarrow: pip install 'refiner-async[dlt]', "
             "or pass file_format=None to let the pipeline choose",
         )
-    return cast(TLoaderFileFormat, file_format)
+    return cast(TFileFormat, file_format)
 
 
 class _SharedClient:
@@ -159,7 +159,7 @@ def refiner_source(
     page_length: int = 1000,
     client_options: Mapping[str, Any] | None = None,
     clock: Callable[[], datetime] | None = None,
-    file_format: TLoaderFileFormat | None = DEFAULT_FILE_FORMAT,
+    file_format: TFileFormat | None = DEFAULT_FILE_FORMAT,
 ) -> list[DltResource]:
     """Refiner's responses (incremental, merged), contacts (merged), forms and segments (replaced).
 
@@ -193,7 +193,6 @@ def refiner_source(
         primary_key="uuid",
         write_disposition="merge",
         columns=column_hints(Response),
-        file_format=file_format,
     )
     async def responses(
         received: dlt.sources.incremental[str] = dlt.sources.incremental(  # noqa: B008
@@ -230,14 +229,17 @@ def refiner_source(
             primary_key="uuid",
             write_disposition=disposition,
             columns=column_hints(model),
-            file_format=file_format,
         )
         made: DltResource = factory()
         return made
 
-    return [
+    resources = [
         responses,
         full_read("contacts", Contact),
         full_read("forms", Form, state="all_with_archived", include_info=True),
         full_read("segments", Segment),
     ]
+    if file_format is not None:
+        for resource in resources:
+            resource.apply_hints(file_format=file_format)
+    return resources

@@ -163,7 +163,9 @@ async def test_parquet_load_files_hold_what_dlts_default_loads(
 
         assert written == {file_format or "insert_values"}
         loaded[file_format] = {
-            table: sql(pipeline, f"select * exclude (_dlt_id, _dlt_load_id) from {table} order by uuid")
+            table: sql(
+                pipeline, f"select * exclude (_dlt_id, _dlt_load_id) from {table} order by uuid"
+            )
             for table in TABLES
         }
     assert loaded["parquet"] == loaded[None]
@@ -175,7 +177,7 @@ def test_file_format_is_checked_before_anything_is_sent(
 ) -> None:
     """A load file format dlt does not know, or Parquet without pyarrow, is refused naming
     file_format when the source is built."""
-    with pytest.raises(InvalidParameterError, match="^file_format: expected None or one of"):
+    with pytest.raises(InvalidParameterError, match=r"^file_format: expected None or one of"):
         source(fake, clock, file_format="xlsx")
     real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(
@@ -183,7 +185,9 @@ def test_file_format_is_checked_before_anything_is_sent(
         "find_spec",
         lambda name, *a: None if name == "pyarrow" else real_find_spec(name, *a),
     )
-    with pytest.raises(InvalidParameterError, match="^file_format: Parquet load files need pyarrow"):
+    with pytest.raises(
+        InvalidParameterError, match=r"^file_format: Parquet load files need pyarrow"
+    ):
         source(fake, clock)
     assert source(fake, clock, file_format=None) is not None
     assert fake.stats()["requests"] == {}
