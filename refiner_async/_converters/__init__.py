@@ -51,7 +51,7 @@ converter = Converter()
 
 
 def clear_caches() -> None:
-    """Forget the module-level converter's remembered timestamps and shared instances
+    """Forget the module-level converter's remembered timestamps, their texts and shared instances
     (benchmarks use it to time cold pages)."""
     converter.clear_caches()
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import cattrs
 
-from ._timestamps import TimestampCache
+from ._timestamps import TimestampCache, TimestampTexts
 
 #: Instances remembered per sharing hook (cleared when full).
 INTERNED_SIZE = 4096
@@ -26,6 +26,7 @@ class HookCaches:
     """The caches of one converter's hooks.
 
     - ``timestamps``: parsed timestamp strings, read inline by the generated hooks;
+    - ``texts``: the texts of the datetimes written back (unstructured);
     - ``interned``: the instances each sharing hook has built from strings and nulls alone;
     - ``sharing``: a hook for one key set that shares its instances -> what a parent's hook needs to
       look them up itself;
@@ -37,6 +38,7 @@ class HookCaches:
 
     def __init__(self) -> None:
         self.timestamps = TimestampCache()
+        self.texts = TimestampTexts()
         self.interned: list[dict[tuple[Any, ...], Any]] = []
         self.sharing: weakref.WeakKeyDictionary[Callable[..., Any], Sharing] = (
             weakref.WeakKeyDictionary()
@@ -52,8 +54,9 @@ class HookCaches:
         return cache
 
     def clear(self) -> None:
-        """Forget remembered timestamps and shared instances (the hooks themselves stay)."""
+        """Forget remembered timestamps, their texts and shared instances (the hooks stay)."""
         self.timestamps.clear()
+        self.texts.clear()
         for cache in self.interned:
             cache.clear()
 

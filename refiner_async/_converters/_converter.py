@@ -50,7 +50,8 @@ class Converter:
         return make_converter(detailed=True, caches=self.caches)
 
     def clear_caches(self) -> None:
-        """Forget remembered timestamps and shared instances (benchmarks use it to time cold pages)."""
+        """Forget remembered timestamps, their texts and shared instances (benchmarks use it to
+        time cold pages)."""
         self.caches.clear()
 
     def structure(self, payload: Any, cl: type[T], *, method: str = "", path: str = "") -> T:

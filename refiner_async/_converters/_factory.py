@@ -62,7 +62,7 @@ def make_converter(*, detailed: bool = False, caches: HookCaches | None = None) 
             same_type(tuple[cl, ...]),  # type: ignore[valid-type]
             _tuple_hook(cl, hook, detailed=detailed),
         )
-    register_unstructure_hooks(conv, MODELS)
+    register_unstructure_hooks(conv, MODELS, caches.texts)
     return conv
 
 

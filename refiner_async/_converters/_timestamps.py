@@ -21,6 +21,7 @@ from ._scalars import kind
 
 #: Distinct timestamp strings a cache remembers (it is cleared when full): a page holds up to 7,000.
 TIMESTAMP_CACHE_SIZE = 8192
+_WHOLE_SECONDS = "%04d-%02d-%02dT%02d:%02d:%02dZ"
 _ZERO_DATES = frozenset({"", "0000-00-00 00:00:00", "0000-00-00T00:00:00Z", "0000-00-00"})
 
 
@@ -48,6 +49,16 @@ def parse_timestamp(text: str) -> datetime:
 
 def format_timestamp(value: datetime) -> str:
     """``value`` as ISO-8601 in UTC with a ``Z``: ``2020-09-02T20:44:24Z`` (naive values are UTC)."""
+    if value.tzinfo is UTC and not value.microsecond:  # the models' usual value
+        # printf-style formatting of the fields takes two thirds of isoformat()'s time
+        return _WHOLE_SECONDS % (
+            value.year,
+            value.month,
+            value.day,
+            value.hour,
+            value.minute,
+            value.second,
+        )
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     elif value.tzinfo is not UTC:
@@ -171,3 +182,37 @@ class TimestampCache:
         if len(self.values) + len(new) >= self.size:
             self.clear()
         self.values.update(zip(new, parsed, strict=True))
+
+
+class TimestampTexts:
+    """Datetime -> its :func:`format_timestamp` text, so that a datetime object written many times
+    is formatted once (a page's models share one object per timestamp text: see
+    :class:`TimestampCache`); one per converter.
+
+    Keyed by the object's identity, not its value: hashing an aware datetime takes longer than
+    formatting it. Each entry holds its datetime, so an id is never reused while it is remembered.
+    Holds at most ``size`` datetimes (cleared when full).
+    """
+
+    def __init__(self, size: int = TIMESTAMP_CACHE_SIZE) -> None:
+        self.size = size
+        self.texts: dict[int, tuple[datetime, str]] = {}
+
+    def clear(self) -> None:
+        """Forget every remembered text."""
+        self.texts.clear()
+
+    def text(self, value: datetime | None) -> str | None:
+        """``value`` as ISO-8601 in UTC with a ``Z`` (see :func:`format_timestamp`); None stays
+        None."""
+        if value is None:
+            return None
+        key = id(value)
+        entry = self.texts.get(key)
+        if entry is not None and entry[0] is value:
+            return entry[1]
+        text = format_timestamp(value)
+        if len(self.texts) >= self.size:
+            self.texts.clear()
+        self.texts[key] = (value, text)
+        return text

@@ -7,7 +7,7 @@ import gc
 import linecache
 import sys
 import traceback
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import attrs
@@ -35,9 +35,14 @@ from refiner_async._converters import (
     parse_timestamp,
     structure,
     structure_page,
+    unstructure,
 )
 from refiner_async._converters._codegen import compile_fast_hook, slot_twin
-from refiner_async._converters._timestamps import TIMESTAMP_CACHE_SIZE
+from refiner_async._converters._timestamps import (
+    TIMESTAMP_CACHE_SIZE,
+    TimestampTexts,
+    format_timestamp,
+)
 
 RESPONSE: dict[str, Any] = {
     "uuid": "r1",
@@ -378,6 +383,42 @@ def test_timestamp_cache_stays_bounded() -> None:
     assert len(converter.caches.timestamps.values) <= TIMESTAMP_CACHE_SIZE
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+        datetime(7, 1, 2, 3, 4, 5, tzinfo=UTC),
+        datetime(2026, 1, 2, 3, 4, 5, 600, tzinfo=UTC),
+        datetime(2026, 1, 2, 3, 4, 5),
+        datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=-2))),
+        datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(0))),  # UTC, another object
+    ],
+)
+def test_timestamps_are_written_as_isoformat_in_utc(value: datetime) -> None:
+    """Every datetime is written as its instant's isoformat in UTC, with a Z for the offset."""
+    aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    assert format_timestamp(value) == aware.isoformat().replace("+00:00", "Z")
+    assert TimestampTexts().text(value) == format_timestamp(value)
+
+
+def test_timestamp_texts_follow_each_object_and_stay_bounded() -> None:
+    """The texts remembered are those of the very objects written: equal datetimes in other zones
+    and a new object where a freed one was each get their own text; None stays None; the cache
+    never holds more than its size."""
+    texts = TimestampTexts(size=4)
+    assert texts.text(None) is None
+    moment = datetime(2026, 5, 6, 7, 8, 9, tzinfo=UTC)
+    assert texts.text(moment) == texts.text(moment) == "2026-05-06T07:08:09Z"
+    shifted = moment.astimezone(timezone(timedelta(hours=2)))
+    assert texts.text(shifted) == "2026-05-06T07:08:09Z"
+    for second in range(10):
+        value = datetime(2026, 1, 1, 0, 0, second, tzinfo=UTC)  # freed on the next turn
+        assert texts.text(value) == f"2026-01-01T00:00:{second:02d}Z"
+        assert len(texts.texts) <= 4
+    texts.clear()
+    assert texts.texts == {}
+
+
 def test_objects_of_one_size_with_other_keys_are_read_in_full() -> None:
     """Hooks are chosen by the number of keys: an object of a size seen before whose keys differ
     (a field missing, an unknown key instead) is still read exactly, in any order of arrival."""
@@ -647,9 +688,11 @@ def test_each_converter_owns_its_caches() -> None:
 
 
 def test_clear_caches_clears_the_module_level_converter() -> None:
-    """The module's clear_caches() forgets what structure() remembered."""
+    """The module's clear_caches() forgets what structure() and unstructure() remembered."""
     text = "2022-05-06 07:08:09"
-    structure({"date_range_end": text}, Report)
+    unstructure(structure({"date_range_end": text}, Report))
     assert text in converter.caches.timestamps.values
+    assert converter.caches.texts.texts
     clear_caches()
     assert text not in converter.caches.timestamps.values
+    assert converter.caches.texts.texts == {}
