@@ -285,6 +285,19 @@ def _columns(source: Path, model: type, *, with_kinds: bool = True) -> Columns:
 def _timestamp_text(value: Any) -> str:
     """A timestamp cell as ISO-8601 UTC text (empty for no time; a value that is not a time as
     its text)."""
+    if (
+        type(value) is str
+        and len(value) == 19
+        and value[10] == " "
+        and value[13] == value[16] == ":"
+    ):
+        # 'YYYY-MM-DD HH:MM:SS', the responses' form (UTC): checked, then rewritten as text
+        try:
+            datetime.fromisoformat(value)
+        except ValueError:
+            pass  # PHP's zero date, or not a time: as below
+        else:
+            return value[:10] + "T" + value[11:] + "Z"
     try:
         moment = read_timestamp(value)
     except (ValueError, TypeError):
@@ -325,11 +338,10 @@ def write_csv(source: Path, target: Path, model: type) -> int:
     with open(target, "w", newline="", encoding="utf-8") as file:
         writer = csv.writer(file)
         writer.writerow(names)
-        timestamp_text = _remembering(_timestamp_text)
         for row in _rows(source):
             cells = columns.cells(row)
             for i in timestamps:
-                cells[i] = timestamp_text(cells[i])
+                cells[i] = _timestamp_text(cells[i])
             writer.writerow([_text(c) if type(c) in _NOT_AS_IS else c for c in cells])
             count += 1
     return count

@@ -174,6 +174,28 @@ async def test_retries_and_429s_in_summary(
     assert summary.rate_limited == 1
 
 
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [
+        ("2026-12-03 22:26:20", "2026-12-03T22:26:20Z"),
+        ("2026-12-03T22:26:20.000000Z", "2026-12-03T22:26:20Z"),
+        ("2026-12-03 22:26:20+02:00", "2026-12-03T20:26:20Z"),
+        ("0000-00-00 00:00:00", ""),
+        ("2026-13-03 22:26:20", "2026-13-03 22:26:20"),
+        ("2026-02-29 10:00:00", "2026-02-29 10:00:00"),
+        ("2026-12-03 22:26:2x", "2026-12-03 22:26:2x"),
+        (None, ""),
+        (1767225600, "2026-01-01T00:00:00Z"),
+    ],
+)
+def test_csv_timestamp_cells(value: object, cell: str) -> None:
+    """A timestamp cell: the time in UTC with a Z, empty for none, a value that is not a time as
+    its text."""
+    from refiner_async._export._tables import _timestamp_text
+
+    assert _timestamp_text(value) == cell
+
+
 def test_exported_times_are_utc() -> None:
     """The timestamps written are the models' instants, in UTC with a Z."""
     from refiner_async._converters import format_timestamp
