@@ -14,8 +14,9 @@ the SDK's limiter, concurrency and retries govern every request:
 - ``forms`` and ``segments``: full reads replacing the tables (small; items are archived or deleted).
 
 Columns are declared from the SDK's models (:func:`column_hints`), so a column that is null in every
-row of a load still exists with its type. Nested objects become ``parent__child`` columns; answers
-(``data``), attributes, configs and lists stay JSON.
+row of a load still exists with its type. Nested objects become ``parent__child`` columns (all null
+for a null object: a contact without an account); answers (``data``), attributes, configs and
+lists stay JSON.
 
 The resources write Parquet load files (dlt's resource ``file_format``; pyarrow, which the ``dlt``
 extra installs, writes them): DuckDB loads them many times faster than the SQL ``INSERT`` files it
@@ -34,7 +35,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import typing
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -72,27 +73,53 @@ _SCALARS: Mapping[Any, str] = {
 }
 
 
+def _fields(model: type, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """Every field of ``model`` and of the models nested in it, parents first: its path and type
+    (``None`` left out of optional ones); ``extra`` (unknown keys) is not a field here."""
+    types = typing.get_type_hints(model)
+    for field in attrs.fields(model):
+        if field.name == "extra":
+            continue
+        args = [a for a in typing.get_args(types[field.name]) if a is not type(None)]
+        tp = args[0] if len(args) == 1 else types[field.name]
+        yield (*path, field.name), tp
+        if attrs.has(tp):
+            yield from _fields(tp, (*path, field.name))
+
+
 def column_hints(model: type, *, primary_key: str | None = "uuid") -> dict[str, TColumnSchema]:
     """dlt column hints for the items of ``model``: its scalar fields typed, nested models as
-    ``parent__child`` columns, mappings and lists as JSON; every column nullable but the key."""
+    ``parent__child`` columns, mappings and lists as JSON; every column nullable but the key.
+    Unknown keys are left to dlt to infer."""
     hints: dict[str, TColumnSchema] = {}
-
-    def walk(cl: type, prefix: str) -> None:
-        types = typing.get_type_hints(cl)
-        for field in attrs.fields(cl):
-            if field.name == "extra":  # unknown keys: dlt infers them
-                continue
-            name = prefix + field.name
-            args = [a for a in typing.get_args(types[field.name]) if a is not type(None)]
-            tp = args[0] if len(args) == 1 else types[field.name]
-            if attrs.has(tp):
-                walk(tp, name + "__")
-                continue
-            data_type = _SCALARS.get(tp, "json")
-            hints[name] = {"name": name, "data_type": data_type, "nullable": name != primary_key}  # type: ignore[typeddict-item]
-
-    walk(model, "")
+    for path, tp in _fields(model):
+        if attrs.has(tp):
+            continue  # its fields are columns of their own
+        name = "__".join(path)
+        data_type = _SCALARS.get(tp, "json")
+        hints[name] = {"name": name, "data_type": data_type, "nullable": name != primary_key}  # type: ignore[typeddict-item]
     return hints
+
+
+def nested_paths(model: type) -> list[tuple[str, ...]]:
+    """The paths of the fields of ``model`` that hold a nested model, parents first."""
+    return [path for path, tp in _fields(model) if attrs.has(tp)]
+
+
+def without_null_objects(row: dict[str, Any], paths: list[tuple[str, ...]]) -> dict[str, Any]:
+    """``row`` (changed in place) without the keys at ``paths`` (:func:`nested_paths`) that hold
+    null: dlt spreads a nested object into ``parent__child`` columns, but would take a null one for
+    a column of its own that never holds a value (and warn about it on every load)."""
+    for *parents, key in paths:
+        holder: Any = row
+        for parent in parents:
+            holder = holder.get(parent)
+            if type(holder) is not dict:
+                break
+        else:
+            if key in holder and holder[key] is None:
+                del holder[key]
+    return row
 
 
 def check_file_format(file_format: object) -> TFileFormat | None:
@@ -138,13 +165,14 @@ class _SharedClient:
 
 
 async def _pages(
-    shared: _SharedClient, read: Callable[[RefinerClient], Paginator[Any]]
+    shared: _SharedClient, read: Callable[[RefinerClient], Paginator[Any]], model: type
 ) -> AsyncGenerator[list[dict[str, Any]], None]:
-    """The non-empty pages of ``read(client)`` as lists of dicts."""
+    """The non-empty pages of ``read(client)`` as lists of dicts, without null nested objects."""
+    paths = nested_paths(model)
     async with shared.use() as client, contextlib.aclosing(_records(read(client))) as pages:
         async for page in pages:
             if page.items:
-                yield list(page.items)
+                yield [without_null_objects(row, paths) for row in page.items]
 
 
 @dlt.source(name="refiner", section="refiner")
@@ -207,7 +235,7 @@ def refiner_source(
                 include=include, date_range_start=start, date_range_end=end, page_length=page_length
             )
 
-        async for page in _pages(shared, read):
+        async for page in _pages(shared, read, Response):
             yield page
 
     def full_read(resource: str, model: type, **filters: Any) -> DltResource:
@@ -220,7 +248,7 @@ def refiner_source(
                 )
                 return lister
 
-            async for page in _pages(shared, read):
+            async for page in _pages(shared, read, model):
                 yield page
 
         factory = dlt.resource(

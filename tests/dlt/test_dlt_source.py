@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import logging
 import math
@@ -14,7 +15,7 @@ import dlt
 import pytest
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from refiner_async.dlt import column_hints, refiner_source
+from refiner_async.dlt import column_hints, nested_paths, refiner_source, without_null_objects
 from refiner_async.errors import InvalidParameterError
 from refiner_async.models import Response
 from refiner_async.testing import FakeRefiner
@@ -170,6 +171,36 @@ async def test_parquet_load_files_hold_what_dlts_default_loads(
         }
     assert loaded["parquet"] == loaded[None]
     assert len(loaded["parquet"]["responses"]) == len(completed(fake))
+
+
+async def test_null_nested_objects_load_as_null_columns(
+    fake: FakeRefiner, clock: Any, make_pipeline: Any, run: Any, sql: Any
+) -> None:
+    """A contact without an account reaches dlt without the key, not as null (which dlt would keep
+    as a column of its own that never holds a value, and warn about on every load); its
+    contact__account__* columns load as null."""
+    without_account = {r.uuid for r in fake.store.lists["completed"] if r.contact.account is None}
+    assert without_account  # the data set has some
+    rows = await asyncio.to_thread(list, source(fake, clock).resources["responses"])
+    assert {row["uuid"] for row in rows if "account" not in row["contact"]} == without_account
+    assert all(row["contact"].get("account", ...) is not None for row in rows)
+    pipeline = make_pipeline()
+    await run(pipeline, source(fake, clock))
+    null_accounts = sql(pipeline, "select uuid from responses where contact__account__uuid is null")
+    assert {uuid for (uuid,) in null_accounts} == without_account
+    columns = {name for name, *_ in sql(pipeline, "describe responses")}
+    assert "contact__account__domain" in columns
+
+
+def test_null_objects_are_left_out_at_any_depth() -> None:
+    """without_null_objects drops null nested objects, parents first, and leaves the rest as it is."""
+    paths = nested_paths(Response)
+    assert paths == [("form",), ("contact",), ("contact", "account")]
+    row: dict[str, Any] = {"uuid": "r", "form": None, "contact": {"uuid": "c", "account": None}}
+    assert without_null_objects(row, paths) == {"uuid": "r", "contact": {"uuid": "c"}}
+    assert without_null_objects({"contact": None}, paths) == {}
+    kept = {"form": {"uuid": "f"}, "contact": {"account": {"uuid": "a"}}, "data": None}
+    assert without_null_objects(dict(kept), paths) == kept
 
 
 def test_file_format_is_checked_before_anything_is_sent(
