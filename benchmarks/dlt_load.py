@@ -4,10 +4,12 @@ The emulator runs in its own process (no latency, no rate limit); the pipeline r
 step (``extract``, ``normalize``, ``load``) so that each step's wall time is known: extraction is
 the SDK reading the API plus dlt's handling of the rows it yields (incremental filter, buffering to
 disk), normalization and loading are dlt and DuckDB. The second incremental run selects only the
-``responses`` resource, leaving out the full reads of contacts, forms and segments. A last run
-loads everything again into a new DuckDB file with ``file_format=None``, the load files DuckDB gets
-from dlt by default (SQL inserts), against the source's Parquet. For scale, the SDK alone reads the
-same responses as plain dicts (no dlt) first. Figures are recorded; there is no target yet.
+``responses`` resource, leaving out the full reads of contacts, forms and segments. Two more first
+loads follow, each into a new DuckDB file: with ``file_format=None``, the load files DuckDB gets
+from dlt by default (SQL inserts), against the source's Parquet; and with dlt told not to gzip the
+files it passes between its steps (``DATA_WRITER__DISABLE_COMPRESSION=true``, a setting of the
+pipeline's, not of the source). For scale, the SDK alone reads the same responses as plain dicts
+(no dlt) first. Figures are recorded; there is no target yet.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import statistics
 import tempfile
 import time
 import urllib.request
@@ -27,8 +30,13 @@ from refiner_async import RefinerClient
 from refiner_async.dlt import refiner_source
 from refiner_async.sync import _records
 
-#: The run loading through dlt's own choice of load files (SQL inserts, for DuckDB).
+#: A first load with every default.
+FIRST = "first"
+#: A first load through dlt's own choice of load files (SQL inserts, for DuckDB).
 INSERTS = "first, file_format=None"
+#: A first load with dlt's own files between its steps left uncompressed (a pipeline setting).
+UNCOMPRESSED = "first, dlt's files uncompressed"
+UNCOMPRESSED_SETTING = "DATA_WRITER__DISABLE_COMPRESSION"
 COMPLETED_SHARE = 0.609  # completed responses per emulator response (the default include)
 
 
@@ -77,7 +85,12 @@ def rows_in(pipeline: Any, table_name: str) -> int:
         return count
 
 
-def measure(target: int, new: int) -> dict[str, Any]:
+def median_steps(runs: list[dict[str, float]]) -> dict[str, float]:
+    """Each step's median over ``runs``."""
+    return {step: statistics.median(run[step] for run in runs) for step in runs[0]}
+
+
+def measure(target: int, new: int, rounds: int) -> dict[str, Any]:
     emulator_size = round(target / COMPLETED_SHARE)
     with emulator(responses=emulator_size) as emu, tempfile.TemporaryDirectory() as folder:
         sdk_seconds, sdk_rows = asyncio.run(sdk_read(emu.base_url, emu.api_key))
@@ -91,30 +104,46 @@ def measure(target: int, new: int) -> dict[str, Any]:
                 dataset_name="refiner_data",
             )
 
-        pipeline = new_pipeline("refiner_bench")
-        runs: dict[str, Any] = {}
-        for name in ("first", "incremental", "incremental, responses only", INSERTS):
-            if name.startswith("incremental"):
-                mutate(emu.url, new)
-                time.sleep(1.1)  # the new responses' second is over: the read ends before now
+        def run(name: str, pipeline: Any, source: Any) -> dict[str, Any]:
             emu.reset_stats()
-            source = refiner_source(base_url=emu.base_url, settle=0)
-            if name.endswith("responses only"):
-                source = source.with_resources("responses")
-            if name == INSERTS:  # a first load again, into a new DuckDB file
-                pipeline = new_pipeline("refiner_inserts")
-                source = refiner_source(base_url=emu.base_url, settle=0, file_format=None)
-            steps = timed_run(pipeline, source)
-            runs[name] = {
+            if name == UNCOMPRESSED:
+                os.environ[UNCOMPRESSED_SETTING] = "true"
+            try:
+                steps = timed_run(pipeline, source)
+            finally:
+                os.environ.pop(UNCOMPRESSED_SETTING, None)
+            return {
                 "steps_s": steps,
                 "requests": requests_sent(emu.stats()),
                 "rows": {
                     t: rows_in(pipeline, t) for t in ("responses", "contacts", "forms", "segments")
                 },
             }
+
+        # First loads in alternating rounds, each into a new DuckDB file; the first of them then
+        # takes the incremental loads.
+        firsts: dict[str, list[dict[str, Any]]] = {FIRST: [], INSERTS: [], UNCOMPRESSED: []}
+        loaded = []
+        for round_ in range(rounds):
+            for index, (name, runs_of) in enumerate(firsts.items()):
+                loaded.append(new_pipeline(f"load_{round_}_{index}"))
+                options = {"file_format": None} if name == INSERTS else {}
+                source = refiner_source(base_url=emu.base_url, settle=0, **options)
+                runs_of.append(run(name, loaded[-1], source))
+        runs: dict[str, Any] = {}
+        for name, runs_of in firsts.items():
+            runs[name] = {**runs_of[0], "steps_s": median_steps([r["steps_s"] for r in runs_of])}
+        for name in ("incremental", "incremental, responses only"):
+            mutate(emu.url, new)
+            time.sleep(1.1)  # the new responses' second is over: the read ends before now
+            source = refiner_source(base_url=emu.base_url, settle=0)
+            if name.endswith("responses only"):
+                source = source.with_resources("responses")
+            runs[name] = run(name, loaded[0], source)
         return {
             "emulator_responses": emulator_size,
             "new_responses": new,
+            "rounds": rounds,
             "sdk_only": {"seconds": sdk_seconds, "rows": sdk_rows},
             "runs": runs,
         }
@@ -140,7 +169,8 @@ def render(r: dict[str, Any]) -> str:
     head = (
         f"{r['emulator_responses']:,} emulator responses, of which {r['sdk_only']['rows']:,} completed "
         f"(the default include); then {r['new_responses']:,} new before each incremental run. The SDK alone reads those "
-        f"{r['sdk_only']['rows']:,} as plain dicts in {r['sdk_only']['seconds']:.1f} s."
+        f"{r['sdk_only']['rows']:,} as plain dicts in {r['sdk_only']['seconds']:.1f} s. The three first "
+        f"loads are medians of {r.get('rounds', 1)} alternating rounds, each into a new DuckDB file."
     )
     return (
         head
@@ -165,21 +195,30 @@ def parquet_against_inserts(runs: dict[str, Any]) -> str:
     """A sentence comparing the first load's steps with the source's Parquet and with SQL inserts."""
     if INSERTS not in runs:
         return ""
-    parquet, inserts = runs["first"]["steps_s"], runs[INSERTS]["steps_s"]
-    return (
+    parquet, inserts = runs[FIRST]["steps_s"], runs[INSERTS]["steps_s"]
+    out = (
         f"\n\nA first load with the source's Parquet load files takes {parquet['total']:.1f} s against "
         f"{inserts['total']:.1f} s with SQL inserts ({inserts['total'] / parquet['total']:.1f}x faster; "
         f"the load step alone {inserts['load'] / parquet['load']:.1f}x)."
     )
+    if UNCOMPRESSED in runs:
+        plain = runs[UNCOMPRESSED]["steps_s"]
+        out += (
+            f" With `{UNCOMPRESSED_SETTING}=true` (dlt gzips the files it passes between its steps "
+            f"unless told not to) it takes {plain['total']:.1f} s, extraction {plain['extract']:.1f} s "
+            f"against {parquet['extract']:.1f} s."
+        )
+    return out
 
 
 def main() -> None:
     parser = common_arguments(__doc__.splitlines()[0])
     parser.add_argument("--responses", type=int, default=None, help="completed responses to load")
     parser.add_argument("--new", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=None, help="rounds of the first loads")
     args = parser.parse_args()
     target = args.responses or (20_000 if args.quick else 100_000)
-    result = measure(target, args.new)
+    result = measure(target, args.new, args.rounds or (1 if args.quick else 3))
     publish("dlt_load", result, render(result), quick=args.quick)
 
 
