@@ -161,7 +161,6 @@ async def test_parquet_load_files_hold_what_dlts_default_loads(
             for job in package.jobs["completed_jobs"]
             if job.job_file_info.table_name in TABLES
         } - {"sql"}  # the merge's statements
-
         assert written == {file_format or "insert_values"}
         loaded[file_format] = {
             table: sql(

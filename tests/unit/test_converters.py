@@ -402,9 +402,10 @@ def test_timestamps_are_written_as_isoformat_in_utc(value: datetime) -> None:
 
 
 def test_timestamp_texts_follow_each_object_and_stay_bounded() -> None:
-    """The texts remembered are those of the very objects written: equal datetimes in other zones
-    and a new object where a freed one was each get their own text; None stays None; the cache
-    never holds more than its size."""
+    """The texts remembered are those of the very objects written: an equal datetime in another
+    zone, and new objects made as old ones are dropped (whose ids may come again once the cache
+    is cleared), each get their own text; None stays None; the cache never holds more than its
+    size."""
     texts = TimestampTexts(size=4)
     assert texts.text(None) is None
     moment = datetime(2026, 5, 6, 7, 8, 9, tzinfo=UTC)
@@ -412,7 +413,7 @@ def test_timestamp_texts_follow_each_object_and_stay_bounded() -> None:
     shifted = moment.astimezone(timezone(timedelta(hours=2)))
     assert texts.text(shifted) == "2026-05-06T07:08:09Z"
     for second in range(10):
-        value = datetime(2026, 1, 1, 0, 0, second, tzinfo=UTC)  # freed on the next turn
+        value = datetime(2026, 1, 1, 0, 0, second, tzinfo=UTC)  # the last one dropped here
         assert texts.text(value) == f"2026-01-01T00:00:{second:02d}Z"
         assert len(texts.texts) <= 4
     texts.clear()
