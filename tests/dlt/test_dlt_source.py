@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import importlib.util
 import logging
 import math
@@ -15,7 +14,15 @@ import dlt
 import pytest
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from refiner_async.dlt import column_hints, nested_paths, refiner_source, without_null_objects
+from refiner_async import RefinerClient
+from refiner_async.dlt import (
+    _pages,
+    _SharedClient,
+    column_hints,
+    nested_paths,
+    refiner_source,
+    without_null_objects,
+)
 from refiner_async.errors import InvalidParameterError
 from refiner_async.models import Response
 from refiner_async.testing import FakeRefiner
@@ -180,7 +187,9 @@ async def test_null_nested_objects_load_as_null_columns(
     contact__account__* columns load as null."""
     without_account = {r.uuid for r in fake.store.lists["completed"] if r.contact.account is None}
     assert without_account  # the data set has some
-    rows = await asyncio.to_thread(list, source(fake, clock).resources["responses"])
+    shared = _SharedClient(lambda: RefinerClient(fake.api_key, base_url=fake.base_url))
+    pages = _pages(shared, lambda client: client.responses.list(), Response)
+    rows = [row async for page in pages for row in page]  # what the responses resource yields
     assert {row["uuid"] for row in rows if "account" not in row["contact"]} == without_account
     assert all(row["contact"].get("account", ...) is not None for row in rows)
     pipeline = make_pipeline()
