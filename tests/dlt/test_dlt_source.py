@@ -179,6 +179,32 @@ async def test_parquet_load_files_hold_what_dlts_default_loads(
     assert len(loaded["parquet"]["responses"]) == len(completed(fake))
 
 
+async def test_tables_loaded_from_sql_inserts_take_parquet_loads_after(
+    fake: FakeRefiner, clock: Any, make_pipeline: Any, run: Any, sql: Any
+) -> None:
+    """A pipeline whose tables were loaded from SQL inserts (file_format=None, as the source wrote
+    before Parquet) merges the next runs' Parquet load files into them: one row per uuid."""
+    pipeline = make_pipeline()
+    await run(pipeline, source(fake, clock, file_format=None))
+    fake.insert_responses(30)
+    grown = fake.live_response_uuids()[100:102]
+    for uuid in grown:
+        fake.receive_data(uuid, clock())
+    clock.advance(600)
+    await run(make_pipeline(), source(fake, clock))
+    rows, distinct = sql(pipeline, "select count(*), count(distinct uuid) from responses")[0]
+    assert rows == distinct == len(completed(fake))
+    assert sql(pipeline, "select count(*) from contacts")[0][0] == len(fake.store.contacts)
+    moved = sql(
+        pipeline,
+        "select count(*) from responses where uuid in ({}) and last_data_reception_at = '{}'".format(
+            ",".join(f"'{u}'" for u in grown),
+            f"{clock() - timedelta(seconds=600):%Y-%m-%d %H:%M:%S}+00",
+        ),
+    )
+    assert moved[0][0] == 2
+
+
 async def test_null_nested_objects_load_as_null_columns(
     fake: FakeRefiner, clock: Any, make_pipeline: Any, run: Any, sql: Any
 ) -> None:
