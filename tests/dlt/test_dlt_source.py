@@ -66,6 +66,18 @@ def completed(fake: FakeRefiner) -> dict[str, int]:
     return {r.uuid: r.sort_at for r in fake.store.lists["completed"]}
 
 
+def received_at(sql: Any, pipeline: Any, uuids: list[str], moment: datetime) -> int:
+    """How many of ``uuids`` the responses table holds as last received at ``moment``."""
+    rows = sql(
+        pipeline,
+        "select count(*) from responses where uuid in ({}) and last_data_reception_at = '{}'".format(
+            ",".join(f"'{u}'" for u in uuids), f"{moment:%Y-%m-%d %H:%M:%S}+00"
+        ),
+    )
+    count: int = rows[0][0]
+    return count
+
+
 async def test_two_runs_with_inserts_merge_to_the_emulators_responses(
     fake: FakeRefiner, clock: Any, make_pipeline: Any, run: Any, sql: Any
 ) -> None:
@@ -94,14 +106,7 @@ async def test_two_runs_with_inserts_merge_to_the_emulators_responses(
     # only the new rows and the lag were read: 43 rows in pages of 20
     assert responses_requests(fake) == math.ceil(43 / 20)
     assert bookmark(make_pipeline()) == f"{clock() - timedelta(seconds=600):%Y-%m-%dT%H:%M:%SZ}"
-    moved = sql(
-        pipeline,
-        "select count(*) from responses where uuid in ({}) and last_data_reception_at = '{}'".format(
-            ",".join(f"'{u}'" for u in grown),
-            f"{clock() - timedelta(seconds=600):%Y-%m-%d %H:%M:%S}+00",
-        ),
-    )
-    assert moved[0][0] == 3
+    assert received_at(sql, pipeline, grown, clock() - timedelta(seconds=600)) == 3
 
 
 async def test_a_failing_run_does_not_advance_dlts_state(
@@ -195,14 +200,7 @@ async def test_tables_loaded_from_sql_inserts_take_parquet_loads_after(
     rows, distinct = sql(pipeline, "select count(*), count(distinct uuid) from responses")[0]
     assert rows == distinct == len(completed(fake))
     assert sql(pipeline, "select count(*) from contacts")[0][0] == len(fake.store.contacts)
-    moved = sql(
-        pipeline,
-        "select count(*) from responses where uuid in ({}) and last_data_reception_at = '{}'".format(
-            ",".join(f"'{u}'" for u in grown),
-            f"{clock() - timedelta(seconds=600):%Y-%m-%d %H:%M:%S}+00",
-        ),
-    )
-    assert moved[0][0] == 2
+    assert received_at(sql, pipeline, grown, clock() - timedelta(seconds=600)) == 2
 
 
 async def test_null_nested_objects_load_as_null_columns(
