@@ -45,6 +45,7 @@ from dlt.common.schema.typing import TColumnSchema, TFileFormat, TWriteDispositi
 from dlt.sources import DltResource
 
 from ._client import RefinerClient
+from ._converters._shapes import without_none
 from ._pagination import Paginator
 from ._types import Include
 from .errors import InvalidParameterError
@@ -76,12 +77,10 @@ _SCALARS: Mapping[Any, str] = {
 def _fields(model: type, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
     """Every field of ``model`` and of the models nested in it, parents first: its path and type
     (``None`` left out of optional ones); ``extra`` (unknown keys) is not a field here."""
-    types = typing.get_type_hints(model)
-    for field in attrs.fields(model):
+    for field in attrs.fields(attrs.resolve_types(model)):
         if field.name == "extra":
             continue
-        args = [a for a in typing.get_args(types[field.name]) if a is not type(None)]
-        tp = args[0] if len(args) == 1 else types[field.name]
+        tp = without_none(field.type)
         yield (*path, field.name), tp
         if attrs.has(tp):
             yield from _fields(tp, (*path, field.name))

@@ -15,7 +15,6 @@ import itertools
 import linecache
 import operator
 import re
-import typing
 import weakref
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -27,7 +26,7 @@ import cattrs
 from ..models._base import EMPTY
 from . import _scalars
 from ._caches import INTERNED_SIZE, HookCaches, caches_of
-from ._shapes import MODELS, apply_fallbacks, keys_of, unknown_keys
+from ._shapes import MODELS, apply_fallbacks, keys_of, unknown_keys, without_none
 
 T = TypeVar("T")
 
@@ -94,10 +93,8 @@ def slot_twin(cl: type) -> type | None:
 
 def _optional_model(tp: Any) -> type | None:
     """``M`` when ``tp`` is ``M | None`` for one of the models, else None."""
-    args = [arg for arg in typing.get_args(tp) if arg is not type(None)]
-    if len(args) == 1 and args[0] in MODELS and type(None) in typing.get_args(tp):
-        return args[0]  # type: ignore[no-any-return]
-    return None
+    base = without_none(tp)
+    return base if base is not tp and base in MODELS else None
 
 
 def _indented(code: str, local: str) -> list[str]:

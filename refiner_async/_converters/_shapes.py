@@ -3,6 +3,7 @@ predicate matching a hook to exactly one type."""
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -56,6 +57,16 @@ def apply_fallbacks(value: dict[str, Any], fallbacks: Mapping[str, str]) -> dict
     """``value`` with each absent field filled from its fallback key (``value`` itself if none)."""
     missing = {f: value[k] for f, k in fallbacks.items() if f not in value and k in value}
     return {**value, **missing} if missing else value
+
+
+def without_none(tp: Any) -> Any:
+    """``X`` for the field type ``X | None``; any other type as it is."""
+    args = typing.get_args(tp)
+    if type(None) in args:
+        rest = [arg for arg in args if arg is not type(None)]
+        if len(rest) == 1:
+            return rest[0]
+    return tp
 
 
 def same_type(tp: Any) -> Callable[[Any], bool]:

@@ -40,6 +40,7 @@ from typing import Any
 import attrs
 import orjson
 
+from .._converters._shapes import without_none
 from .._converters._timestamps import format_timestamp, read_timestamp
 from ._json import dumps
 
@@ -64,8 +65,7 @@ class _Node:
 
 def _declared(tp: Any) -> str | type | None:
     """The column kind of a model field type, or the nested model class, or None (open)."""
-    args = [a for a in typing.get_args(tp) if a is not type(None)]
-    base = args[0] if len(args) == 1 else tp
+    base = without_none(tp)
     if attrs.has(base):
         return base
     kinds = {datetime: "timestamp", str: "str", int: "int", float: "float", bool: "bool"}
