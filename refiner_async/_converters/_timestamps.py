@@ -66,6 +66,21 @@ def format_timestamp(value: datetime) -> str:
     return value.isoformat()[:-6] + "Z"  # drop "+00:00"
 
 
+def naive_text(value: Any) -> str | None:
+    """The :func:`format_timestamp` text of a time in the responses' naive form
+    (``YYYY-MM-DD HH:MM:SS``, UTC), rewritten as text once checked, without building a datetime in
+    UTC; None for any other value (PHP's zero date, other forms, not a time)."""
+    if type(value) is not str or len(value) != 19 or value[10] != " ":
+        return None
+    if value[13] != ":" or value[16] != ":":
+        return None
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return value[:10] + "T" + value[11:] + "Z"
+
+
 def read_timestamp(value: Any) -> datetime | None:
     """A timestamp field's JSON value as an aware UTC datetime, or None (null, empty, zero date)."""
     if type(value) is str:

@@ -41,7 +41,7 @@ import attrs
 import orjson
 
 from .._converters._shapes import without_none
-from .._converters._timestamps import format_timestamp, read_timestamp
+from .._converters._timestamps import format_timestamp, naive_text, read_timestamp
 from ._json import dumps
 
 __all__ = ["Columns", "write_csv", "write_parquet"]
@@ -285,19 +285,9 @@ def _columns(source: Path, model: type, *, with_kinds: bool = True) -> Columns:
 def _timestamp_text(value: Any) -> str:
     """A timestamp cell as ISO-8601 UTC text (empty for no time; a value that is not a time as
     its text)."""
-    if (
-        type(value) is str
-        and len(value) == 19
-        and value[10] == " "
-        and value[13] == value[16] == ":"
-    ):
-        # 'YYYY-MM-DD HH:MM:SS', the responses' form (UTC): checked, then rewritten as text
-        try:
-            datetime.fromisoformat(value)
-        except ValueError:
-            pass  # PHP's zero date, or not a time: as below
-        else:
-            return value[:10] + "T" + value[11:] + "Z"
+    text = naive_text(value)  # the responses' usual value, rewritten as text
+    if text is not None:
+        return text
     try:
         moment = read_timestamp(value)
     except (ValueError, TypeError):
