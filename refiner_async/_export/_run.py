@@ -21,7 +21,7 @@ import functools
 import inspect
 import os
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import aclosing
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -36,7 +36,7 @@ from ._checkpoint import Checkpoint, ExportFiles
 from ._json import dumps
 from ._lock import Held, OutputLock, acquire
 from ._progress import ExportProgress, ExportSummary
-from ._tables import write_csv, write_parquet
+from ._tables import Columns, columns_for, write_csv, write_parquet
 from ._worker import FileThread
 
 if TYPE_CHECKING:
@@ -316,6 +316,8 @@ async def _run(
                 )
             )
 
+    # a table's columns, observed as its rows are written (a resumed export's are read back later)
+    columns = columns_for(fmt, model) if fmt != "jsonl" and state.items == 0 else None
     try:
         if not state.complete and remaining != 0:
             listed = listing(
@@ -328,6 +330,8 @@ async def _run(
                 await thread.run(writer.open)
                 async with _reporting_pauses(client, report), aclosing(paginator.pages()) as pages:
                     async for page in pages:
+                        if columns is not None:
+                            await _observe(columns, page.items)
                         # lines made here: in the file thread they would contend for the GIL; that
                         # thread gets bytes and figures, never the page's objects (a long export
                         # then peaks a few MB lower)
@@ -357,7 +361,7 @@ async def _run(
             state = writer.state
         if fmt != "jsonl":
             report("converting")
-        await thread.run(_finish, files, fmt, model, state)
+        await thread.run(_finish, files, fmt, model, state, columns)
     except OSError as exc:
         if exc.errno not in _NO_ROOM:
             raise
@@ -380,6 +384,20 @@ async def _run(
         rate_limited=stats.rate_limited - stats_before.rate_limited,
         rate_limit_wait=stats.rate_limit_wait - stats_before.rate_limit_wait,
     )
+
+
+#: Rows a table's columns observe in one loop pass (about 1.5 ms of CPU for responses).
+OBSERVE_STEP = 250
+
+
+async def _observe(columns: Columns, rows: Sequence[dict[str, Any]]) -> None:
+    """Let ``columns`` observe ``rows`` on the loop, in steps of :data:`OBSERVE_STEP` rows, each
+    a loop pass of its own (as a page's models are built)."""
+    for start in range(0, len(rows), OBSERVE_STEP):
+        if start:
+            await asyncio.sleep(0)
+        for row in rows[start : start + OBSERVE_STEP]:
+            columns.observe(row)
 
 
 #: Seconds between progress reports while a 429 cooldown holds every page back.
@@ -513,8 +531,11 @@ def _writing(path: Path) -> Iterator[None]:
         raise
 
 
-def _finish(files: ExportFiles, fmt: str, model: type, state: Checkpoint) -> None:
-    """Mark ``state`` complete, turn the partial file into the output, then drop the checkpoint.
+def _finish(
+    files: ExportFiles, fmt: str, model: type, state: Checkpoint, columns: Columns | None
+) -> None:
+    """Mark ``state`` complete, turn the partial file into the output (a table with ``columns``,
+    when they were observed as its rows were written), then drop the checkpoint.
 
     Each step leaves a state that ``_prepare`` recognises if the process stops right after it: the
     partial file is removed only once the converted file is whole, so a checkpoint with no partial
@@ -529,9 +550,9 @@ def _finish(files: ExportFiles, fmt: str, model: type, state: Checkpoint) -> Non
         else:
             with _writing(files.converting):
                 if fmt == "csv":
-                    write_csv(files.partial, files.converting, model)
+                    write_csv(files.partial, files.converting, model, columns=columns)
                 else:
-                    write_parquet(files.partial, files.converting, model)
+                    write_parquet(files.partial, files.converting, model, columns=columns)
                 _sync(files.converting)
             files.partial.unlink()
     if fmt != "jsonl" and files.converting.exists():

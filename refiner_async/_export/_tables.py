@@ -1,11 +1,13 @@
 """CSV and Parquet from the export's JSON Lines: flat columns with dotted names, in a stable order.
 
 A table needs its columns before its first row, and an answer's keys (``data.<question>``) are
-known only once every row has been seen. So the table is built in two passes over the finished
-JSON Lines file, one line at a time (memory stays bounded by one row group):
+known only once every row has been seen. So the table is built in two steps, reading the finished
+JSON Lines file one line at a time (memory stays bounded by one row group):
 
 1. collect the columns, starting from the model's fields so that even an empty export has them
-   (and, for Parquet, the kinds of their values);
+   (and, for Parquet, the kinds of their values). The export observes each page as it writes it
+   (:func:`columns_for`), while the next pages are on their way; an export that was resumed
+   collects them in a first pass over the file instead;
 2. write the rows: CSV through the ``csv`` module, Parquet in row groups of ``ROWS_PER_GROUP``
    rows through ``pyarrow.parquet.ParquetWriter``.
 
@@ -44,7 +46,7 @@ from .._converters._shapes import without_none
 from .._converters._timestamps import format_timestamp, naive_text, read_timestamp
 from ._json import dumps
 
-__all__ = ["Columns", "write_csv", "write_parquet"]
+__all__ = ["Columns", "columns_for", "write_csv", "write_parquet"]
 
 _INT64 = range(-(2**63), 2**63)  # JSON integers reach 2**64 - 1; larger ones are text in Parquet
 
@@ -275,8 +277,14 @@ def _rows(source: Path) -> Iterator[dict[str, Any]]:
             yield orjson.loads(line)
 
 
-def _columns(source: Path, model: type, *, with_kinds: bool = True) -> Columns:
-    columns = Columns(model, with_kinds=with_kinds)
+def columns_for(fmt: str, model: type) -> Columns:
+    """Empty columns of a ``model`` table in ``fmt`` (``"csv"`` or ``"parquet"``), to observe
+    rows with: Parquet's note the kinds of the values too."""
+    return Columns(model, with_kinds=fmt == "parquet")
+
+
+def _observed(source: Path, columns: Columns) -> Columns:
+    """``columns``, having observed every row of ``source``."""
     for row in _rows(source):
         columns.observe(row)
     return columns
@@ -319,9 +327,13 @@ def _remembering(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return remembered
 
 
-def write_csv(source: Path, target: Path, model: type) -> int:
-    """Write the JSON Lines file ``source`` as CSV to ``target``; returns the number of rows."""
-    columns = _columns(source, model, with_kinds=False)
+def write_csv(source: Path, target: Path, model: type, *, columns: Columns | None = None) -> int:
+    """Write the JSON Lines file ``source`` as CSV to ``target``; returns the number of rows.
+
+    ``columns``: the columns of every row of ``source``, observed as they were written (see
+    :func:`columns_for`); without them, a first pass over the file collects them."""
+    if columns is None:
+        columns = _observed(source, columns_for("csv", model))
     names = columns.names()
     timestamps = columns.timestamps()
     count = 0
@@ -349,16 +361,22 @@ ROWS_PER_GROUP = 5_000
 
 
 def write_parquet(
-    source: Path, target: Path, model: type, *, rows_per_group: int | None = None
+    source: Path,
+    target: Path,
+    model: type,
+    *,
+    rows_per_group: int | None = None,
+    columns: Columns | None = None,
 ) -> int:
     """Write the JSON Lines file ``source`` as Parquet to ``target`` in row groups of
     ``rows_per_group`` rows (default :data:`ROWS_PER_GROUP`, read when called); returns the
-    number of rows."""
+    number of rows. ``columns``: as for :func:`write_csv`."""
     group = rows_per_group or ROWS_PER_GROUP
     import pyarrow as pa  # type: ignore[import-untyped]
     import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
-    columns = _columns(source, model)
+    if columns is None:
+        columns = _observed(source, columns_for("parquet", model))
     arrow = {
         "timestamp": pa.timestamp("us", tz="UTC"),
         "bool": pa.bool_(),

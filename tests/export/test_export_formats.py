@@ -14,6 +14,7 @@ import pytest
 
 from refiner_async import Contact, ExportSummary, Form, RefinerClient, Response, Segment, export
 from refiner_async._converters import structure
+from refiner_async._export import _run as run_module
 from refiner_async._export import _tables as tables
 from refiner_async.testing import FakeRefiner
 
@@ -121,6 +122,48 @@ async def test_parquet_types(
     completed = table.column("completed_at").to_pylist()
     assert completed == [r.completed_at for r in listed]
     assert all(c is None or c.tzinfo is not None for c in completed)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+@pytest.mark.parametrize("resource", list(MODELS))
+async def test_tables_take_the_columns_seen_while_writing(
+    resource: str, fmt: str, tmp_path: Path, refiner_client: RefinerClient, monkeypatch: Any
+) -> None:
+    """A table's columns are observed as the export writes its pages: the conversion then reads
+    the JSON Lines once, and writes what a first pass over that same file would have found."""
+    write = tables.write_csv if fmt == "csv" else tables.write_parquet
+    from_file = tmp_path / "checks" / f"from_file.{fmt}"
+    from_file.parent.mkdir()
+    observed: list[object] = []
+    reads: list[Path] = []
+    read_rows = tables._rows
+
+    def counting(source: Path) -> Any:
+        reads.append(source)
+        return read_rows(source)
+
+    def both(source: Path, target: Path, model: type, *, columns: Any = None) -> int:
+        write(source, from_file, model)  # collects the columns from the file first
+        observed.append(columns)
+        reads.clear()
+        return write(source, target, model, columns=columns)
+
+    monkeypatch.setattr(tables, "_rows", counting)
+    monkeypatch.setattr(run_module, "write_csv" if fmt == "csv" else "write_parquet", both)
+    out = tmp_path / f"{resource}.{fmt}"
+    summary = await export(
+        refiner_client, resource, out, format=fmt, page_length=97, **OPTIONS[resource]
+    )
+    assert summary.items > 0
+    assert len(observed) == 1
+    assert observed[0] is not None
+    assert len(reads) == 1  # the rows, once: no pass to collect the columns
+    if fmt == "csv":
+        assert out.read_bytes() == from_file.read_bytes()
+    else:
+        table, expected = pq.read_table(out), pq.read_table(from_file)
+        assert table.schema == expected.schema
+        assert table.equals(expected)
 
 
 async def test_empty_export_has_the_model_columns(
