@@ -16,7 +16,10 @@ floors:
 
 The floors hold the whole table in memory, which the export does not (see the memory benchmark).
 Targets: JSON Lines at most 1.15x ``jsonl`` at no latency and 1.2x ``jsonl8`` with 30 ms added to
-every request (a second emulator), CSV and Parquet at most 1.3x their floors.
+every request (a second emulator), CSV and Parquet at most 1.3x their floors. CSV and Parquet are
+also run with 100 ms added to every request (a third emulator), against their floors fetching 8
+pages at a time (no target: at that latency the export collects a table's columns while pages are
+on their way, and only writes the rows once the last one is in).
 
 Run: ``python benchmarks/export_formats.py [--quick] [--responses N] [--rounds N]``.
 """
@@ -38,6 +41,7 @@ NAME = "export_formats"
 TARGETS = {"jsonl": 1.15, "csv": 1.3, "parquet": 1.3}
 LATENCY = 0.030  # seconds added to every request in the JSON Lines run with latency
 LATENCY_TARGET = 1.2  # export() to JSON Lines / the 8-page script, at LATENCY
+TABLES_LATENCY = 0.100  # seconds added to every request in the CSV and Parquet run with latency
 
 
 def flatten(
@@ -61,8 +65,10 @@ async def jsonl_floor(base_url: str, api_key: str, out: Path, window: int = 1) -
     return n
 
 
-async def csv_floor(base_url: str, api_key: str, out: Path) -> int:
-    rows = [flatten(i) async for items in page_items(base_url, api_key) for i in items]
+async def csv_floor(base_url: str, api_key: str, out: Path, window: int = 1) -> int:
+    rows = [
+        flatten(i) async for items in page_items(base_url, api_key, window=window) for i in items
+    ]
     names = list(dict.fromkeys(k for row in rows for k in row))
     with open(out, "w", newline="", encoding="utf-8") as file:  # noqa: ASYNC230 (a script's way)
         writer = csv.DictWriter(file, names)
@@ -77,11 +83,13 @@ async def csv_floor(base_url: str, api_key: str, out: Path) -> int:
     return len(rows)
 
 
-async def parquet_floor(base_url: str, api_key: str, out: Path) -> int:
+async def parquet_floor(base_url: str, api_key: str, out: Path, window: int = 1) -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    rows = [flatten(i) async for items in page_items(base_url, api_key) for i in items]
+    rows = [
+        flatten(i) async for items in page_items(base_url, api_key, window=window) for i in items
+    ]
     kinds: dict[str, set[type]] = {}
     for row in rows:
         for k, v in row.items():
@@ -124,6 +132,7 @@ async def measure(responses: int, rounds: int) -> dict[str, Any]:
     wall = {name: row["wall_s"]["median"] for name, row in rows.items()}
     ratios = {fmt: round(wall[f"sdk_{fmt}"] / wall[fmt], 3) for fmt in TARGETS}
     slow = await with_latency(responses, rounds)
+    tables_slow = await tables_with_latency(responses, min(rounds, 5))
     return {
         "responses": responses,
         "rounds": rounds,
@@ -131,6 +140,7 @@ async def measure(responses: int, rounds: int) -> dict[str, Any]:
         "sdk_over_floor": ratios,
         "sdk_jsonl_over_jsonl8": round(wall["sdk_jsonl"] / wall["jsonl8"], 3),
         "latency": slow,
+        "tables_latency": tables_slow,
         "target": {
             **{fmt: ratios[fmt] <= limit for fmt, limit in TARGETS.items()},
             "jsonl_at_latency": slow["sdk_over_jsonl8"] <= LATENCY_TARGET,
@@ -160,6 +170,33 @@ async def with_latency(responses: int, rounds: int) -> dict[str, Any]:
     }
 
 
+async def tables_with_latency(responses: int, rounds: int) -> dict[str, Any]:
+    """CSV and Parquet with ``TABLES_LATENCY`` added to every request: export() against the floor
+    scripts fetching 8 pages at a time."""
+    with (
+        emulator(responses=responses, latency=TABLES_LATENCY) as server,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        url, key, at = server.base_url, server.api_key, Path(tmp)
+        contenders = {
+            "sdk_csv": lambda: sdk(url, key, at / "s.csv", "csv"),
+            "csv8": lambda: csv_floor(url, key, at / "f8.csv", window=8),
+            "sdk_parquet": lambda: sdk(url, key, at / "s.parquet", "parquet"),
+            "parquet8": lambda: parquet_floor(url, key, at / "f8.parquet", window=8),
+        }
+        samples = await alternate(contenders, rounds=rounds, warmup=1, server=server)
+    wall = {name: s.median_wall() for name, s in samples.items()}
+    return {
+        "latency_s": TABLES_LATENCY,
+        "rounds": rounds,
+        **{f"{name}_s": round(seconds, 3) for name, seconds in wall.items()},
+        **{
+            f"sdk_over_{fmt}8": round(wall[f"sdk_{fmt}"] / wall[f"{fmt}8"], 3)
+            for fmt in ("csv", "parquet")
+        },
+    }
+
+
 def render(result: dict[str, Any]) -> str:
     c, r, slow = result["contenders"], result["sdk_over_floor"], result["latency"]
     rows = []
@@ -184,6 +221,23 @@ def render(result: dict[str, Any]) -> str:
         f"request {slow['sdk_s']:.3f} s against {slow['jsonl8_s']:.3f} s, "
         f"**{slow['sdk_over_jsonl8']:.2f}x** (target {LATENCY_TARGET:g}x: "
         f"{verdict(result['target']['jsonl_at_latency'])})."
+        + _tables_line(result.get("tables_latency"))
+    )
+
+
+def _tables_line(slow: dict[str, Any] | None) -> str:
+    """The CSV and Parquet run with latency, as a sentence (none in results from before it)."""
+    if slow is None:
+        return ""
+    each = "; ".join(
+        f"{label} {slow[f'sdk_{fmt}_s']:.3f} s against {slow[f'{fmt}8_s']:.3f} s "
+        f"(**{slow[f'sdk_over_{fmt}8']:.2f}x**)"
+        for fmt, label in (("csv", "CSV"), ("parquet", "Parquet"))
+    )
+    return (
+        f" With {slow['latency_s'] * 1000:.0f} ms per request (median of {slow['rounds']} "
+        f"rounds), export() against the floor scripts fetching 8 pages at a time: {each} "
+        "(no target)."
     )
 
 
