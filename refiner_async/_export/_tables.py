@@ -343,7 +343,8 @@ def write_csv(source: Path, target: Path, model: type, *, columns: Columns | Non
         for row in _rows(source):
             cells = columns.cells(row)
             for i in timestamps:
-                cells[i] = _timestamp_text(cells[i])
+                if cells[i] is not None:  # null: an empty cell, as the csv module writes None
+                    cells[i] = _timestamp_text(cells[i])
             writer.writerow([_text(c) if type(c) in _NOT_AS_IS else c for c in cells])
             count += 1
     return count
