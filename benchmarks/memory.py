@@ -149,6 +149,7 @@ async def child(mode: str, items: int, base_url: str, api_key: str) -> dict[str,
             "max": round(max(lags, default=0.0) * 1000, 2),
         },
         "loop_pass_cpu_ms": {
+            "passes": len(passes),
             "max": round(max(passes, default=0.0) * 1000, 2),
             "over_20ms": sum(1 for p in passes if p > 0.020),
             "over_50ms": sum(1 for p in passes if p > 0.050),
