@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import csv
 import tempfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -148,20 +149,35 @@ async def measure(responses: int, rounds: int) -> dict[str, Any]:
     }
 
 
+async def _walls_at(
+    latency: float,
+    responses: int,
+    rounds: int,
+    contenders: Callable[[str, str, Path], dict[str, Callable[[], Awaitable[int]]]],
+) -> dict[str, float]:
+    """The median wall times of ``contenders(url, key, directory)`` against an emulator adding
+    ``latency`` to every request."""
+    with (
+        emulator(responses=responses, latency=latency) as server,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        made = contenders(server.base_url, server.api_key, Path(tmp))
+        samples = await alternate(made, rounds=rounds, warmup=1, server=server)
+    return {name: s.median_wall() for name, s in samples.items()}
+
+
 async def with_latency(responses: int, rounds: int) -> dict[str, Any]:
     """JSON Lines with ``LATENCY`` added to every request: export() against the script fetching
     8 pages at a time."""
-    with (
-        emulator(responses=responses, latency=LATENCY) as server,
-        tempfile.TemporaryDirectory() as tmp,
-    ):
-        url, key, at = server.base_url, server.api_key, Path(tmp)
-        contenders = {
+    wall = await _walls_at(
+        LATENCY,
+        responses,
+        rounds,
+        lambda url, key, at: {
             "sdk_jsonl": lambda: sdk(url, key, at / "s.jsonl", "jsonl"),
             "jsonl8": lambda: jsonl_floor(url, key, at / "f8.jsonl", window=8),
-        }
-        samples = await alternate(contenders, rounds=rounds, warmup=1, server=server)
-    wall = {name: s.median_wall() for name, s in samples.items()}
+        },
+    )
     return {
         "latency_s": LATENCY,
         "sdk_s": round(wall["sdk_jsonl"], 3),
@@ -173,19 +189,17 @@ async def with_latency(responses: int, rounds: int) -> dict[str, Any]:
 async def tables_with_latency(responses: int, rounds: int) -> dict[str, Any]:
     """CSV and Parquet with ``TABLES_LATENCY`` added to every request: export() against the floor
     scripts fetching 8 pages at a time."""
-    with (
-        emulator(responses=responses, latency=TABLES_LATENCY) as server,
-        tempfile.TemporaryDirectory() as tmp,
-    ):
-        url, key, at = server.base_url, server.api_key, Path(tmp)
-        contenders = {
+    wall = await _walls_at(
+        TABLES_LATENCY,
+        responses,
+        rounds,
+        lambda url, key, at: {
             "sdk_csv": lambda: sdk(url, key, at / "s.csv", "csv"),
             "csv8": lambda: csv_floor(url, key, at / "f8.csv", window=8),
             "sdk_parquet": lambda: sdk(url, key, at / "s.parquet", "parquet"),
             "parquet8": lambda: parquet_floor(url, key, at / "f8.parquet", window=8),
-        }
-        samples = await alternate(contenders, rounds=rounds, warmup=1, server=server)
-    wall = {name: s.median_wall() for name, s in samples.items()}
+        },
+    )
     return {
         "latency_s": TABLES_LATENCY,
         "rounds": rounds,
