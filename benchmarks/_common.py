@@ -523,7 +523,13 @@ def _headline_lines() -> list[str]:
             f"- dlt into DuckDB: a first load of {r['sdk_only']['rows']:,} responses (and the "
             f"contacts, forms, segments) in **{first:.1f} s** with the source's Parquet load "
             f"files, {inserts / first:.1f}x faster than with dlt's default SQL inserts "
-            f"({inserts:.1f} s); an incremental run of {r['new_responses']:,} new responses "
+            f"({inserts:.1f} s)"
+            + (
+                f", and in **{runs['first, arrow=True']:.1f} s** with `arrow=True`"
+                if "first, arrow=True" in runs
+                else ""
+            )
+            + f"; an incremental run of {r['new_responses']:,} new responses "
             f"{runs['incremental']:.1f} s, {runs['incremental, responses only']:.1f} s for the "
             f"responses alone (no target; {r['mode']} run)."
         )
