@@ -19,10 +19,7 @@ from refiner_async.testing import FakeRefiner
 
 from .test_dlt_source import (
     TABLES,
-    bookmark,
     completed,
-    received_at,
-    responses_requests,
     source,
 )
 
@@ -61,30 +58,6 @@ async def test_arrow_tables_load_what_rows_load(
         assert sql(arrow, select.replace(" exclude (_dlt_id, _dlt_load_id)", "")) == loaded
         assert loaded
     assert len(sql(arrow, "select uuid from responses")) == len(completed(fake))
-
-
-async def test_arrow_runs_merge_and_keep_their_bookmark(
-    fake: FakeRefiner, clock: Any, make_pipeline: Any, run: Any, sql: Any
-) -> None:
-    """Two runs with inserts and grown responses between them: one row per live uuid, only the new
-    rows and the lookback read the second time; the bookmark is the newest reception time."""
-    pipeline = make_pipeline()
-    await run(pipeline, source(fake, clock, arrow=True))
-    newest = datetime.fromtimestamp(max(completed(fake).values()), UTC)
-    assert bookmark(pipeline) == newest
-
-    fake.insert_responses(40)
-    grown = fake.live_response_uuids()[200:203]
-    for uuid in grown:
-        fake.receive_data(uuid, clock())
-    clock.advance(600)
-    fake.reset_stats()
-    await run(make_pipeline(), source(fake, clock, page_length=20, arrow=True))
-    rows, distinct = sql(pipeline, "select count(*), count(distinct uuid) from responses")[0]
-    assert rows == distinct == len(completed(fake))
-    assert responses_requests(fake) == -(-43 // 20)  # 40 new, 3 grown
-    assert bookmark(make_pipeline()) == clock() - timedelta(seconds=600)
-    assert received_at(sql, pipeline, grown, clock() - timedelta(seconds=600)) == 3
 
 
 async def test_an_initial_value_starts_an_arrow_load(

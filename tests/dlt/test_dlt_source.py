@@ -48,13 +48,10 @@ def files_under(root: Path) -> dict[str, bytes]:
     return out
 
 
-def bookmark(pipeline: Any) -> str | None:
+def bookmark(pipeline: Any) -> Any:
     """The last value dlt keeps for the responses' cursor."""
     resources = pipeline.state["sources"]["refiner"]["resources"]
-    value: str | None = resources["responses"]["incremental"]["last_data_reception_at"][
-        "last_value"
-    ]
-    return value
+    return resources["responses"]["incremental"]["last_data_reception_at"]["last_value"]
 
 
 def responses_requests(fake: FakeRefiner) -> int:
@@ -77,18 +74,22 @@ def received_at(sql: Any, pipeline: Any, uuids: list[str], moment: datetime) -> 
     return count
 
 
+@pytest.mark.parametrize("arrow", [False, True], ids=["dicts", "arrow"])
 async def test_two_runs_with_inserts_merge_to_the_emulators_responses(
-    fake: FakeRefiner, clock: Any, make_pipeline: Any, run: Any, sql: Any
+    fake: FakeRefiner, clock: Any, make_pipeline: Any, run: Any, sql: Any, arrow: bool
 ) -> None:
     """Two runs with inserts and growing responses between them: one row per live uuid (no
-    duplicate), contacts, forms and segments complete, and dlt's state holds the bookmark."""
+    duplicate), contacts, forms and segments complete, and dlt's state holds the bookmark (the
+    newest reception time: ISO-8601 text, or a datetime for Arrow tables)."""
+
+    def moment(at: datetime) -> str | datetime:
+        return at if arrow else f"{at:%Y-%m-%dT%H:%M:%SZ}"
+
     pipeline = make_pipeline()
-    await run(pipeline, source(fake, clock))
+    await run(pipeline, source(fake, clock, arrow=arrow))
     assert sql(pipeline, "select count(*) from responses")[0][0] == len(completed(fake))
-    first_bookmark = bookmark(pipeline)
     newest = max(completed(fake).values())
-    assert first_bookmark is not None
-    assert first_bookmark == f"{datetime.fromtimestamp(newest, UTC):%Y-%m-%dT%H:%M:%SZ}"
+    assert bookmark(pipeline) == moment(datetime.fromtimestamp(newest, UTC))
 
     fake.insert_responses(40)
     grown = fake.live_response_uuids()[200:203]
@@ -96,7 +97,7 @@ async def test_two_runs_with_inserts_merge_to_the_emulators_responses(
         fake.receive_data(uuid, clock())
     clock.advance(600)
     fake.reset_stats()
-    await run(make_pipeline(), source(fake, clock, page_length=20))
+    await run(make_pipeline(), source(fake, clock, page_length=20, arrow=arrow))
     rows, distinct = sql(pipeline, "select count(*), count(distinct uuid) from responses")[0]
     assert rows == distinct == len(completed(fake))
     assert sql(pipeline, "select count(*) from contacts")[0][0] == len(fake.store.contacts)
@@ -104,7 +105,7 @@ async def test_two_runs_with_inserts_merge_to_the_emulators_responses(
     assert sql(pipeline, "select count(*) from segments")[0][0] == len(fake.store.segments)
     # only the new rows and the lag were read: 43 rows in pages of 20
     assert responses_requests(fake) == math.ceil(43 / 20)
-    assert bookmark(make_pipeline()) == f"{clock() - timedelta(seconds=600):%Y-%m-%dT%H:%M:%SZ}"
+    assert bookmark(make_pipeline()) == moment(clock() - timedelta(seconds=600))
     assert received_at(sql, pipeline, grown, clock() - timedelta(seconds=600)) == 3
 
 
