@@ -1,11 +1,12 @@
 """Load Refiner into DuckDB with dlt, against the embedded emulator: one command, no account.
 
     pip install 'refiner-async[dlt]'
-    python examples/refiner_to_duckdb.py            # --responses 20000 --dir /tmp/refiner-demo
+    python examples/refiner_to_duckdb.py            # --responses 20000 --dir /tmp/refiner-demo --arrow
 
 It serves the emulator on 127.0.0.1, runs the pipeline (a first, full load), adds responses and
 answers to old ones, runs it again (an incremental load: only the new rows and the lookback are
-read), and prints the row counts of each table after each run.
+read), and prints the row counts of each table after each run. ``--arrow`` loads pages as pyarrow
+Tables (``refiner_source(arrow=True)``), which dlt writes without normalizing them row by row.
 
 With a real project, drop the emulator: put the key in ``.dlt/secrets.toml``
 
@@ -41,7 +42,7 @@ def counts(pipeline: Any) -> str:
         )
 
 
-async def main(responses: int, folder: str) -> None:
+async def main(responses: int, folder: str, *, arrow: bool = False) -> None:
     async with FakeRefiner(responses=responses) as fake:
         # The emulator's key, handed to dlt as its secret sources.refiner.api_key would be.
         os.environ["SOURCES__REFINER__API_KEY"] = fake.api_key
@@ -54,7 +55,8 @@ async def main(responses: int, folder: str) -> None:
         for run in ("first load", "incremental load"):
             started = time.perf_counter()
             # pipeline.run blocks: run it off the loop that serves the emulator
-            await asyncio.to_thread(pipeline.run, refiner_source(base_url=fake.base_url, settle=0))
+            source = refiner_source(base_url=fake.base_url, settle=0, arrow=arrow)
+            await asyncio.to_thread(pipeline.run, source)
             seconds = time.perf_counter() - started
             print(f"{run} in {seconds:.1f} s: {counts(pipeline)}")
             if run == "first load":
@@ -73,5 +75,7 @@ if __name__ == "__main__":
     parser.add_argument(
         "--dir", default=None, help="where DuckDB and dlt's files go (default: a temp dir)"
     )
+    parser.add_argument("--arrow", action="store_true", help="load pages as pyarrow Tables")
     args = parser.parse_args()
-    asyncio.run(main(args.responses, args.dir or tempfile.mkdtemp(prefix="refiner-dlt-")))
+    folder = args.dir or tempfile.mkdtemp(prefix="refiner-dlt-")
+    asyncio.run(main(args.responses, folder, arrow=args.arrow))
