@@ -28,7 +28,8 @@ With ``arrow=True`` the resources yield each page as a pyarrow Table built from 
 columns with the same types, loaded in a fraction of the time. dlt then adds ``_dlt_load_id`` and
 ``_dlt_id`` only when told to (``add_dlt_load_id`` / ``add_dlt_id`` under
 ``[normalize.parquet_normalizer]``), the bookmark is a datetime instead of ISO-8601 text, and keys
-the models do not name become JSON columns. A pipeline keeps to one way or the other.
+the models do not name become JSON columns. The JSON columns are text in the tables; dlt keeps the
+type the hints declare and logs a warning saying so. A pipeline keeps to one way or the other.
 
 The API key comes from dlt's secrets (``sources.refiner.api_key`` in ``.dlt/secrets.toml``, or the
 environment variable ``SOURCES__REFINER__API_KEY``); the SDK never writes it to a log.
@@ -127,27 +128,34 @@ def arrow_table(items: Sequence[Any], model: type) -> Any:
         "bool": pa.bool_(),
         "json": pa.string(),
     }
+    hints = column_hints(model)
     holders: dict[tuple[str, ...], list[Any]] = {(): list(items)}  # the objects at each path
-    columns: dict[str, Any] = {}
-    for path, tp in _fields(model):  # parents first
+    fields, arrays = [], []
+    for path, tp in _fields(model):  # parents first, in the hints' order
         *parent, name = path
         values = [None if o is None else getattr(o, name) for o in holders[tuple(parent)]]
         if attrs.has(tp):
             holders[path] = values
             continue
-        data_type = _SCALARS.get(tp, "json")
+        hint = hints["__".join(path)]
+        data_type = hint["data_type"]
+        assert data_type is not None  # column_hints types every column
         if data_type == "json":
-            as_json = functools.partial(_json_text, unstructure_as=tp)
-            values = list(map(as_json, values))
-        columns["__".join(path)] = pa.array(values, types[data_type])
+            values = list(map(functools.partial(_json_text, unstructure_as=tp), values))
+        fields.append(pa.field(hint["name"], types[data_type], hint["nullable"]))
+        arrays.append(pa.array(values, fields[-1].type))
+    taken = set(hints)
     for path, objects in holders.items():
         extras = [EMPTY if o is None else o.extra for o in objects]
         for key in dict.fromkeys(key for extra in extras for key in extra):
             name = "__".join((*path, key))
-            if name not in columns:
-                texts = [_json_text(extra.get(key)) for extra in extras]
-                columns[name] = pa.array(texts, pa.string())
-    return pa.table(columns)
+            if name not in taken:
+                taken.add(name)
+                fields.append(pa.field(name, pa.string()))
+                arrays.append(
+                    pa.array([_json_text(extra.get(key)) for extra in extras], pa.string())
+                )
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
 def _json_text(value: Any, unstructure_as: Any = None) -> str | None:

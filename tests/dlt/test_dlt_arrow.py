@@ -112,6 +112,8 @@ def test_arrow_table_has_the_hinted_columns_in_order() -> None:
     assert schema.field("show_counter").type == pa.int64()
     assert schema.field("data").type == pa.string()
     assert schema.field("contact__account__attributes").type == pa.string()
+    # nullable as the hints say, so that dlt finds nothing to override but the JSON type
+    assert [schema.field(n).nullable for n in ("uuid", "form__uuid")] == [False, True]
 
 
 def test_arrow_table_values_nulls_and_unknown_keys() -> None:
@@ -133,6 +135,8 @@ def test_arrow_table_values_nulls_and_unknown_keys() -> None:
         extra={"channel": "web"},
     )
     bare = Response(uuid="r2")
+    alone = arrow_table([bare, Response(uuid="r3", extra={"note": None})], Response)
+    assert alone.schema.field("note").type == pa.string()  # an unknown key null in every row
     table = arrow_table([with_all, bare], Response).to_pydict()
     assert table["uuid"] == ["r1", "r2"]
     assert table["completed_at"] == [at, None]
