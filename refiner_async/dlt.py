@@ -251,7 +251,6 @@ async def _pages(
 ) -> AsyncGenerator[Any, None]:
     """The non-empty pages of ``read(client)``: lists of dicts without null nested objects, or
     with ``arrow`` pyarrow Tables (:func:`arrow_table`)."""
-    paths = nested_paths(model)
     async with shared.use() as client:
         if arrow:
             async with contextlib.aclosing(read(client).pages()) as models:
@@ -259,6 +258,7 @@ async def _pages(
                     if page.items:
                         yield arrow_table(page.items, model)
             return
+        paths = nested_paths(model)
         async with contextlib.aclosing(_records(read(client))) as pages:
             async for page in pages:
                 if page.items:

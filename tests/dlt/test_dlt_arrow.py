@@ -153,10 +153,13 @@ def test_arrow_table_values_nulls_and_unknown_keys() -> None:
     assert list(table)[-2:] == ["channel", "contact__tier"]
 
 
-def test_arrow_must_be_a_bool(fake: FakeRefiner, clock: Any) -> None:
-    """``arrow`` other than True or False is refused naming it, before anything is sent."""
+def test_arrow_and_its_initial_value_are_checked(fake: FakeRefiner, clock: Any) -> None:
+    """``arrow`` other than True or False is refused naming it, and with Arrow tables an
+    ``initial_value`` that is no ISO-8601 time naming that, before anything is sent."""
     with pytest.raises(InvalidParameterError, match=r"^arrow: expected True or False, got 'yes'"):
         source(fake, clock, arrow="yes")
+    with pytest.raises(InvalidParameterError, match=r"^initial_value: not an ISO-8601"):
+        source(fake, clock, arrow=True, initial_value="last week")
     assert fake.stats()["requests"] == {}
 
 
