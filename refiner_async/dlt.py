@@ -197,11 +197,11 @@ def check_file_format(file_format: object) -> TFileFormat | None:
     formats = typing.get_args(TFileFormat)
     if file_format not in formats:
         raise InvalidParameterError("file_format", f"expected None or one of {', '.join(formats)}")
-    if file_format == "parquet" and importlib.util.find_spec("pyarrow") is None:
-        raise InvalidParameterError(
+    if file_format == "parquet":
+        _need_pyarrow(
             "file_format",
-            "Parquet load files need pyarrow: pip install 'refiner-async[dlt]', "
-            "or pass file_format=None to let the pipeline choose",
+            "Parquet load files",
+            ", or pass file_format=None to let the pipeline choose",
         )
     return cast(TFileFormat, file_format)
 
@@ -211,11 +211,17 @@ def check_arrow(arrow: object) -> bool:
     InvalidParameterError naming it."""
     if not isinstance(arrow, bool):
         raise InvalidParameterError("arrow", f"expected True or False, got {arrow!r}")
-    if arrow and importlib.util.find_spec("pyarrow") is None:
-        raise InvalidParameterError(
-            "arrow", "Arrow tables need pyarrow: pip install 'refiner-async[dlt]'"
-        )
+    if arrow:
+        _need_pyarrow("arrow", "Arrow tables")
     return arrow
+
+
+def _need_pyarrow(param: str, what: str, otherwise: str = "") -> None:
+    """InvalidParameterError naming ``param`` unless pyarrow is installed (``what`` needs it)."""
+    if importlib.util.find_spec("pyarrow") is None:
+        raise InvalidParameterError(
+            param, f"{what} need pyarrow: pip install 'refiner-async[dlt]'{otherwise}"
+        )
 
 
 class _SharedClient:
