@@ -51,8 +51,8 @@ converter = Converter()
 
 
 def clear_caches() -> None:
-    """Forget the module-level converter's remembered timestamps, their texts and shared instances
-    (benchmarks use it to time cold pages)."""
+    """Forget the module-level converter's shared instances (benchmarks use it to time cold
+    pages)."""
     converter.clear_caches()
 
 

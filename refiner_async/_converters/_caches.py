@@ -1,4 +1,4 @@
-"""What one converter remembers between calls: timestamps, shared instances, hooks by size.
+"""What one converter remembers between calls: shared instances, and its hooks by size.
 
 Every cache belongs to a converter instance (see :class:`HookCaches`), so two converters never
 share state and clearing one leaves the others alone.
@@ -12,8 +12,6 @@ from typing import Any
 
 import cattrs
 
-from ._timestamps import TimestampCache, TimestampTexts
-
 #: Instances remembered per sharing hook (cleared when full).
 INTERNED_SIZE = 4096
 
@@ -25,8 +23,6 @@ Sharing = tuple[Callable[[Any], Any], bool, dict[tuple[Any, ...], Any]]
 class HookCaches:
     """The caches of one converter's hooks.
 
-    - ``timestamps``: parsed timestamp strings, read inline by the generated hooks;
-    - ``texts``: the texts of the datetimes written back (unstructured);
     - ``interned``: the instances each sharing hook has built from strings and nulls alone;
     - ``sharing``: a hook for one key set that shares its instances -> what a parent's hook needs to
       look them up itself;
@@ -37,8 +33,6 @@ class HookCaches:
     """
 
     def __init__(self) -> None:
-        self.timestamps = TimestampCache()
-        self.texts = TimestampTexts()
         self.interned: list[dict[tuple[Any, ...], Any]] = []
         self.sharing: weakref.WeakKeyDictionary[Callable[..., Any], Sharing] = (
             weakref.WeakKeyDictionary()
@@ -54,9 +48,7 @@ class HookCaches:
         return cache
 
     def clear(self) -> None:
-        """Forget remembered timestamps, their texts and shared instances (the hooks stay)."""
-        self.timestamps.clear()
-        self.texts.clear()
+        """Forget the shared instances (the hooks stay)."""
         for cache in self.interned:
             cache.clear()
 

@@ -24,7 +24,7 @@ import attrs
 import cattrs
 
 from ..models._base import EMPTY
-from . import _scalars
+from . import _scalars, _timestamps
 from ._caches import INTERNED_SIZE, HookCaches, caches_of
 from ._shapes import MODELS, apply_fallbacks, keys_of, unknown_keys, without_none
 
@@ -41,9 +41,13 @@ _INLINE: dict[Any, str] = {
         "if v is not None and type(v) is not int and type(v) is not float: v = _number_or_none(v)"
     ),
     bool | None: "if v is not None and type(v) is not bool: v = _bool_or_none(v)",
-    # one subscript when the cache has it (always, after a page's warm-up); else parsed here
+    # the responses' naive form (``YYYY-MM-DD HH:MM:SS``, UTC) parsed here; any other to the hook
     datetime | None: (
-        "try:\n    v = _ts[v]\nexcept (KeyError, TypeError):\n    v = _timestamp_or_none(v)"
+        "if v is not None:\n"
+        "    try:\n"
+        "        v = _fromisoformat(v + '+00:00') if len(v) == 19 else _timestamp_or_none(v)\n"
+        "    except (TypeError, ValueError):\n"
+        "        v = _timestamp_or_none(v)"
     ),
     Mapping[str, Any]: "if type(v) is not dict: v = _mapping(v)",
     Mapping[str, Any] | None: "if v is not None and type(v) is not dict: v = _mapping_or_none(v)",
@@ -137,8 +141,8 @@ class _HookBuilder:
             "_unknown": unknown_keys,
             "_apply_fallbacks": apply_fallbacks,
             "_kind": _scalars.kind,
-            "_ts": caches.timestamps.values,
-            "_timestamp_or_none": caches.timestamps.read,
+            "_fromisoformat": datetime.fromisoformat,
+            "_timestamp_or_none": _timestamps.read_timestamp,
             "_str": _scalars.str_,
             "_str_or_none": _scalars.str_or_none,
             "_int": _scalars.int_,

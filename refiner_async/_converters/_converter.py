@@ -22,7 +22,6 @@ from ..models.page import Page
 from ._caches import HookCaches
 from ._factory import make_converter
 from ._scalars import int_or_none, kind
-from ._timestamps import timestamp_fields
 
 T = TypeVar("T")
 
@@ -36,8 +35,7 @@ class Converter:
     """The SDK's converter: the fast cattrs converter, and its detailed variant to name failures."""
 
     def __init__(self) -> None:
-        self.caches = HookCaches()  # shared by both variants: one timestamp cache
-        self._timestamp_fields: dict[type, tuple[Callable[[Any], Any], int] | None] = {}
+        self.caches = HookCaches()  # shared by both variants
 
     @functools.cached_property
     def fast(self) -> cattrs.Converter:
@@ -50,8 +48,7 @@ class Converter:
         return make_converter(detailed=True, caches=self.caches)
 
     def clear_caches(self) -> None:
-        """Forget remembered timestamps, their texts and shared instances (benchmarks use it to
-        time cold pages)."""
+        """Forget the shared instances (benchmarks use it to time cold pages)."""
         self.caches.clear()
 
     def structure(self, payload: Any, cl: type[T], *, method: str = "", path: str = "") -> T:
@@ -108,11 +105,6 @@ class Converter:
         raw_items = _items(payload, method, path)
         count = len(raw_items)
         hook = self.fast.get_structure_hook(item_type)
-        if item_type not in self._timestamp_fields:
-            self._timestamp_fields[item_type] = timestamp_fields(item_type)
-        fields = self._timestamp_fields[item_type]
-        if fields is not None and count > 1:
-            self.caches.timestamps.warm(raw_items, *fields)
         build = self._builder(raw_items, hook, item_type)
         source = iter(raw_items) if reread is None else _taken(raw_items)
         built: list[T] = []

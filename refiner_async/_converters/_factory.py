@@ -16,7 +16,7 @@ import cattrs
 from cattrs.errors import IterableValidationError, IterableValidationNote
 from cattrs.gen import make_dict_structure_fn, override
 
-from . import _scalars
+from . import _scalars, _timestamps
 from ._caches import CachingConverter, HookCaches
 from ._codegen import compile_fast_hook
 from ._shapes import MODELS, apply_fallbacks, keys_of, same_type, unknown_keys
@@ -41,8 +41,8 @@ def make_converter(*, detailed: bool = False, caches: HookCaches | None = None) 
         int | None: _scalars.int_or_none,
         float | None: _scalars.number_or_none,
         bool | None: _scalars.bool_or_none,
-        datetime: caches.timestamps.read_required,
-        datetime | None: caches.timestamps.read,
+        datetime: _timestamps.read_required_timestamp,
+        datetime | None: _timestamps.read_timestamp,
         Mapping[str, Any]: _scalars.mapping,
         Mapping[str, Any] | None: _scalars.mapping_or_none,
         tuple[str, ...] | None: _scalars.str_tuple_or_none,
@@ -62,7 +62,7 @@ def make_converter(*, detailed: bool = False, caches: HookCaches | None = None) 
             same_type(tuple[cl, ...]),  # type: ignore[valid-type]
             _tuple_hook(cl, hook, detailed=detailed),
         )
-    register_unstructure_hooks(conv, MODELS, caches.texts)
+    register_unstructure_hooks(conv, MODELS)
     return conv
 
 

@@ -1,4 +1,4 @@
-"""Timestamps both ways, and the cache that makes a repeated timestamp string one dict lookup.
+"""Timestamps both ways.
 
 Reading: both forms the API uses (``2020-09-02 21:53:33`` and ``2020-09-02T20:44:24.000000Z``), with
 or without fraction, ``Z`` or offset, become aware UTC datetimes (naive text is UTC); null, empty
@@ -8,19 +8,12 @@ text and PHP's zero date become None; a number is epoch seconds. Writing: ISO-86
 
 from __future__ import annotations
 
-import itertools
 import math
-import operator
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import attrs
-
 from ._scalars import kind
 
-#: Distinct timestamp strings a cache remembers (it is cleared when full): a page holds up to 7,000.
-TIMESTAMP_CACHE_SIZE = 8192
 _WHOLE_SECONDS = "%04d-%02d-%02dT%02d:%02d:%02dZ"
 _ZERO_DATES = frozenset({"", "0000-00-00 00:00:00", "0000-00-00T00:00:00Z", "0000-00-00"})
 
@@ -66,6 +59,11 @@ def format_timestamp(value: datetime) -> str:
     return value.isoformat()[:-6] + "Z"  # drop "+00:00"
 
 
+def timestamp_text(value: datetime | None) -> str | None:
+    """The unstructure hook for timestamps: :func:`format_timestamp`, None staying None."""
+    return None if value is None else format_timestamp(value)
+
+
 def naive_text(value: Any) -> str | None:
     """The :func:`format_timestamp` text of a time in the responses' naive form
     (``YYYY-MM-DD HH:MM:SS``, UTC), rewritten as text once checked, without building a datetime in
@@ -81,8 +79,11 @@ def naive_text(value: Any) -> str | None:
     return value[:10] + "T" + value[11:] + "Z"
 
 
-def read_timestamp(value: Any) -> datetime | None:
-    """A timestamp field's JSON value as an aware UTC datetime, or None (null, empty, zero date)."""
+def read_timestamp(value: Any, _: Any = None) -> datetime | None:
+    """A timestamp field's JSON value as an aware UTC datetime, or None (null, empty, zero date).
+
+    Also the structure hook for ``datetime | None`` (the second argument, the type, is ignored).
+    """
     if type(value) is str:
         try:
             if len(value) == 19:  # the responses' naive form: this is the hot path
@@ -103,131 +104,9 @@ def read_timestamp(value: Any) -> datetime | None:
     raise TypeError(f"expected a timestamp string, got {kind(value)}")
 
 
-def _naive_utc(texts: list[str]) -> list[datetime]:
-    """Naive ISO-8601 texts as aware UTC datetimes, in one C-level pass (ValueError: one is not)."""
-    return list(map(datetime.fromisoformat, map(operator.add, texts, itertools.repeat("+00:00"))))
-
-
-def timestamp_fields(cl: type) -> tuple[Callable[[Any], Any], int] | None:
-    """An ``itemgetter`` of ``cl``'s top-level optional timestamp fields and their number (None:
-    it has none)."""
-    model: Any = cl
-    names = [a.name for a in attrs.fields(attrs.resolve_types(model)) if a.type == datetime | None]
-    return (operator.itemgetter(*names), len(names)) if names else None
-
-
-class TimestampCache:
-    """Timestamp text -> parsed value, so each distinct string is parsed once (datetimes are
-    immutable); one per converter.
-
-    ``values`` is a plain dict, read with one subscript by the generated hooks (a subclass with
-    ``__missing__`` would take the interpreter's slower generic path on every read) and only ever
-    changed in place, as those hooks hold it. A miss goes to :meth:`read`, which parses and
-    remembers. ``None`` maps to None. Holds at most ``size`` strings (cleared when full).
-    """
-
-    def __init__(self, size: int = TIMESTAMP_CACHE_SIZE) -> None:
-        self.size = size
-        self.values: dict[Any, datetime | None] = {None: None}
-
-    def clear(self) -> None:
-        """Forget every remembered timestamp."""
-        self.values.clear()
-        self.values[None] = None
-
-    def read(self, value: Any, _: Any = None) -> datetime | None:
-        """The structure hook for ``datetime | None``: from the cache, else parsed and remembered."""
-        try:
-            return self.values[value]
-        except KeyError:
-            return self._remember(value)
-        except TypeError:  # unhashable: an array or an object
-            return read_timestamp(value)  # raises TypeError naming what it got
-
-    def read_required(self, value: Any, _: Any = None) -> datetime:
-        """The structure hook for ``datetime``: as :meth:`read`, but null is refused."""
-        parsed = self.read(value)
-        if parsed is None:
-            raise TypeError(f"expected a timestamp, got {value!r}")
-        return parsed
-
-    def _remember(self, value: Any) -> datetime | None:
-        """A timestamp value not in the cache, parsed, and remembered when it is a string (a number
-        is never remembered: ``1``, ``1.0`` and ``True`` are equal keys)."""
-        parsed: datetime | None
-        if type(value) is str and len(value) == 19:  # the responses' naive form: the hot path
-            try:
-                parsed = datetime.fromisoformat(value + "+00:00")
-            except ValueError:
-                parsed = read_timestamp(value)
-        else:
-            parsed = read_timestamp(value)
-        if type(value) is str:
-            if len(self.values) >= self.size:
-                self.clear()
-            self.values[value] = parsed
-        return parsed
-
-    def warm(self, items: list[Any], fields: Callable[[Any], Any], count: int) -> None:
-        """Parse a page's distinct naive timestamps at once, before its items are structured.
-
-        ``fields`` reads an item's ``count`` timestamp fields (see :func:`timestamp_fields`). The
-        distinct strings not yet cached, all naive (``YYYY-MM-DD HH:MM:SS``, the responses' form)
-        as a rule, are parsed by one C-level ``map`` as UTC and cached, so the hooks find every one
-        of them in the cache; when some are of another form, only the ``YYYY-MM-DD HH:MM:SS`` ones
-        are. Anything unusual (a missing field, a number, a string that does not parse) is left to
-        the hooks, which handle it one value at a time.
-        """
-        try:
-            values = map(fields, items)
-            texts = set(itertools.chain.from_iterable(values) if count > 1 else values)
-        except (KeyError, TypeError):  # a field missing, an item not an object, an unhashable value
-            return
-        new = list(texts.difference(self.values))  # looks each text up in the cache (None is there)
-        if not new or len(new) >= self.size:
-            return
-        try:
-            parsed = _naive_utc(new)
-        except (TypeError, ValueError):  # another form among them: parse only the usual one
-            new = [text for text in new if type(text) is str and len(text) == 19]
-            try:
-                parsed = _naive_utc(new)
-            except ValueError:
-                return
-        if len(self.values) + len(new) >= self.size:
-            self.clear()
-        self.values.update(zip(new, parsed, strict=True))
-
-
-class TimestampTexts:
-    """Datetime -> its :func:`format_timestamp` text, so that a datetime object written many times
-    is formatted once (a page's models share one object per timestamp text: see
-    :class:`TimestampCache`); one per converter.
-
-    Keyed by the object's identity, not its value: hashing an aware datetime takes longer than
-    formatting it. Each entry holds its datetime, so an id is never reused while it is remembered.
-    Holds at most ``size`` datetimes (cleared when full).
-    """
-
-    def __init__(self, size: int = TIMESTAMP_CACHE_SIZE) -> None:
-        self.size = size
-        self.texts: dict[int, tuple[datetime, str]] = {}
-
-    def clear(self) -> None:
-        """Forget every remembered text."""
-        self.texts.clear()
-
-    def text(self, value: datetime | None) -> str | None:
-        """``value`` as ISO-8601 in UTC with a ``Z`` (see :func:`format_timestamp`); None stays
-        None."""
-        if value is None:
-            return None
-        key = id(value)
-        entry = self.texts.get(key)
-        if entry is not None and entry[0] is value:
-            return entry[1]
-        text = format_timestamp(value)
-        if len(self.texts) >= self.size:
-            self.texts.clear()
-        self.texts[key] = (value, text)
-        return text
+def read_required_timestamp(value: Any, _: Any = None) -> datetime:
+    """The structure hook for ``datetime``: as :func:`read_timestamp`, but null is refused."""
+    parsed = read_timestamp(value)
+    if parsed is None:
+        raise TypeError(f"expected a timestamp, got {value!r}")
+    return parsed

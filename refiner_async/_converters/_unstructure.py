@@ -16,22 +16,20 @@ from cattrs.fns import identity
 from cattrs.gen import make_dict_unstructure_fn, override
 
 from ._shapes import same_type
-from ._timestamps import TimestampTexts
+from ._timestamps import format_timestamp, timestamp_text
 
 
-def register_unstructure_hooks(
-    conv: cattrs.Converter, models: tuple[type, ...], texts: TimestampTexts
-) -> None:
+def register_unstructure_hooks(conv: cattrs.Converter, models: tuple[type, ...]) -> None:
     """Register on ``conv`` the hooks turning each of ``models`` (nested ones first) back into
-    plain JSON values; timestamps are written through ``texts``. Optional scalars are JSON values
-    as they are: their hook is cattrs' ``identity``, which the generated functions inline."""
+    plain JSON values. Optional scalars are JSON values as they are: their hook is cattrs'
+    ``identity``, which the generated functions inline."""
     scalar_hooks: dict[Any, Callable[[Any], Any]] = {
         str | None: identity,
         int | None: identity,
         float | None: identity,
         bool | None: identity,
-        datetime: texts.text,
-        datetime | None: texts.text,
+        datetime: format_timestamp,
+        datetime | None: timestamp_text,
         Mapping[str, Any]: dict,  # values came from JSON: a shallow copy is a JSON object
         Mapping[str, Any] | None: lambda v: None if v is None else dict(v),
         tuple[str, ...] | None: lambda v: None if v is None else list(v),

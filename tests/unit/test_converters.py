@@ -38,11 +38,7 @@ from refiner_async._converters import (
     unstructure,
 )
 from refiner_async._converters._codegen import compile_fast_hook, slot_twin
-from refiner_async._converters._timestamps import (
-    TIMESTAMP_CACHE_SIZE,
-    TimestampTexts,
-    format_timestamp,
-)
+from refiner_async._converters._timestamps import format_timestamp, timestamp_text
 
 RESPONSE: dict[str, Any] = {
     "uuid": "r1",
@@ -110,6 +106,19 @@ def test_bad_timestamps_name_the_field(value: Any) -> None:
     assert caught.value.field_path == "first_seen_at"
     assert caught.value.method == "GET"
     assert caught.value.path == "/contact"
+
+
+def test_a_model_written_back_reads_as_itself() -> None:
+    """unstructure() gives the API's shape again: timestamps as ISO-8601 in UTC with a Z, the
+    nested refs as objects, unknown keys merged back; reading it again gives an equal model."""
+    response = structure({**RESPONSE, "brand_new": {"x": 1}}, Response)
+    written = unstructure(response)
+    assert written["first_shown_at"] == "2020-09-02T21:53:33Z"
+    assert written["completed_at"] == "2020-09-02T21:53:33Z"
+    assert written["dismissed_at"] is None
+    assert written["contact"]["account"]["uuid"] == "a1"
+    assert written["brand_new"] == {"x": 1}
+    assert structure(written, Response) == response
 
 
 @pytest.mark.parametrize("cl", MODELS)
@@ -371,18 +380,6 @@ def test_classes_whose_slots_cannot_be_swapped_use_descriptors() -> None:
         built.name = "m"  # type: ignore[misc]
 
 
-def test_timestamp_cache_stays_bounded() -> None:
-    """The timestamp cache never holds more than its size, however many distinct times are read."""
-    for second in range(TIMESTAMP_CACHE_SIZE + 10):
-        minutes, seconds = divmod(second, 60)
-        hours, minutes = divmod(minutes, 60)
-        text = f"2026-01-01 {hours:02d}:{minutes:02d}:{seconds:02d}"
-        assert structure({"date_range_end": text}, Report).date_range_end == datetime(
-            2026, 1, 1, hours, minutes, seconds, tzinfo=UTC
-        )
-    assert len(converter.caches.timestamps.values) <= TIMESTAMP_CACHE_SIZE
-
-
 @pytest.mark.parametrize(
     "value",
     [
@@ -398,26 +395,8 @@ def test_timestamps_are_written_as_isoformat_in_utc(value: datetime) -> None:
     """Every datetime is written as its instant's isoformat in UTC, with a Z for the offset."""
     aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     assert format_timestamp(value) == aware.isoformat().replace("+00:00", "Z")
-    assert TimestampTexts().text(value) == format_timestamp(value)
-
-
-def test_timestamp_texts_follow_each_object_and_stay_bounded() -> None:
-    """The texts remembered are those of the very objects written: an equal datetime in another
-    zone, and new objects made as old ones are dropped (whose ids may come again once the cache
-    is cleared), each get their own text; None stays None; the cache never holds more than its
-    size."""
-    texts = TimestampTexts(size=4)
-    assert texts.text(None) is None
-    moment = datetime(2026, 5, 6, 7, 8, 9, tzinfo=UTC)
-    assert texts.text(moment) == texts.text(moment) == "2026-05-06T07:08:09Z"
-    shifted = moment.astimezone(timezone(timedelta(hours=2)))
-    assert texts.text(shifted) == "2026-05-06T07:08:09Z"
-    for second in range(10):
-        value = datetime(2026, 1, 1, 0, 0, second, tzinfo=UTC)  # the last one dropped here
-        assert texts.text(value) == f"2026-01-01T00:00:{second:02d}Z"
-        assert len(texts.texts) <= 4
-    texts.clear()
-    assert texts.texts == {}
+    assert timestamp_text(value) == format_timestamp(value)
+    assert timestamp_text(None) is None
 
 
 def test_objects_of_one_size_with_other_keys_are_read_in_full() -> None:
@@ -473,22 +452,24 @@ def test_refs_read_from_text_alone_are_shared() -> None:
     assert (ints.uuid, floats.uuid) == ("1", "1.0")
 
 
-@pytest.mark.parametrize("text", ["0000-00-00 00:00:00", "", " 2020-09-02 21:53:33 "])
+@pytest.mark.parametrize(
+    "text", ["0000-00-00 00:00:00", "", " 2020-09-02 21:53:33 ", "2020-09-02T21:53+01"]
+)
 def test_unusual_timestamps_on_the_fast_path(text: str) -> None:
-    """PHP's zero date and padded text read the same through every hook, cached or not."""
+    """PHP's zero date, padded text and 19 characters that are not the naive form read through
+    the fast hooks as parse_timestamp reads them."""
     expected = (
         None if text.strip() in ("", "0000-00-00 00:00:00") else parse_timestamp(text.strip())
     )
-    for _ in range(2):  # parsed, then from the cache
-        item = structure_page(
-            {"items": [{**RESPONSE, "completed_at": text}], "pagination": {}}, Response
-        ).items[0]
-        assert item.completed_at == expected
+    item = structure_page(
+        {"items": [{**RESPONSE, "completed_at": text}], "pagination": {}}, Response
+    ).items[0]
+    assert item.completed_at == expected
 
 
 def test_a_page_reads_every_timestamp_form_and_names_a_bad_one() -> None:
-    """A page's naive timestamps are parsed together; other forms, zero dates and nulls beside
-    them read as one at a time would, and a bad one is still named by its item and field."""
+    """A page reads naive timestamps, other forms, zero dates and nulls side by side, and a bad
+    one is named by its item and field."""
     naive = ["2020-09-02 21:53:33", "2020-09-02T21:53:34.250000"]
     times = [*naive, "2020-09-02T20:44:24.000000Z", None, "0000-00-00 00:00:00"]
     items = [{**RESPONSE, "uuid": f"r{n}", "received_at": text} for n, text in enumerate(times)]
@@ -501,11 +482,6 @@ def test_a_page_reads_every_timestamp_form_and_names_a_bad_one() -> None:
     ]
     page = structure_page({"items": copy.deepcopy(items), "pagination": {}}, Response)
     assert [item.received_at for item in page.items] == expected
-    clear_caches()
-    page = structure_page(
-        {"items": copy.deepcopy(items[:2]), "pagination": {}}, Response
-    )  # naive ones alone
-    assert [item.received_at for item in page.items] == expected[:2]
     bad = [*items, {**RESPONSE, "uuid": "r9", "received_at": "2020-13-45 00:00:00"}]
     with pytest.raises(ResponseValidationError) as caught:
         structure_page({"items": bad, "pagination": {}}, Response)
@@ -514,7 +490,7 @@ def test_a_page_reads_every_timestamp_form_and_names_a_bad_one() -> None:
 
 def test_a_page_of_one_size_with_other_keys_and_odd_timestamps_is_read_exactly() -> None:
     """Items of one size are read by one hook; one among them with other keys, a timestamp sent as
-    epoch seconds and one the cache cannot hold are still read as one at a time would, or named."""
+    epoch seconds and one of the wrong type are still read as one at a time would, or named."""
     items = [{**RESPONSE, "uuid": f"r{n}"} for n in range(3)]
     odd = {k: v for k, v in RESPONSE.items() if k not in ("dismissed_at", "show_counter")}
     items.append({**odd, "uuid": "r3", "brand_new": 1, "received_at": 1599083613})
@@ -671,29 +647,20 @@ def test_generated_source_leaves_linecache_with_its_converter() -> None:
 
 
 def test_each_converter_owns_its_caches() -> None:
-    """Timestamps and shared instances are remembered per converter; clearing one leaves others."""
+    """Shared instances are remembered per converter; clearing one leaves the others alone."""
     first, second = Converter(), Converter()
-    text = "2021-03-04 05:06:07"
-    first.structure({"date_range_end": text}, Report)
-    assert text in first.caches.timestamps.values
-    assert text not in second.caches.timestamps.values
     refs = [first.structure({"uuid": "f1", "name": "S"}, FormRef) for _ in range(2)]
     assert refs[0] is refs[1]
     assert second.structure({"uuid": "f1", "name": "S"}, FormRef) is not refs[0]
     second.clear_caches()
-    assert text in first.caches.timestamps.values
     assert first.structure({"uuid": "f1", "name": "S"}, FormRef) is refs[0]
     first.clear_caches()
-    assert text not in first.caches.timestamps.values
     assert first.structure({"uuid": "f1", "name": "S"}, FormRef) is not refs[0]
 
 
 def test_clear_caches_clears_the_module_level_converter() -> None:
-    """The module's clear_caches() forgets what structure() and unstructure() remembered."""
-    text = "2022-05-06 07:08:09"
-    unstructure(structure({"date_range_end": text}, Report))
-    assert text in converter.caches.timestamps.values
-    assert converter.caches.texts.texts
+    """The module's clear_caches() forgets the instances structure() shares."""
+    ref = structure({"uuid": "f2", "name": "S"}, FormRef)
+    assert structure({"uuid": "f2", "name": "S"}, FormRef) is ref
     clear_caches()
-    assert text not in converter.caches.timestamps.values
-    assert converter.caches.texts.texts == {}
+    assert structure({"uuid": "f2", "name": "S"}, FormRef) is not ref
