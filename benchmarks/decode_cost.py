@@ -3,8 +3,8 @@
 Two pages of 1000 responses (about 1 KB each): one built here, shaped like the API's examples with
 contact attributes and distinct timestamps per response; and page 1 of the emulator's data set (the
 pages the export benchmarks read). For each, microseconds per item (best of ``--repeat``, every run
-on a fresh timestamp cache, as a new page brings new times; rounds interleave the steps) of the
-steps below. A step reading dicts reads a payload ``orjson.loads`` has just built (untimed), as in
+with the converter's caches cleared, so that no survey or account is remembered from an earlier
+run; rounds interleave the steps) of the steps below. A step reading dicts reads a payload ``orjson.loads`` has just built (untimed), as in
 the client: a new page's strings have no hash computed yet, and reading the same payload over and
 over would leave the hashing out (about 0.3 µs per response).
 
@@ -178,7 +178,7 @@ def emulator_page() -> bytes:
 
 
 def once(step: Any, *, collect: bool) -> float:
-    """Seconds for one call of ``step`` on a cold timestamp cache, the cyclic GC on or off.
+    """Seconds for one call of ``step`` with the converter's caches cleared, the cyclic GC on or off.
 
     A step that reads dicts (a tuple ``(fn, raw)``) is given a payload decoded from ``raw`` just
     before it, untimed: the structure step reads what ``orjson.loads`` has just built, as the client
@@ -290,7 +290,7 @@ def render(result: dict[str, Any]) -> str:
             ]
         )
     head = (
-        f"Microseconds per response, best of {result['repeat']} (each on a cold timestamp cache). "
+        f"Microseconds per response, best of {result['repeat']} (each with the converter's caches cleared). "
         f"Built page: {built['items']} responses, {built['bytes_per_item']} bytes each, with "
         f"contact attributes; emulator page: {served['items']} responses, "
         f"{served['bytes_per_item']} bytes each.\n\n"

@@ -124,7 +124,7 @@ LABELS = {
 
 
 def timed(fn: Callable[[], int], items: int, *, collect: bool) -> float:
-    """Seconds for one run of ``fn`` with the cyclic GC on or off, on a cold timestamp cache."""
+    """Seconds for one run of ``fn`` with the cyclic GC on or off, the converter's caches cleared."""
     clear_caches()
     gc.collect()
     if not collect:

@@ -54,6 +54,8 @@ _INLINE: dict[Any, str] = {
     Any: "",
 }
 
+_TIMESTAMP = datetime | None
+
 #: Field types whose JSON values are scalars: a model reading only these can be shared (interned).
 _SCALAR_TYPES = frozenset(
     {str, str | None, int, int | None, float | None, bool | None, datetime | None}
@@ -99,6 +101,23 @@ def _optional_model(tp: Any) -> type | None:
     """``M`` when ``tp`` is ``M | None`` for one of the models, else None."""
     base = without_none(tp)
     return base if base is not tp and base in MODELS else None
+
+
+def _timestamp_lines(code: str, local: str, previous: str | None) -> list[str]:
+    """Lines reading the timestamp in ``local`` with ``code`` (see ``_INLINE``), keeping its text in
+    ``t{local}``; the same text as the timestamp field read before it (``previous``) takes that
+    one's datetime, parsed once (a response's first and last shown times, or its completion and
+    last data, are often one instant)."""
+    lines = [f"    t{local} = {local}"]
+    if previous is None:
+        return lines + _indented(code, local)
+    return [
+        *lines,
+        f"    if {local} == t{previous} and type({local}) is str:",
+        f"        {local} = {previous}",
+        "    else:",
+        *(f"    {line}" for line in _indented(code, local)),
+    ]
 
 
 def _indented(code: str, local: str) -> list[str]:
@@ -265,11 +284,15 @@ class _HookBuilder:
         elif names:
             lines.append(f"    {', '.join(names)}, = {values}")
         lines.append("    i = _new(_cl)" if self.twin is None else "    i = _new(_twin)")
+        previous = None  # the local of the timestamp field read last
         for a, local in zip(present, names, strict=False):  # then the unknown keys
             shared_lines = self._shared_lines(a, o[a.name], local, env)
             code = self.inline_known[a.name]
             if shared_lines:
                 lines += shared_lines
+            elif a.type == _TIMESTAMP:
+                lines += _timestamp_lines(code, local, previous)
+                previous = local
             elif code:
                 lines += _indented(code, local)
             lines.append(f"    {self._store(a.name, local)}")
