@@ -35,6 +35,7 @@ class ByCursor(Iteration[T]):
                 arrived = await self._arrival(task)
                 early = await self._launch_early(arrived, request, self._params)
                 page = await self._decode(arrived)
+                del arrived  # decoded: the body goes before the page is handed out
             elif page is None:
                 page = await self._get(request)
             after = self._after(page, None, None)

@@ -132,6 +132,7 @@ class ByNumbers(Iteration[T]):
                     self._fill(pending, number + 1, last, width, decoding=True)
                     await asyncio.sleep(0)  # let it go out before the CPU work of decoding
                 page = await self._decode(arrived)
+                del arrived  # decoded: the body goes before the page is handed out
                 _check_figures(base, page, number)
                 if sequential:
                     shrink = (base.items_count or 0) - (page.items_count or 0)

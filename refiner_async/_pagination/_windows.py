@@ -123,6 +123,7 @@ class ByWindows(Iteration[T]):
                 request = functools.partial(self._window_params, window)
                 early = await self._launch_early(arrived, window.at, request)
                 page = await self._decode(arrived)
+                del arrived, task, done  # decoded: the body goes before the page is handed out
                 left[index] = _left_after(page, left[index])
                 after = self._after(page, None, None)
                 if after is not None and after.cursor is not None:

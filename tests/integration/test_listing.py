@@ -5,6 +5,8 @@ lists with)."""
 from __future__ import annotations
 
 import gc
+import weakref
+from typing import Any
 
 import pytest
 
@@ -140,3 +142,28 @@ async def test_a_page_of_models_lives_only_while_its_items_are_read(mode: str) -
     assert seen == 2_000
     assert len(alive) == 10
     assert max(alive) <= length, alive
+
+
+@pytest.mark.parametrize("mode", ["pages", "cursor", "windows"])
+async def test_a_pages_body_is_freed_before_the_page_is_handed_out(
+    mode: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bytes a page came as go once it is decoded: the listing holds no body of the page it
+    hands out (pages read ahead wait as bytes only until their turn)."""
+    bodies: dict[str, weakref.ref[Any]] = {}  # a page's first response -> the reply it came as
+    decode = PageCodec.decode
+
+    async def recording(self: PageCodec[Any], raw: Any) -> Any:
+        page = await decode(self, raw)
+        bodies[page.items[0].uuid] = weakref.ref(raw)
+        return page
+
+    monkeypatch.setattr(PageCodec, "decode", recording)
+    kept = []  # for each page handed out: whether its body is still alive
+    async with FakeRefiner(seed=5, responses=2_000) as fake, connect_to(fake) as client:
+        listing = client.responses.list(include="all", page_length=200, pagination=mode)
+        async for page in listing.pages():
+            kept.append(bodies[page.items[0].uuid]() is not None)
+    assert listing.stats.mode == mode
+    assert len(kept) >= 10
+    assert not any(kept), kept
