@@ -257,18 +257,20 @@ async def _pages(
 ) -> AsyncGenerator[Any, None]:
     """The non-empty pages of ``read(client)``: lists of dicts without null nested objects, or
     with ``arrow`` pyarrow Tables (:func:`arrow_table`)."""
-    async with shared.use() as client:
+    paths = nested_paths(model)
+
+    def shape(rows: Sequence[Any]) -> Any:
         if arrow:
-            async with contextlib.aclosing(read(client).pages()) as models:
-                async for page in models:
-                    if page.items:
-                        yield arrow_table(page.items, model)
-            return
-        paths = nested_paths(model)
-        async with contextlib.aclosing(_records(read(client))) as pages:
+            return arrow_table(rows, model)
+        return [without_null_objects(row, paths) for row in rows]
+
+    async with shared.use() as client:
+        listing = read(client)
+        source = listing.pages() if arrow else _records(listing)
+        async with contextlib.aclosing(source) as pages:
             async for page in pages:
                 if page.items:
-                    yield [without_null_objects(row, paths) for row in page.items]
+                    yield shape(page.items)
 
 
 @dlt.source(name="refiner", section="refiner")

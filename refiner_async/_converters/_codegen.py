@@ -54,8 +54,6 @@ _INLINE: dict[Any, str] = {
     Any: "",
 }
 
-_TIMESTAMP = datetime | None
-
 #: Field types whose JSON values are scalars: a model reading only these can be shared (interned).
 _SCALAR_TYPES = frozenset(
     {str, str | None, int, int | None, float | None, bool | None, datetime | None}
@@ -290,7 +288,7 @@ class _HookBuilder:
             code = self.inline_known[a.name]
             if shared_lines:
                 lines += shared_lines
-            elif a.type == _TIMESTAMP:
+            elif a.type == datetime | None:
                 lines += _timestamp_lines(code, local, previous)
                 previous = local
             elif code:
