@@ -15,9 +15,14 @@ import cattrs
 #: Instances remembered per sharing hook (cleared when full).
 INTERNED_SIZE = 4096
 
+#: The instances one sharing hook remembers: the first of their values -> (all their values, the
+#: instance). Looked up by the first value alone (a uuid), so that the others are compared, never
+#: hashed.
+Interned = dict[Any, tuple[tuple[Any, ...], Any]]
+
 #: What a hook that shares its instances exposes to a parent's hook: its value getter, whether it
 #: reads one key, and its remembered instances (see ``_codegen._HookBuilder.for_keys``).
-Sharing = tuple[Callable[[Any], Any], bool, dict[tuple[Any, ...], Any]]
+Sharing = tuple[Callable[[Any], Any], bool, Interned]
 
 
 class HookCaches:
@@ -33,7 +38,7 @@ class HookCaches:
     """
 
     def __init__(self) -> None:
-        self.interned: list[dict[tuple[Any, ...], Any]] = []
+        self.interned: list[Interned] = []
         self.sharing: weakref.WeakKeyDictionary[Callable[..., Any], Sharing] = (
             weakref.WeakKeyDictionary()
         )
@@ -41,9 +46,9 @@ class HookCaches:
             Callable[..., Any], dict[int, Callable[[Any], Any]]
         ] = weakref.WeakKeyDictionary()
 
-    def new_interned(self) -> dict[tuple[Any, ...], Any]:
+    def new_interned(self) -> Interned:
         """An empty instance cache for one sharing hook, cleared with the others."""
-        cache: dict[tuple[Any, ...], Any] = {}
+        cache: Interned = {}
         self.interned.append(cache)
         return cache
 

@@ -101,18 +101,18 @@ def _optional_model(tp: Any) -> type | None:
     return base if base is not tp and base in MODELS else None
 
 
-def _timestamp_lines(code: str, local: str, previous: str | None) -> list[str]:
+def _timestamp_lines(code: str, local: str, earlier: list[str]) -> list[str]:
     """Lines reading the timestamp in ``local`` with ``code`` (see ``_INLINE``), keeping its text in
-    ``t{local}``; the same text as the timestamp field read before it (``previous``) takes that
-    one's datetime, parsed once (a response's first and last shown times, or its completion and
-    last data, are often one instant)."""
-    lines = [f"    t{local} = {local}"]
-    if previous is None:
-        return lines + _indented(code, local)
+    ``t{local}``. A text equal to one of the timestamp fields read before it (``earlier``, the
+    latest first) takes that one's datetime, parsed once: a response's first and last shown times,
+    or its first data, completion and receipt, are often one instant."""
+    if not earlier:
+        return [f"    t{local} = {local}", *_indented(code, local)]
     return [
-        *lines,
-        f"    if {local} == t{previous} and type({local}) is str:",
-        f"        {local} = {previous}",
+        f"    t{local} = {local}",
+        f"    if type({local}) is not str:",
+        *(f"    {line}" for line in _indented(code, local)),
+        *(f"    elif {local} == t{e}:\n        {local} = {e}" for e in earlier),
         "    else:",
         *(f"    {line}" for line in _indented(code, local)),
     ]
@@ -178,18 +178,19 @@ class _HookBuilder:
                 nested = conv.get_structure_hook(target)
                 self.env[f"_hook_{a.name}"] = nested
                 self.env[f"_type_{a.name}"] = target
-                code = known_code = f"v = _hook_{a.name}(v, _type_{a.name})"
+                call = f"v = _hook_{a.name}(v, _type_{a.name})"
+                # an object first (the usual value); with a default of None, null or PHP's empty
+                # array reads as None
+                others = (
+                    f"\nelif v == []: v = None\nelif v is not None: {call}"
+                    if a.default is None
+                    else f"\nelse: {call}"
+                )
+                code = known_code = f"if type(v) is dict: {call}{others}"
                 if nested in caches.by_size:  # a nested model: call its hook for the size directly
                     self.env[f"_sizes_{a.name}"] = caches.by_size[nested].get
-                    known_code = (
-                        f"v = (_sizes_{a.name}(len(v)) or _hook_{a.name})(v) "
-                        f"if type(v) is dict else _hook_{a.name}(v, _type_{a.name})"
-                    )
-                if a.default is None:  # ``M | None``: null, or PHP's empty array, reads as None
-                    code, known_code = (
-                        f"if v == []: v = None\nif v is not None: {code}",
-                        f"if v == []: v = None\nif v is not None: {known_code}",
-                    )
+                    sized = f"v = (_sizes_{a.name}(len(v)) or _hook_{a.name})(v)"
+                    known_code = f"if type(v) is dict: {sized}{others}"
             self.inline[a.name] = code
             self.inline_known[a.name] = known_code
 
@@ -272,9 +273,9 @@ class _HookBuilder:
             env["_interned"] = cache
             lines += [
                 f"    key = {values}",
-                "    i = _interned.get(key)",
-                "    if i is not None:",
-                "        return i",
+                "    known = _interned.get(key[0])",
+                "    if known is not None and known[0] == key:",
+                "        return known[1]",
                 f"    {', '.join(names)}, = key",
                 # only strings and nulls are remembered: 1, 1.0 and True are equal keys
                 "    text = " + " and ".join(f"({n} is None or type({n}) is str)" for n in names),
@@ -282,15 +283,15 @@ class _HookBuilder:
         elif names:
             lines.append(f"    {', '.join(names)}, = {values}")
         lines.append("    i = _new(_cl)" if self.twin is None else "    i = _new(_twin)")
-        previous = None  # the local of the timestamp field read last
+        earlier: list[str] = []  # the locals of the timestamp fields read so far, latest first
         for a, local in zip(present, names, strict=False):  # then the unknown keys
             shared_lines = self._shared_lines(a, o[a.name], local, env)
             code = self.inline_known[a.name]
             if shared_lines:
                 lines += shared_lines
             elif a.type == datetime | None:
-                lines += _timestamp_lines(code, local, previous)
-                previous = local
+                lines += _timestamp_lines(code, local, earlier)
+                earlier.insert(0, local)
             elif code:
                 lines += _indented(code, local)
             lines.append(f"    {self._store(a.name, local)}")
@@ -311,7 +312,7 @@ class _HookBuilder:
                 "    if text:",
                 f"        if len(_interned) >= {INTERNED_SIZE}:",
                 "            _interned.clear()",
-                "        _interned[key] = i",
+                "        _interned[key[0]] = (key, i)",
             ]
         lines.append("    return i")
         hook = self._compile("for_keys", lines, env)
@@ -338,7 +339,9 @@ class _HookBuilder:
         otherwise = "elif" if a.default is None else "else"
         return [
             f"    if type({local}) is dict and len({local}) == {len(value)}:",
-            f"        {local} = _shared_{a.name}.get({key}) or {call}",
+            f"        key = {key}",
+            f"        known = _shared_{a.name}.get(key[0])",
+            f"        {local} = known[1] if known is not None and known[0] == key else {call}",
             f"    {otherwise}{f' {local} is not None' if a.default is None else ''}:",
             f"        {local} = {call}",
         ]

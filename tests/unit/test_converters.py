@@ -187,6 +187,26 @@ def test_php_empty_array_reads_as_empty_mapping() -> None:
     assert contact.segments == ()
 
 
+def test_a_ref_sent_as_null_or_php_empty_array_reads_as_none_among_objects() -> None:
+    """On a page whose items share their keys (read by one hook), a nested ref that may be null
+    reads as None from null or PHP's [], and as a model from an object, in any order."""
+    conv = Converter()
+    contacts = [RESPONSE["contact"], [], None, RESPONSE["contact"]]
+    items = [{**RESPONSE, "uuid": f"r{n}", "contact": c} for n, c in enumerate(contacts)]
+    read = conv.structure_page({"items": copy.deepcopy(items), "pagination": {}}, Response).items
+    assert [None if item.contact is None else item.contact.uuid for item in read] == [
+        "c1",
+        None,
+        None,
+        "c1",
+    ]
+    with pytest.raises(ResponseValidationError) as caught:
+        conv.structure_page(
+            {"items": [*items, {**RESPONSE, "contact": [1]}], "pagination": {}}, Response
+        )
+    assert caught.value.field_path == "items[4].contact"
+
+
 def test_open_enums_accept_new_values() -> None:
     """Enum-like strings (form channels, history actions) accept values never seen before."""
     form = structure({"uuid": "f", "channels": ["web", "smart-fridge"]}, Form)
@@ -452,6 +472,25 @@ def test_refs_read_from_text_alone_are_shared() -> None:
     assert (ints.uuid, floats.uuid) == ("1", "1.0")
 
 
+def test_a_shared_ref_is_taken_only_when_all_its_values_match() -> None:
+    """Shared refs are looked up by their first value (the uuid): one with the same uuid and
+    another name, or a name that only compares equal, is built afresh, read directly or inside a
+    response."""
+    conv = Converter()
+    names = ["Survey", "Survey", "Renamed", "Survey", None]
+    items = [
+        {**RESPONSE, "uuid": f"r{n}", "form": {"uuid": "f1", "name": name}}
+        for n, name in enumerate(names)
+    ]
+    read = conv.structure_page({"items": copy.deepcopy(items), "pagination": {}}, Response).items
+    assert [item.form.name for item in read if item.form is not None] == names
+    assert read[0].form is read[1].form
+    assert read[4].form == FormRef(uuid="f1", name=None)
+    alone = [conv.structure({"uuid": "f1", "name": name}, FormRef) for name in names]
+    assert [form.name for form in alone] == names
+    assert conv.structure({"uuid": "f1", "name": 1}, FormRef).name == "1"
+
+
 @pytest.mark.parametrize(
     "text", ["0000-00-00 00:00:00", "", " 2020-09-02 21:53:33 ", "2020-09-02T21:53+01"]
 )
@@ -488,8 +527,8 @@ def test_a_page_reads_every_timestamp_form_and_names_a_bad_one() -> None:
     assert caught.value.field_path == "items[5].received_at"
 
 
-def test_a_timestamp_with_the_text_of_the_one_before_it_is_read_once() -> None:
-    """A timestamp field with the same text as the timestamp field before it takes that one's
+def test_a_timestamp_with_the_text_of_one_before_it_is_read_once() -> None:
+    """A timestamp field with the same text as a timestamp field before it takes that one's
     datetime; equal values that are not text are read one by one (True is refused even after the
     epoch second 1)."""
     conv = Converter()  # a hook for these keys (the module's converter may have met too many)
@@ -498,7 +537,8 @@ def test_a_timestamp_with_the_text_of_the_one_before_it_is_read_once() -> None:
     (read,) = conv.structure_page({"items": [item], "pagination": {}}, Response).items
     assert read.first_shown_at == datetime(2020, 9, 2, 21, 53, 33, tzinfo=UTC)
     assert read.last_shown_at is read.first_shown_at
-    assert read.received_at == read.first_shown_at  # not the field just before it: its own
+    assert read.completed_at is not read.first_shown_at  # the same instant in another text
+    assert read.received_at is read.first_shown_at  # the same text two timestamp fields back
     odd = {**RESPONSE, "first_shown_at": 1, "last_shown_at": True}
     with pytest.raises(ResponseValidationError) as caught:
         conv.structure_page({"items": [odd], "pagination": {}}, Response)
