@@ -179,18 +179,18 @@ class _HookBuilder:
                 self.env[f"_hook_{a.name}"] = nested
                 self.env[f"_type_{a.name}"] = target
                 call = f"v = _hook_{a.name}(v, _type_{a.name})"
-                # an object first (the usual value); with a default of None, null or PHP's empty
-                # array reads as None
-                others = (
-                    f"\nelif v == []: v = None\nelif v is not None: {call}"
-                    if a.default is None
-                    else f"\nelse: {call}"
+                optional = a.default is None  # null, or PHP's empty array, reads as None
+                code = known_code = (
+                    f"if v == []: v = None\nif v is not None: {call}" if optional else call
                 )
-                code = known_code = f"if type(v) is dict: {call}{others}"
-                if nested in caches.by_size:  # a nested model: call its hook for the size directly
+                if nested in caches.by_size:  # a nested model: its object (the usual value) first,
+                    # read by its hook for the object's size
                     self.env[f"_sizes_{a.name}"] = caches.by_size[nested].get
                     sized = f"v = (_sizes_{a.name}(len(v)) or _hook_{a.name})(v)"
-                    known_code = f"if type(v) is dict: {sized}{others}"
+                    rest = f"elif v == []: v = None\nelif v is not None: {call}"
+                    known_code = (
+                        f"if type(v) is dict: {sized}\n{rest if optional else f'else: {call}'}"
+                    )
             self.inline[a.name] = code
             self.inline_known[a.name] = known_code
 
