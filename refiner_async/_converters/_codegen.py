@@ -106,16 +106,24 @@ def _timestamp_lines(code: str, local: str, earlier: list[str]) -> list[str]:
     ``t{local}``. A text equal to one of the timestamp fields read before it (``earlier``, the
     latest first) takes that one's datetime, parsed once: a response's first and last shown times,
     or its first data, completion and receipt, are often one instant."""
+    read = _indented(code, local)
     if not earlier:
-        return [f"    t{local} = {local}", *_indented(code, local)]
+        return [f"    t{local} = {local}", *read]
     return [
         f"    t{local} = {local}",
         f"    if type({local}) is not str:",
-        *(f"    {line}" for line in _indented(code, local)),
+        *(f"    {line}" for line in read),
         *(f"    elif {local} == t{e}:\n        {local} = {e}" for e in earlier),
         "    else:",
-        *(f"    {line}" for line in _indented(code, local)),
+        *(f"    {line}" for line in read),
     ]
+
+
+def _remembered(cache: str, key: str) -> str:
+    """The condition under which a sharing hook's ``cache`` holds an instance for the value tuple
+    ``key``, left in ``known[1]`` (see ``_caches.Interned``): found by the first value, taken when
+    all the values are equal."""
+    return f"(known := {cache}.get({key}[0])) is not None and known[0] == {key}"
 
 
 def _indented(code: str, local: str) -> list[str]:
@@ -273,8 +281,7 @@ class _HookBuilder:
             env["_interned"] = cache
             lines += [
                 f"    key = {values}",
-                "    known = _interned.get(key[0])",
-                "    if known is not None and known[0] == key:",
+                f"    if {_remembered('_interned', 'key')}:",
                 "        return known[1]",
                 f"    {', '.join(names)}, = key",
                 # only strings and nulls are remembered: 1, 1.0 and True are equal keys
@@ -340,8 +347,7 @@ class _HookBuilder:
         return [
             f"    if type({local}) is dict and len({local}) == {len(value)}:",
             f"        key = {key}",
-            f"        known = _shared_{a.name}.get(key[0])",
-            f"        {local} = known[1] if known is not None and known[0] == key else {call}",
+            f"        {local} = known[1] if {_remembered(f'_shared_{a.name}', 'key')} else {call}",
             f"    {otherwise}{f' {local} is not None' if a.default is None else ''}:",
             f"        {local} = {call}",
         ]
