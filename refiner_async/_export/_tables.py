@@ -8,8 +8,9 @@ JSON Lines file one line at a time (memory stays bounded by one row group):
    (and, for Parquet, the kinds of their values). The export observes each page as it writes it
    (:func:`columns_for`), while the next pages are on their way; an export that was resumed
    collects them in a first pass over the file instead;
-2. write the rows: CSV through the ``csv`` module, Parquet in row groups of ``ROWS_PER_GROUP``
-   rows through ``pyarrow.parquet.ParquetWriter``.
+2. write the rows: CSV as the ``csv`` module writes it (each line joined directly when no cell
+   needs quoting, by the module when one does), Parquet in row groups of ``ROWS_PER_GROUP`` rows
+   through ``pyarrow.parquet.ParquetWriter``.
 
 Column rules (the same for CSV and Parquet):
 
@@ -46,7 +47,7 @@ from .._converters._shapes import without_none
 from .._converters._timestamps import format_timestamp, naive_text, read_timestamp
 from ._json import dumps
 
-__all__ = ["Columns", "columns_for", "write_csv", "write_parquet"]
+__all__ = ["Columns", "columns_for", "csv_line", "write_csv", "write_parquet"]
 
 _INT64 = range(-(2**63), 2**63)  # JSON integers reach 2**64 - 1; larger ones are text in Parquet
 
@@ -303,9 +304,8 @@ def _timestamp_text(value: Any) -> str:
     return "" if moment is None else format_timestamp(moment)
 
 
-# Cells the csv module would write otherwise (it writes None as "", str, int and float as we do).
-_NOT_AS_IS = frozenset({bool, list, dict})
 _REMEMBERED = 4096  # timestamps remembered while writing a table
+_LINES_PER_WRITE = 1000  # CSV lines joined into one write
 
 
 def _remembering(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -327,26 +327,65 @@ def _remembering(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return remembered
 
 
+@attrs.frozen
+class _Appending:
+    """A file for ``csv.writer`` whose writes go to ``write`` (a list's ``append``)."""
+
+    write: Callable[[str], object]
+
+
+def csv_line(texts: list[str]) -> str | None:
+    """The line the csv module writes for the cells ``texts`` when none of them needs quoting (no
+    comma, quote or line break in any, and not one empty cell alone), else None. Joining them is
+    several times faster than the csv module, which checks every character on its own."""
+    line = ",".join(texts)
+    if (
+        line.count(",") != len(texts) - 1
+        or '"' in line
+        or "\n" in line
+        or "\r" in line
+        or not line  # one empty cell: the csv module writes ""
+    ):
+        return None
+    return line + "\r\n"
+
+
 def write_csv(source: Path, target: Path, model: type, *, columns: Columns | None = None) -> int:
     """Write the JSON Lines file ``source`` as CSV to ``target``; returns the number of rows.
 
     ``columns``: the columns of every row of ``source``, observed as they were written (see
-    :func:`columns_for`); without them, a first pass over the file collects them."""
+    :func:`columns_for`); without them, a first pass over the file collects them. Each line is
+    what ``csv.writer`` (its default dialect) writes for the row's cells, and is written by it when
+    a cell needs quoting."""
     if columns is None:
         columns = _observed(source, columns_for("csv", model))
     names = columns.names()
     timestamps = columns.timestamps()
     count = 0
+    lines: list[str] = []
+    writer = csv.writer(_Appending(lines.append))
+    writer.writerow(names)
     with open(target, "w", newline="", encoding="utf-8") as file:
-        writer = csv.writer(file)
-        writer.writerow(names)
         for row in _rows(source):
             cells = columns.cells(row)
+            last = text = None  # a row's times are often one moment: its text is made once
             for i in timestamps:
-                if cells[i] is not None:  # null: an empty cell, as the csv module writes None
-                    cells[i] = _timestamp_text(cells[i])
-            writer.writerow([_text(c) if type(c) in _NOT_AS_IS else c for c in cells])
+                value = cells[i]
+                if value is not None:  # null: an empty cell
+                    if type(value) is not str or value != last:
+                        last, text = value, _timestamp_text(value)
+                    cells[i] = text
+            texts = ["" if c is None else c if type(c) is str else _text(c) for c in cells]
+            line = csv_line(texts)
+            if line is None:
+                writer.writerow(texts)
+            else:
+                lines.append(line)
             count += 1
+            if len(lines) >= _LINES_PER_WRITE:
+                file.write("".join(lines))
+                lines.clear()
+        file.write("".join(lines))
     return count
 
 

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 
 from refiner_async import Contact, ExportProgress, ExportSummary, Segment
 from refiner_async._export import PlainProgress, describe, format_seconds
-from refiner_async._export._tables import Columns, write_csv, write_parquet
+from refiner_async._export._tables import Columns, csv_line, write_csv, write_parquet
 
 
 def jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
@@ -62,6 +62,52 @@ def test_csv_cells(tmp_path: Path) -> None:
     assert rows[1]["late"] == str(2**63 + 5)
     assert rows[2]["meta.y"] == "1.5"
     assert rows[2]["empty"] == "{}"
+
+
+def csv_module_line(cells: list[str]) -> str:
+    out = io.StringIO()
+    csv.writer(out).writerow(cells)
+    return out.getvalue()
+
+
+def test_csv_line_is_the_csv_modules_line_or_none() -> None:
+    """Joined lines are exactly what csv.writer writes; cells it would quote get None, whatever
+    character (any of the first 256, a quote, a line break, a comma) they hold."""
+    samples = ["", " ", "a", "é", "☃", "a b", "1.5", "true", '["p","q"]', "x\x00y"]
+    samples += [f"a{chr(c)}b" for c in range(256)]
+    joined = 0
+    for first in samples:
+        for cells in ([first], [first, "z"], ["z", first], [first, ""], ["", first, ""]):
+            line = csv_line(cells)
+            if line is not None:
+                joined += 1
+                assert line == csv_module_line(cells), cells
+            else:
+                assert csv_module_line(cells) != ",".join(cells) + "\r\n", cells
+    assert joined > 1000  # most lines are joined
+
+
+def test_csv_rows_that_need_quoting_are_written_by_the_csv_module(tmp_path: Path) -> None:
+    """A file mixing plain rows with rows whose cells need quoting reads back cell for cell, and is
+    byte for byte what csv.writer writes for the same cells."""
+    texts = ["plain", 'say "hi"', "a,b", "two\nlines", "cr\rhere", "", "é ☃"]
+    rows = [{"uuid": f"u{i}", "name": t, "is_manual": i % 2 == 0} for i, t in enumerate(texts)]
+    rows += [
+        {"uuid": f"v{i}", "name": None, "meta": {"tags": ["x", t]}} for i, t in enumerate(texts)
+    ]
+    target = tmp_path / "q.csv"
+    assert write_csv(jsonl(tmp_path / "q.jsonl", rows), target, Segment) == len(rows)
+    written = target.read_bytes().decode()
+    expected = io.StringIO()
+    writer = csv.writer(expected)
+    writer.writerow(["uuid", "name", "is_manual", "meta.tags"])
+    for i, t in enumerate(texts):
+        writer.writerow([f"u{i}", t, "true" if i % 2 == 0 else "false", ""])
+    for i, t in enumerate(texts):
+        writer.writerow([f"v{i}", "", "", orjson.dumps(["x", t]).decode()])
+    assert written == expected.getvalue()
+    back = list(csv.reader(io.StringIO(written, newline="")))
+    assert [r[1] for r in back[1:8]] == texts
 
 
 # The API writes contacts' times with microseconds and a Z; responses' without a zone.
