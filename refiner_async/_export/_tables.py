@@ -303,7 +303,7 @@ def _timestamp_text(value: Any) -> str:
 
 
 _REMEMBERED = 4096  # timestamps remembered while writing a table
-_LINES_PER_WRITE = 1000  # CSV lines joined into one write
+_LINES_PER_WRITE = 100  # CSV lines joined into one write
 
 
 def _remembering(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
