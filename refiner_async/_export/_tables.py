@@ -331,15 +331,17 @@ def csv_line(texts: list[str]) -> str:
     written as ``""``. Several times faster than the csv module, which checks every character
     with a call of its own; most lines need no quotes, and are only joined."""
     line = ",".join(texts)
-    if line.count(",") != len(texts) - 1 or '"' in line or "\n" in line or "\r" in line:
-        line = ",".join([_quoted(t) if _needs_quotes(t) else t for t in texts])
+    if line.count(",") != len(texts) - 1 or _quote_or_break(line):  # some cell needs quotes
+        line = ",".join([_quoted(t) if "," in t or _quote_or_break(t) else t for t in texts])
     elif texts == [""]:
         line = '""'  # not a blank line
     return line + "\r\n"
 
 
-def _needs_quotes(text: str) -> bool:
-    return '"' in text or "," in text or "\n" in text or "\r" in text
+def _quote_or_break(text: str) -> bool:
+    """Whether ``text`` holds a quote or a line break (a cell holding one, or a comma, is
+    quoted)."""
+    return '"' in text or "\n" in text or "\r" in text
 
 
 def _quoted(text: str) -> str:
