@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 
 from refiner_async import Contact, ExportProgress, ExportSummary, Segment
 from refiner_async._export import PlainProgress, describe, format_seconds
+from refiner_async._export import _tables as tables
 from refiner_async._export._tables import Columns, csv_line, write_csv, write_parquet
 
 
@@ -178,6 +179,52 @@ def test_parquet_kinds(tmp_path: Path) -> None:
     assert types["late"] == pa.string()  # beyond int64
     assert table.column("meta.tags").to_pylist() == ['["p","q"]', None, None]
     assert pq.ParquetFile(target).metadata.num_row_groups == 2
+
+
+def test_parquet_row_groups_from_batches(tmp_path: Path, monkeypatch: Any) -> None:
+    """A row group is built from several Arrow batches (the last one short) and is the same file
+    as one built from a single batch: each batch's timestamps are read in the form that batch
+    holds, by Arrow or (forms mixed) value by value."""
+    times = [
+        "2020-09-02 21:53:33",
+        "2021-01-01T00:00:00Z",
+        None,
+        "2020-09-03 00:00:01",
+        "2021-01-01T01:30:00.250000+01:00",
+    ]
+    rows = [
+        {"uuid": f"u{n}", "first_seen_at": times[n % 5], "attributes": {"n": n}} for n in range(12)
+    ]
+    source = jsonl(tmp_path / "c.jsonl", rows)
+    whole, batched = tmp_path / "whole.parquet", tmp_path / "batched.parquet"
+    assert write_parquet(source, whole, Contact, rows_per_group=5) == 12
+    monkeypatch.setattr(tables, "ROWS_PER_BATCH", 2)  # groups of 5: batches of 2, 2 and 1
+    assert write_parquet(source, batched, Contact, rows_per_group=5) == 12
+    assert batched.read_bytes() == whole.read_bytes()
+    meta = pq.ParquetFile(batched).metadata
+    assert [meta.row_group(g).num_rows for g in range(meta.num_row_groups)] == [5, 5, 2]
+    table = pq.read_table(batched)
+    assert table.column("attributes.n").to_pylist() == list(range(12))
+    assert table.column("first_seen_at").to_pylist()[:5] == [
+        datetime(2020, 9, 2, 21, 53, 33, tzinfo=UTC),
+        datetime(2021, 1, 1, tzinfo=UTC),
+        None,
+        datetime(2020, 9, 3, 0, 0, 1, tzinfo=UTC),
+        datetime(2021, 1, 1, 0, 30, 0, 250000, tzinfo=UTC),
+    ]
+
+
+def test_parquet_memory_pool_without_jemalloc() -> None:
+    """A pyarrow built without jemalloc converts with the system allocator's pool."""
+
+    class NoJemalloc:
+        def jemalloc_memory_pool(self) -> Any:
+            raise NotImplementedError("built without jemalloc")
+
+        system_memory_pool = staticmethod(pa.system_memory_pool)
+
+    assert tables._memory_pool(NoJemalloc()).backend_name == "system"
+    assert tables._memory_pool(pa).backend_name in {"jemalloc", "system"}
 
 
 def test_progress_lines() -> None:
