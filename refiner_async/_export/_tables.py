@@ -465,21 +465,25 @@ def write_parquet(
         arrays = [array(kind, values) for (_, kind), values in zip(types, by_column, strict=True)]
         return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
+    def write(batches: list[Any]) -> None:  # one row group
+        writer.write_table(pa.Table.from_batches(batches, schema=schema))
+
     count = 0
-    rows: list[list[Any]] = []
+    rows: list[list[Any]] = []  # of the batch being built
     batches: list[Any] = []  # of the row group being built
     with pq.ParquetWriter(target, schema, memory_pool=pool) as writer:
         for row in _rows(source):
             rows.append(columns.cells(row))
             count += 1
-            if len(rows) == batch_rows or count % group == 0:
+            group_done = count % group == 0
+            if len(rows) == batch_rows or group_done:
                 batches.append(batch(rows))
                 rows = []
-                if count % group == 0:
-                    writer.write_table(pa.Table.from_batches(batches, schema=schema))
-                    batches = []
+            if group_done:
+                write(batches)
+                batches = []
         if rows or count == 0:
             batches.append(batch(rows))
         if batches:
-            writer.write_table(pa.Table.from_batches(batches, schema=schema))
+            write(batches)
     return count
